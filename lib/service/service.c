@@ -1,0 +1,250 @@
+/* The service skeleton (see service.h): one ordered start-up, one loop,
+ * one orderly stop. A loop that ends without a stop request is fatal. */
+#include "service.h"
+#include "buf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <systemd/sd-daemon.h>
+
+#define SERVICE_EXIT_CONFIG 89
+
+/* Process title: the argv area is rewritten in place, as ps shows it. */
+static char *proctitle_base;
+static size_t proctitle_len;
+
+static void proctitle_init(int argc, char **argv)
+{
+	extern char **environ;
+	char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+	size_t n_env = 0;
+	/* environ usually follows argv; move it away to reuse the space. */
+	for (; environ[n_env] != NULL; n_env++) {
+		if (environ[n_env] == end + 1)
+			end = environ[n_env] + strlen(environ[n_env]);
+	}
+	char **env = xcalloc(n_env + 1, sizeof(char *));
+	for (size_t i = 0; i < n_env; i++)
+		env[i] = xstrdup(environ[i]);
+	environ = env;
+	proctitle_base = argv[0];
+	proctitle_len = (size_t)(end - argv[0]);
+}
+
+static void proctitle_set(const char *title)
+{
+	if (proctitle_base == NULL || proctitle_len < 2)
+		return;
+	size_t n = strlen(title);
+	if (n >= proctitle_len)
+		n = proctitle_len - 1;
+	memcpy(proctitle_base, title, n);
+	memset(proctitle_base + n, '\0', proctitle_len - n);
+}
+
+void service_clients_changed(struct service *svc)
+{
+	char title[128];
+	snprintf(title, sizeof(title), "stratus-%s [%u connections]",
+		 svc->def->name, svc->clients);
+	if (config_get_bool(svc->cfg, svc->def->protocol, "verbose_proctitle"))
+		proctitle_set(title);
+	sd_notifyf(0, "STATUS=%u connections", svc->clients);
+}
+
+void service_status_counter(Stratus__StatusReply *reply, const char *name,
+			    uint64_t value)
+{
+	rpc_status_add_counter(reply, name, value);
+}
+
+static void service_on_signal(int signo, void *ctx)
+{
+	struct service *svc = ctx;
+	if (signo == SIGHUP) {
+		log_info(NULL, "SIGHUP: configuration reload is not supported "
+			 "yet; restart the service to apply changes");
+		return;
+	}
+	log_info(NULL, "stopping on signal %d", signo);
+	svc->stopping = true;
+	sd_notify(0, "STOPPING=1");
+	loop_stop(svc->loop);
+}
+
+static void service_watchdog(struct loop_timer *t, void *ctx)
+{
+	(void)t;
+	(void)ctx;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void service_status_cb(Stratus__StatusReply *r, void *ctx)
+{
+	struct service *svc = ctx;
+	r->connections = svc->clients;
+	if (svc->def->status != NULL)
+		svc->def->status(r, svc);
+}
+
+static void warn_not_yet(const char *key, const char *file, unsigned int line,
+			 void *ctx)
+{
+	(void)ctx;
+	log_warning(NULL, "%s:%u: setting %s is accepted but not implemented "
+		    "yet; it has no effect", file, line, key);
+}
+
+static int service_take_fd(struct service *svc, const char *fdname, int fd,
+			   char **error_r)
+{
+	if (strcmp(fdname, "rpc") == 0) {
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			*error_r = xasprintf("fd %d (rpc) is not a listening "
+					     "UNIX stream socket", fd);
+			return -1;
+		}
+		return rpc_server_listen(svc->rpc, fd);
+	}
+	if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0) {
+		*error_r = xasprintf("fd %d (%s) is not a listening stream "
+				     "socket", fd, fdname);
+		return -1;
+	}
+	if (svc->def->listener == NULL) {
+		*error_r = xasprintf("unexpected listener %s", fdname);
+		return -1;
+	}
+	return svc->def->listener(svc, fdname, fd, error_r);
+}
+
+/* Sockets come from systemd (or the launcher) when LISTEN_FDS is set;
+ * otherwise the service binds them itself from the configuration. */
+static int service_take_sockets(struct service *svc, char **error_r)
+{
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		*error_r = xasprintf("sd_listen_fds: %s", strerror(-n));
+		return -1;
+	}
+	int ret = 0;
+	if (n > 0) {
+		for (int i = 0; i < n; i++) {
+			const char *name = names != NULL && names[i] != NULL ?
+					   names[i] : "rpc";
+			if (ret == 0 && service_take_fd(svc, name,
+					SD_LISTEN_FDS_START + i, error_r) < 0)
+				ret = -1;
+		}
+		for (int i = 0; names != NULL && i < n; i++)
+			free(names[i]);
+		free(names);
+		return ret;
+	}
+	free(names);
+	struct listener_plan plan;
+	if (listener_plan_build(svc->cfg, svc->def->name, &plan, error_r) < 0)
+		return -1;
+	for (size_t i = 0; i < plan.n_specs && ret == 0; i++) {
+		int fd = listener_open(&plan.specs[i], error_r);
+		if (fd < 0 || service_take_fd(svc, plan.specs[i].fdname, fd,
+					      error_r) < 0)
+			ret = -1;
+	}
+	listener_plan_free(&plan);
+	return ret;
+}
+
+static const char *default_config_path(void)
+{
+	const char *env = getenv("STRATUS_CONFIG");
+	return env != NULL ? env : "/etc/dovecot/dovecot.conf";
+}
+
+static int service_run(struct service *svc)
+{
+	char *error = NULL;
+	const struct service_def *def = svc->def;
+	svc->rpc = rpc_server_new(svc->loop, def->rpc_desc != NULL ?
+				  def->rpc_desc : &stratus__control__descriptor,
+				  def->rpc_desc != NULL ? def->rpc_major :
+				  RPC_CONTROL_MAJOR, def->rpc_minor,
+				  def->rpc_handlers, def->rpc_n_handlers, svc);
+	rpc_server_set_status_cb(svc->rpc, def->name, service_status_cb, svc);
+	if (service_take_sockets(svc, &error) < 0 ||
+	    (def->init != NULL && def->init(svc, &error) < 0)) {
+		log_msg(LOG_LEVEL_FATAL, NULL, "%s", error);
+		free(error);
+		return SERVICE_EXIT_CONFIG;
+	}
+	loop_signal_add(svc->loop, SIGTERM, service_on_signal, svc);
+	loop_signal_add(svc->loop, SIGINT, service_on_signal, svc);
+	loop_signal_add(svc->loop, SIGHUP, service_on_signal, svc);
+	uint64_t wd_usec = 0;
+	struct loop_timer *wd = NULL;
+	if (sd_watchdog_enabled(0, &wd_usec) > 0)
+		wd = loop_timer_add(svc->loop, wd_usec / 2000, true,
+				    service_watchdog, svc);
+	service_clients_changed(svc);
+	sd_notify(0, "READY=1");
+	log_info(NULL, "started (version %s)", STRATUS_VERSION);
+	int r = loop_run(svc->loop);
+	loop_timer_remove(&wd);
+	if (r < 0 || !svc->stopping)
+		log_panic("event loop ended without a stop request");
+	if (def->deinit != NULL)
+		def->deinit(svc);
+	log_info(NULL, "stopped");
+	return 0;
+}
+
+int service_main(const struct service_def *def, int argc, char **argv)
+{
+	const char *config_path = default_config_path();
+	bool debug = false;
+	int c;
+	while ((c = getopt(argc, argv, "c:D")) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'D':
+			debug = true;
+			break;
+		default:
+			fprintf(stderr, "usage: stratus-%s [-c CONFIG] [-D]\n",
+				def->name);
+			return SERVICE_EXIT_CONFIG;
+		}
+	}
+	struct service svc = { .def = def };
+	char *error = NULL;
+	if (config_load(config_path, &svc.cfg, &error) < 0) {
+		fprintf(stderr, "stratus-%s: Fatal: %s\n", def->name, error);
+		free(error);
+		return SERVICE_EXIT_CONFIG;
+	}
+	proctitle_init(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	log_init(def->name, config_get(svc.cfg, def->protocol,
+				       "mail_log_prefix"),
+		 config_get(svc.cfg, def->protocol, "log_path"));
+	log_set_debug(debug || config_get_bool(svc.cfg, def->protocol,
+					       "mail_debug"));
+	config_foreach_not_yet(svc.cfg, def->name, warn_not_yet, NULL);
+	svc.loop = loop_new();
+	int ret = service_run(&svc);
+	rpc_server_free(&svc.rpc);
+	loop_free(&svc.loop);
+	config_free(&svc.cfg);
+	log_deinit();
+	return ret;
+}

@@ -1,0 +1,85 @@
+/* stratusctl: parses the common options and dispatches to a subcommand. */
+#include "ctl.h"
+#include "buf.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ctl_command {
+	const char *name;
+	int (*run)(struct ctl_args *args);
+	const char *usage;
+};
+
+static const struct ctl_command ctl_commands[] = {
+	{ "run", ctl_cmd_run, "run [-c FILE]  start every service (development)" },
+	{ "status", ctl_cmd_status, "status [-c FILE]  ask every service for its status" },
+	{ "config", ctl_cmd_config, "config [-n|-a] [-c FILE]  print the effective configuration" },
+};
+
+static void ctl_usage(void)
+{
+	fputs("usage: stratusctl [-c FILE] COMMAND [ARGS]\n", stderr);
+	for (size_t i = 0; i < sizeof(ctl_commands) / sizeof(*ctl_commands); i++)
+		fprintf(stderr, "  stratusctl %s\n", ctl_commands[i].usage);
+}
+
+struct config *ctl_config_load(const char *path)
+{
+	struct config *cfg;
+	char *error;
+	if (config_load(path, &cfg, &error) < 0) {
+		fprintf(stderr, "stratusctl: %s\n", error);
+		free(error);
+		return NULL;
+	}
+	return cfg;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_args args = { .config_path = getenv("STRATUS_CONFIG") };
+	int i = 1;
+	if (args.config_path == NULL)
+		args.config_path = "/etc/dovecot/dovecot.conf";
+	/* -c may come before or after the subcommand. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			args.config_path = argv[++i];
+		else {
+			ctl_usage();
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		ctl_usage();
+		return CTL_EXIT_USAGE;
+	}
+	const char *name = argv[i++];
+	char **rest = xcalloc((size_t)argc, sizeof(char *));
+	int n = 0;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			args.config_path = argv[++i];
+		else
+			rest[n++] = argv[i];
+	}
+	args.argc = n;
+	args.argv = rest;
+	log_init("stratusctl", NULL, NULL);
+	int ret = CTL_EXIT_USAGE;
+	bool found = false;
+	for (size_t c = 0; c < sizeof(ctl_commands) / sizeof(*ctl_commands); c++) {
+		if (strcmp(ctl_commands[c].name, name) == 0) {
+			found = true;
+			ret = ctl_commands[c].run(&args);
+		}
+	}
+	if (!found)
+		ctl_usage();
+	free(rest);
+	log_deinit();
+	return ret;
+}
