@@ -249,7 +249,7 @@ static int run_notify_open(struct run_ctx *run, char **error_r)
 	const char *dir = config_get(run->cfg, NULL, "base_dir");
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	run->notify_path = xasprintf("%s/stratusctl-notify",
-				     dir != NULL ? dir : "/run/stratus");
+				     dir != NULL ? dir : "/var/run/dovecot");
 	if (strlen(run->notify_path) >= sizeof(sun.sun_path)) {
 		*error_r = xasprintf("path too long: %s", run->notify_path);
 		return -1;
@@ -391,7 +391,7 @@ int ctl_cmd_run(struct ctl_args *args)
 		return CTL_EXIT_FAILURE;
 	run.loop = loop_new();
 	const char *base_dir = config_get(run.cfg, NULL, "base_dir");
-	if (run_mkdirs(base_dir != NULL ? base_dir : "/run/stratus") < 0) {
+	if (run_mkdirs(base_dir != NULL ? base_dir : "/var/run/dovecot") < 0) {
 		error = xasprintf("mkdir %s: %s", base_dir, strerror(errno));
 		goto out;
 	}

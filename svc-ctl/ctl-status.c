@@ -42,6 +42,19 @@ static int ctl_status_one(struct loop *loop, const struct config *cfg,
 	return ret;
 }
 
+/* Named services on the command line, else every enabled one. */
+static bool ctl_status_wanted(const struct ctl_args *args,
+			      const struct config *cfg, const char *name)
+{
+	if (args->argc == 0)
+		return service_enabled(cfg, name);
+	for (int i = 0; i < args->argc; i++) {
+		if (strcmp(args->argv[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
 int ctl_cmd_status(struct ctl_args *args)
 {
 	static const char *const names[] = SERVICE_NAMES;
@@ -51,7 +64,7 @@ int ctl_cmd_status(struct ctl_args *args)
 	struct loop *loop = loop_new();
 	int failed = 0;
 	for (size_t i = 0; i < SERVICE_COUNT; i++) {
-		if (!service_enabled(cfg, names[i]))
+		if (!ctl_status_wanted(args, cfg, names[i]))
 			continue;
 		if (ctl_status_one(loop, cfg, names[i]) < 0)
 			failed++;

@@ -15,7 +15,7 @@ struct ctl_command {
 
 static const struct ctl_command ctl_commands[] = {
 	{ "run", ctl_cmd_run, "run [-c FILE]  start every service (development)" },
-	{ "status", ctl_cmd_status, "status [-c FILE]  ask every service for its status" },
+	{ "status", ctl_cmd_status, "status [-c FILE] [SERVICE...]  ask services for their status" },
 	{ "config", ctl_cmd_config, "config [-n|-a] [-c FILE]  print the effective configuration" },
 };
 

@@ -37,7 +37,10 @@ void log_init(const char *service, const char *prefix_template,
 	log_state.service = xstrdup(service);
 	log_state.prefix = xstrdup(prefix_template != NULL && *prefix_template ?
 				   prefix_template : LOG_DEFAULT_PREFIX);
+	/* "syslog" (Dovecot's default) means the journal under systemd and
+	 * stderr otherwise, which the launcher collects. */
 	if (log_path != NULL && *log_path != '\0' &&
+	    strcmp(log_path, "syslog") != 0 &&
 	    strcmp(log_path, "/dev/stderr") != 0) {
 		log_state.file = fopen(log_path, "ae");
 		if (log_state.file == NULL)

@@ -75,7 +75,7 @@ bool service_enabled(const struct config *cfg, const char *service)
 static const char *base_dir(const struct config *cfg)
 {
 	const char *dir = config_get(cfg, NULL, "base_dir");
-	return dir != NULL && *dir != '\0' ? dir : "/run/stratus";
+	return dir != NULL && *dir != '\0' ? dir : "/var/run/dovecot";
 }
 
 char *service_rpc_socket_path(const struct config *cfg, const char *service)

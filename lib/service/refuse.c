@@ -32,6 +32,14 @@ static void refuse_accept(struct loop_io *io, uint32_t events, void *ctx)
 	}
 }
 
+static void refuse_listener_free(void *ctx)
+{
+	struct refuse_listener *r = ctx;
+	loop_io_remove(&r->io);
+	free(r->line);
+	free(r);
+}
+
 int service_listener_refuse(struct service *svc, int fd, const char *line)
 {
 	struct refuse_listener *r = xcalloc(1, sizeof(*r));
@@ -44,6 +52,6 @@ int service_listener_refuse(struct service *svc, int fd, const char *line)
 		free(r);
 		return -1;
 	}
-	/* Lives as long as the process: the listener is never removed. */
+	service_add_cleanup(svc, refuse_listener_free, r);
 	return 0;
 }

@@ -19,6 +19,9 @@
 /* Process title: the argv area is rewritten in place, as ps shows it. */
 static char *proctitle_base;
 static size_t proctitle_len;
+/* The moved environment's strings; unsetenv() drops entries from environ
+ * itself, so ownership is kept here. */
+static char **proctitle_env_strings;
 
 static void proctitle_init(int argc, char **argv)
 {
@@ -31,8 +34,9 @@ static void proctitle_init(int argc, char **argv)
 			end = environ[n_env] + strlen(environ[n_env]);
 	}
 	char **env = xcalloc(n_env + 1, sizeof(char *));
+	proctitle_env_strings = xcalloc(n_env + 1, sizeof(char *));
 	for (size_t i = 0; i < n_env; i++)
-		env[i] = xstrdup(environ[i]);
+		env[i] = proctitle_env_strings[i] = xstrdup(environ[i]);
 	environ = env;
 	proctitle_base = argv[0];
 	proctitle_len = (size_t)(end - argv[0]);
@@ -47,6 +51,32 @@ static void proctitle_set(const char *title)
 		n = proctitle_len - 1;
 	memcpy(proctitle_base, title, n);
 	memset(proctitle_base + n, '\0', proctitle_len - n);
+}
+
+struct service_cleanup {
+	void (*fn)(void *ctx);
+	void *ctx;
+	struct service_cleanup *next;
+};
+
+void service_add_cleanup(struct service *svc, void (*fn)(void *ctx),
+			 void *ctx)
+{
+	struct service_cleanup *c = xcalloc(1, sizeof(*c));
+	c->fn = fn;
+	c->ctx = ctx;
+	c->next = svc->cleanups;
+	svc->cleanups = c;
+}
+
+static void service_run_cleanups(struct service *svc)
+{
+	while (svc->cleanups != NULL) {
+		struct service_cleanup *c = svc->cleanups;
+		svc->cleanups = c->next;
+		c->fn(c->ctx);
+		free(c);
+	}
 }
 
 void service_clients_changed(struct service *svc)
@@ -137,6 +167,12 @@ static int service_take_sockets(struct service *svc, char **error_r)
 	}
 	int ret = 0;
 	if (n > 0) {
+		struct buf list = BUF_INIT;
+		for (int i = 0; i < n; i++)
+			buf_printf(&list, " %s", names != NULL && names[i] ?
+				   names[i] : "rpc");
+		log_info(NULL, "took %d sockets from LISTEN_FDS:%s", n, list.data);
+		buf_free(&list);
 		for (int i = 0; i < n; i++) {
 			const char *name = names != NULL && names[i] != NULL ?
 					   names[i] : "rpc";
@@ -242,6 +278,7 @@ int service_main(const struct service_def *def, int argc, char **argv)
 	config_foreach_not_yet(svc.cfg, def->name, warn_not_yet, NULL);
 	svc.loop = loop_new();
 	int ret = service_run(&svc);
+	service_run_cleanups(&svc);
 	rpc_server_free(&svc.rpc);
 	loop_free(&svc.loop);
 	config_free(&svc.cfg);

@@ -74,7 +74,13 @@ struct service {
 	void *ctx;		/* the service's own state */
 	unsigned int clients;	/* protocol connections, for proctitle */
 	bool stopping;
+	struct service_cleanup *cleanups;
 };
+
+/* Runs fn(ctx) at exit, after def->deinit, newest first: for state that
+ * lives as long as the process (listeners, caches). */
+void service_add_cleanup(struct service *svc, void (*fn)(void *ctx),
+			 void *ctx);
 
 /* Runs the service; returns the process exit status. Arguments:
  * -c FILE (default $STRATUS_CONFIG or /etc/dovecot/dovecot.conf), -D

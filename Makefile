@@ -1,0 +1,42 @@
+# Thin wrapper over meson: `make` builds, `make run` starts the whole
+# service set on etc/dev.conf, `make test` builds with ASan/UBSan (and the
+# fuzz targets with clang) and runs every test. Missing Debian packages
+# and npm test dependencies are installed first, idempotently.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+DEV_DIR    ?= /var/tmp/stratus-dev
+FUZZ_RUNS  ?= 20000
+
+.PHONY: all deps build run test clean
+
+all: build
+
+deps:
+	@./tools/install-deps.sh
+	@./tools/install-npm-deps.sh
+
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD)
+	@meson compile -C $(BUILD)
+
+run: build
+	@mkdir -p $(DEV_DIR)/run $(DEV_DIR)/home $(DEV_DIR)/objects
+	@test -f $(DEV_DIR)/users || echo 'demo@example.com:{PLAIN}demo::::::' > $(DEV_DIR)/users
+	@echo "Starting Stratus on etc/dev.conf (Ctrl-C stops it)."
+	@echo "  IMAP 127.0.0.1:10143  POP3 127.0.0.1:10110  LMTP 127.0.0.1:10024  ManageSieve 127.0.0.1:14190"
+	@echo "  demo user: demo@example.com / demo   status: $(BUILD)/svc-ctl/stratusctl -c etc/dev.conf status"
+	@exec $(BUILD)/svc-ctl/stratusctl -c etc/dev.conf run
+
+test: deps
+	@test -f $(ASAN_BUILD)/build.ninja || \
+		meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined
+	@meson compile -C $(ASAN_BUILD)
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) \
+		-Dfuzz=true -Dfuzz_runs=$(FUZZ_RUNS) -Db_sanitize=address,undefined
+	@meson compile -C $(FUZZ_BUILD)
+	@./tests/run-tests.sh $(ASAN_BUILD) $(FUZZ_BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

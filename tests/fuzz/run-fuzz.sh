@@ -1,0 +1,11 @@
+#!/bin/sh
+# Runs one libFuzzer target briefly: the checked-in corpus (hostile inputs
+# found earlier, which must not crash again) and then RUNS new inputs.
+set -e
+exe=$1; corpus=$2; runs=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$corpus"
+cd "$work"
+"$exe" -runs="$runs" -max_total_time=60 -max_len=4096 -print_final_stats=0 \
+	"$work" "$corpus" 2>&1 | tail -n 5
