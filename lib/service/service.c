@@ -124,10 +124,25 @@ static void service_status_cb(Stratus__StatusReply *r, void *ctx)
 		svc->def->status(r, svc);
 }
 
+static bool setting_is_implemented(const struct service_def *def,
+				   const char *key)
+{
+	for (const char *const *p = def->settings_implemented;
+	     p != NULL && *p != NULL; p++) {
+		size_t n = strlen(*p);
+		if (n > 0 && (*p)[n - 1] == '*' ? strncmp(*p, key, n - 1) == 0 :
+		    strcmp(*p, key) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void warn_not_yet(const char *key, const char *file, unsigned int line,
 			 void *ctx)
 {
-	(void)ctx;
+	const struct service_def *def = ctx;
+	if (setting_is_implemented(def, key))
+		return;
 	log_warning(NULL, "%s:%u: setting %s is accepted but not implemented "
 		    "yet; it has no effect", file, line, key);
 }
@@ -275,7 +290,8 @@ int service_main(const struct service_def *def, int argc, char **argv)
 		 config_get(svc.cfg, def->protocol, "log_path"));
 	log_set_debug(debug || config_get_bool(svc.cfg, def->protocol,
 					       "mail_debug"));
-	config_foreach_not_yet(svc.cfg, def->name, warn_not_yet, NULL);
+	config_foreach_not_yet(svc.cfg, def->name, warn_not_yet,
+			       (void *)def);
 	svc.loop = loop_new();
 	int ret = service_run(&svc);
 	service_run_cleanups(&svc);

@@ -64,6 +64,11 @@ struct service_def {
 	int (*listener)(struct service *svc, const char *fdname, int fd,
 			char **error_r);
 	void (*status)(Stratus__StatusReply *reply, struct service *svc);
+	/* Settings this service honours although the schema still marks
+	 * them CONFIG_NOT_YET, as config_foreach_not_yet names them:
+	 * "auth_cache_size", "plugin/obox_fs", "mail_plugins: quota";
+	 * an entry ending in '*' matches a prefix. NULL-terminated. */
+	const char *const *settings_implemented;
 };
 
 struct service {
