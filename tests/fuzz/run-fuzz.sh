@@ -1,11 +1,13 @@
 #!/bin/sh
 # Runs one libFuzzer target briefly: the checked-in corpus (hostile inputs
 # found earlier, which must not crash again) and then RUNS new inputs.
-set -e
 exe=$1; corpus=$2; runs=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$corpus"
-cd "$work"
+cd "$work" || exit 1
 "$exe" -runs="$runs" -max_total_time=60 -max_len=4096 -print_final_stats=0 \
-	"$work" "$corpus" 2>&1 | tail -n 5
+	"$work" "$corpus" > "$work/fuzz.log" 2>&1
+rc=$?
+tail -n 40 "$work/fuzz.log"
+exit $rc
