@@ -143,7 +143,7 @@ extern const struct config_setting_def config_ldap_schema[];
 #define CONFIG_MAX_VALUE_FILE_SIZE (1024 * 1024)	/* a `<file` value */
 #define CONFIG_MAX_NESTING 16		/* section depth */
 #define CONFIG_MAX_INCLUDE_DEPTH 16	/* !include inside !include */
-#define CONFIG_MAX_ENTRIES 100000	/* settings + sections in one load */
+#define CONFIG_MAX_ENTRIES 100000	/* logical lines in one load */
 
 /* Octal (unix_listener mode) and plain unsigned parsers, as used for
  * CONFIG_TYPE_OCTAL and CONFIG_TYPE_UINT. 0 or -1. */

@@ -1,5 +1,8 @@
 /* Unit tests for var_expand(): variables, modifiers, offset/width, caller
  * functions, errors and the output bound. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* glibc: POSIX and GNU interfaces */
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

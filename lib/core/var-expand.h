@@ -31,7 +31,7 @@ int var_expand(struct buf *out, const char *tmpl,
 	       const char **error_r);
 
 /* Syntax accepted by var_expand, as Dovecot 2.3 spells it:
- *   %[-][0][offset.][-]width][modifiers]{key|{long_key}|{func:data}}
+ *   %[-][0][offset.][0][-][width][modifiers](key | {long_key} | {func:data})
  * %2Mu is width 2 (first 2 chars), %2.3Mu is offset 2 width 3, a negative
  * offset counts from the end, a leading 0 on the width pads with zeros.
  * Modifiers, applied left to right: L lowercase, U uppercase, M MD5 hex,
