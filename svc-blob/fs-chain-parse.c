@@ -89,7 +89,7 @@ static int parse_uint_param(const char *name, const char *value,
 static int url_param(struct fs_http_url *url, enum fs_layer_kind kind,
 		     const char *name, const char *value, char **error_r)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	if (strcmp(name, "connect_timeout_msecs") == 0)
 		return parse_uint_param(name, value, 3600 * 1000,
 					&url->connect_timeout_msecs, error_r);
