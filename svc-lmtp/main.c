@@ -1,21 +1,137 @@
-/* stratus-lmtp: start-up only; the service's concerns live in their own
- * files as they arrive. */
+/* stratus-lmtp: start-up only. Listeners hand accepted connections to the
+ * LMTP engine (lmtp-client.c); lmtp-delivery.c talks to the other
+ * services. */
 #include "service.h"
-#include "rpc-versions.h"
+#include "lmtp-common.h"
+#include "lmtp-delivery.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct lmtp_listener {
+	struct service *svc;
+	int fd;
+	struct loop_io *io;
+};
+
+static struct lmtp_server *lmtp_server_get(struct service *svc);
+
+static void lmtp_clients_changed(struct lmtp_server *server)
+{
+	struct service *svc = server->svc;
+	svc->clients = server->n_clients;
+	service_clients_changed(svc);
+}
+
+static void lmtp_server_cleanup(void *ctx)
+{
+	struct lmtp_server *server = ctx;
+	void *be = server->backend_ctx;
+	lmtp_server_deinit(server);
+	lmtp_rpc_backend_free(be);
+	free(server);
+}
+
+static struct lmtp_server *lmtp_server_get(struct service *svc)
+{
+	if (svc->ctx != NULL)
+		return svc->ctx;
+	struct lmtp_server *server = xcalloc(1, sizeof(*server));
+	void *be_ctx;
+	const struct lmtp_backend *be =
+		lmtp_rpc_backend_new(svc->loop, svc->cfg, &be_ctx);
+	lmtp_server_init(server, svc->loop, svc->cfg, be, be_ctx);
+	server->svc = svc;
+	server->clients_changed = lmtp_clients_changed;
+	svc->ctx = server;
+	service_add_cleanup(svc, lmtp_server_cleanup, server);
+	return server;
+}
+
+static void lmtp_accept(struct loop_io *io, uint32_t events, void *ctx)
+{
+	struct lmtp_listener *l = ctx;
+	(void)io;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		char ip[INET6_ADDRSTRLEN] = "";
+		unsigned int port = 0;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+			port = ntohs(sin->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
+			port = ntohs(sin6->sin6_port);
+		}
+		lmtp_client_create(lmtp_server_get(l->svc), fd, ip, port);
+	}
+}
+
+static void lmtp_listener_free(void *ctx)
+{
+	struct lmtp_listener *l = ctx;
+	loop_io_remove(&l->io);
+	free(l);
+}
 
 static int lmtp_listener(struct service *svc, const char *fdname, int fd,
-			   char **error_r)
+			 char **error_r)
 {
+	struct lmtp_listener *l = xcalloc(1, sizeof(*l));
 	(void)fdname;
-	(void)error_r;
-	return service_listener_refuse(svc, fd,
-		"421 4.3.0 Stratus LMTP is not implemented yet");
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	l->svc = svc;
+	l->fd = fd;
+	l->io = loop_io_add(svc->loop, fd, EPOLLIN, lmtp_accept, l);
+	if (l->io == NULL) {
+		*error_r = xasprintf("cannot watch listener %s", fdname);
+		free(l);
+		return -1;
+	}
+	/* The server is created first so its cleanup runs after ours. */
+	lmtp_server_get(svc);
+	service_add_cleanup(svc, lmtp_listener_free, l);
+	return 0;
 }
+
+static void lmtp_status(Stratus__StatusReply *reply, struct service *svc)
+{
+	struct lmtp_server *server = svc->ctx;
+	if (server == NULL)
+		return;
+	service_status_counter(reply, "connections", server->n_connections);
+	service_status_counter(reply, "delivered", server->n_delivered);
+	service_status_counter(reply, "delivery_failed", server->n_failed);
+	service_status_counter(reply, "rcpt_rejected",
+			       server->n_rejected_rcpts);
+}
+
+static const char *const lmtp_settings_implemented[] = {
+	"hostname",
+	"login_greeting",
+	"recipient_delimiter",
+	NULL
+};
 
 static const struct service_def lmtp_service = {
 	.name = "lmtp",
 	.protocol = "lmtp",
 	.listener = lmtp_listener,
+	.status = lmtp_status,
+	.settings_implemented = lmtp_settings_implemented,
 };
 
 int main(int argc, char **argv)

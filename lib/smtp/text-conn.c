@@ -1,0 +1,310 @@
+/* Non-blocking text connection (see text-conn.h). Ops are called only from
+ * the loop; freeing the conn from inside an op is deferred to the end of
+ * that callback so no op ever returns into freed memory. */
+#include "text-conn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TEXT_CONN_READ_CHUNK 16384
+
+struct text_conn {
+	struct loop *loop;
+	int fd;
+	struct loop_io *io;
+	struct loop_timer *idle_timer;
+	struct loop_timer *kick_timer;	/* re-runs input / closed report */
+	uint64_t idle_msecs;
+	const struct text_conn_ops *ops;
+	void *ctx;
+	struct buf in, out;
+	uint32_t events;
+	int depth;		/* > 0 while inside one of our callbacks */
+	bool paused;
+	bool out_paused;	/* paused because output is over the high mark */
+	bool closing;		/* close once the output is written */
+	bool closed_reported;
+	bool free_pending;
+	const char *close_reason;
+};
+
+static void text_conn_update_events(struct text_conn *conn);
+static void text_conn_report_closed(struct text_conn *conn,
+				    const char *reason);
+
+static void text_conn_really_free(struct text_conn *conn)
+{
+	loop_io_remove(&conn->io);
+	loop_timer_remove(&conn->idle_timer);
+	loop_timer_remove(&conn->kick_timer);
+	if (conn->fd >= 0)
+		close(conn->fd);
+	buf_free(&conn->in);
+	buf_free(&conn->out);
+	free(conn);
+}
+
+/* Returns true when the conn was freed inside the callback. */
+static bool text_conn_leave(struct text_conn *conn)
+{
+	if (--conn->depth == 0 && conn->free_pending) {
+		text_conn_really_free(conn);
+		return true;
+	}
+	return conn->free_pending;
+}
+
+static void text_conn_call_input(struct text_conn *conn)
+{
+	while (!conn->paused && !conn->closing && conn->in.len > 0 &&
+	       !conn->free_pending) {
+		size_t before = conn->in.len;
+		conn->ops->input(conn->ctx, &conn->in);
+		if (conn->free_pending || conn->in.len == before)
+			break;
+	}
+}
+
+static void text_conn_do_write(struct text_conn *conn)
+{
+	while (conn->out.len > 0) {
+		ssize_t n = send(conn->fd, conn->out.data, conn->out.len,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			text_conn_report_closed(conn, "write failed");
+			return;
+		}
+		buf_consume(&conn->out, (size_t)n);
+	}
+	if (conn->out_paused && conn->out.len < TEXT_CONN_OUT_LOW) {
+		conn->out_paused = false;
+		if (conn->ops->output_drained != NULL && !conn->closing)
+			conn->ops->output_drained(conn->ctx);
+	}
+	if (conn->free_pending)
+		return;
+	if (conn->out.len >= TEXT_CONN_OUT_HIGH)
+		conn->out_paused = true;
+	if (conn->out.len == 0 && conn->closing) {
+		text_conn_report_closed(conn, conn->close_reason != NULL ?
+					conn->close_reason : "closed");
+		return;
+	}
+	text_conn_update_events(conn);
+}
+
+static void text_conn_update_events(struct text_conn *conn)
+{
+	if (conn->io == NULL)
+		return;
+	uint32_t ev = 0;
+	if (!conn->paused && !conn->out_paused && !conn->closing &&
+	    conn->in.len < conn->in.max)
+		ev |= EPOLLIN;
+	if (conn->out.len > 0)
+		ev |= EPOLLOUT;
+	if (ev != conn->events) {
+		conn->events = ev;
+		loop_io_set_events(conn->io, ev);
+	}
+}
+
+static void text_conn_report_closed(struct text_conn *conn,
+				    const char *reason)
+{
+	if (conn->closed_reported)
+		return;
+	conn->closed_reported = true;
+	loop_io_remove(&conn->io);
+	loop_timer_remove(&conn->idle_timer);
+	conn->ops->closed(conn->ctx, reason);
+}
+
+static void text_conn_read(struct text_conn *conn)
+{
+	size_t room = conn->in.max - conn->in.len;
+	if (room > TEXT_CONN_READ_CHUNK)
+		room = TEXT_CONN_READ_CHUNK;
+	if (room == 0)
+		return;
+	char *p = buf_append_space(&conn->in, room);
+	if (p == NULL)
+		return;
+	ssize_t n = recv(conn->fd, p, room, MSG_DONTWAIT);
+	int err = errno;
+	conn->in.len -= room;
+	if (n > 0)
+		conn->in.len += (size_t)n;
+	conn->in.data[conn->in.len] = '\0';
+	if (n == 0) {
+		text_conn_report_closed(conn, "disconnected");
+		return;
+	}
+	if (n < 0) {
+		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR)
+			text_conn_report_closed(conn, "read failed");
+		return;
+	}
+	if (conn->idle_timer != NULL)
+		loop_timer_reset(conn->idle_timer);
+	text_conn_call_input(conn);
+}
+
+static void text_conn_io(struct loop_io *io, uint32_t events, void *ctx)
+{
+	struct text_conn *conn = ctx;
+	(void)io;
+	conn->depth++;
+	if ((events & EPOLLOUT) != 0 && !conn->closed_reported)
+		text_conn_do_write(conn);
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
+	    !conn->closed_reported && !conn->free_pending) {
+		if ((events & EPOLLIN) != 0 && !conn->closing)
+			text_conn_read(conn);
+		else if ((events & (EPOLLHUP | EPOLLERR)) != 0)
+			text_conn_report_closed(conn, "disconnected");
+	}
+	if (!conn->free_pending && !conn->closed_reported)
+		text_conn_do_write(conn);
+	text_conn_leave(conn);
+}
+
+static void text_conn_idle(struct loop_timer *t, void *ctx)
+{
+	struct text_conn *conn = ctx;
+	(void)t;
+	conn->depth++;
+	if (conn->ops->idle != NULL)
+		conn->ops->idle(conn->ctx);
+	else
+		text_conn_report_closed(conn, "idle timeout");
+	if (!conn->free_pending && !conn->closed_reported)
+		text_conn_do_write(conn);
+	text_conn_leave(conn);
+}
+
+static void text_conn_kick(struct loop_timer *t, void *ctx)
+{
+	struct text_conn *conn = ctx;
+	(void)t;
+	loop_timer_remove(&conn->kick_timer);
+	conn->depth++;
+	if (!conn->closed_reported) {
+		text_conn_call_input(conn);
+		if (!conn->free_pending && !conn->closed_reported)
+			text_conn_do_write(conn);
+	}
+	text_conn_leave(conn);
+}
+
+static void text_conn_schedule_kick(struct text_conn *conn)
+{
+	if (conn->kick_timer == NULL)
+		conn->kick_timer = loop_timer_add(conn->loop, 0, false,
+						  text_conn_kick, conn);
+}
+
+struct text_conn *text_conn_new(struct loop *loop, int fd, size_t in_max,
+				uint64_t idle_msecs,
+				const struct text_conn_ops *ops, void *ctx)
+{
+	struct text_conn *conn = xcalloc(1, sizeof(*conn));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	conn->loop = loop;
+	conn->fd = fd;
+	conn->ops = ops;
+	conn->ctx = ctx;
+	conn->idle_msecs = idle_msecs;
+	buf_init(&conn->in, in_max);
+	buf_init(&conn->out, 0);
+	conn->events = EPOLLIN;
+	conn->io = loop_io_add(loop, fd, EPOLLIN, text_conn_io, conn);
+	if (idle_msecs > 0)
+		conn->idle_timer = loop_timer_add(loop, idle_msecs, false,
+						  text_conn_idle, conn);
+	if (conn->io == NULL)
+		text_conn_close_after_flush(conn);
+	return conn;
+}
+
+void text_conn_free(struct text_conn **_conn)
+{
+	struct text_conn *conn = *_conn;
+	if (conn == NULL)
+		return;
+	*_conn = NULL;
+	if (conn->depth > 0) {
+		conn->free_pending = true;
+		loop_io_remove(&conn->io);
+		loop_timer_remove(&conn->idle_timer);
+		loop_timer_remove(&conn->kick_timer);
+		return;
+	}
+	text_conn_really_free(conn);
+}
+
+struct buf *text_conn_out(struct text_conn *conn)
+{
+	return &conn->out;
+}
+
+void text_conn_flush(struct text_conn *conn)
+{
+	if (conn->closed_reported || conn->free_pending)
+		return;
+	if (conn->depth > 0) {
+		/* The callback we are in writes on its way out. */
+		if (conn->out.len >= TEXT_CONN_OUT_HIGH)
+			conn->out_paused = true;
+		return;
+	}
+	text_conn_schedule_kick(conn);
+}
+
+void text_conn_pause(struct text_conn *conn)
+{
+	conn->paused = true;
+	text_conn_update_events(conn);
+}
+
+void text_conn_resume(struct text_conn *conn)
+{
+	conn->paused = false;
+	text_conn_update_events(conn);
+	if (conn->in.len > 0)
+		text_conn_schedule_kick(conn);
+}
+
+void text_conn_set_in_max(struct text_conn *conn, size_t in_max)
+{
+	if (in_max >= conn->in.len)
+		conn->in.max = in_max;
+	text_conn_update_events(conn);
+}
+
+void text_conn_close_after_flush(struct text_conn *conn)
+{
+	if (conn->closing)
+		return;
+	conn->closing = true;
+	if (conn->close_reason == NULL)
+		conn->close_reason = "closed";
+	text_conn_schedule_kick(conn);
+}
+
+bool text_conn_closing(const struct text_conn *conn)
+{
+	return conn->closing || conn->closed_reported;
+}
+
+int text_conn_fd(const struct text_conn *conn)
+{
+	return conn->fd;
+}
