@@ -54,7 +54,7 @@ const struct config_setting_def config_main_schema[] = {
 	  "user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}>",
 	  TODO, "all" },
 	{ "login_log_format", STR, "%$: %s", TODO, "all" },
-	{ "ssl", STR, "yes", TODO, "all" },
+	{ "ssl", STR, "yes", IMPL, "all" },
 	{ "ssl_cert", STR, "", TODO, "all" },
 	{ "ssl_key", STR, "", TODO, "all" },
 	{ "ssl_key_password", STR, "", TODO, "all" },
@@ -249,7 +249,7 @@ static const struct config_setting_def unix_listener_schema[] = {
 static const struct config_setting_def inet_listener_schema[] = {
 	{ "address", STR, NULL, IMPL, "all" },
 	{ "port", UINT, "0", IMPL, "all" },
-	{ "ssl", BOOL, "no", TODO, "all" },
+	{ "ssl", BOOL, "no", IMPL, "all" },
 	{ "haproxy", BOOL, "no", TODO, "all" },
 	{ "reuse_port", BOOL, "no", TODO, "all" },
 	{ NULL, 0, NULL, 0, NULL }

@@ -292,6 +292,12 @@ int service_main(const struct service_def *def, int argc, char **argv)
 					       "mail_debug"));
 	config_foreach_not_yet(svc.cfg, def->name, warn_not_yet,
 			       (void *)def);
+	const char *ssl = config_get(svc.cfg, def->protocol, "ssl");
+	if (def->listener != NULL && ssl != NULL && strcmp(ssl, "no") != 0)
+		log_warning(NULL, "ssl = %s: TLS is not implemented; clients "
+			    "are served in plaintext and ssl listeners are "
+			    "not opened (the spec's backends use ssl = no)",
+			    ssl);
 	svc.loop = loop_new();
 	int ret = service_run(&svc);
 	service_run_cleanups(&svc);
