@@ -23,6 +23,7 @@ struct rpc_server_conn {
 	bool hello_done;
 	bool control_only;
 	pid_t pid;
+	uint64_t id;		/* unique per server, for rpc_call_conn_id */
 	struct rpc_server_conn *prev, *next;
 };
 
@@ -44,6 +45,9 @@ struct rpc_server {
 	char *service_name;
 	rpc_status_fn *status_cb;
 	void *status_ctx;
+	uint64_t next_conn_id;
+	rpc_disconnect_fn *disconnect_cb;
+	void *disconnect_ctx;
 };
 
 struct rpc_call {
@@ -127,6 +131,8 @@ static void sconn_close(struct rpc_server_conn *sc)
 	if (sc->next != NULL)
 		sc->next->prev = sc->prev;
 	s->n_conns--;
+	if (s->disconnect_cb != NULL && sc->hello_done)
+		s->disconnect_cb(sc->id, s->disconnect_ctx);
 	sconn_unref(sc);
 }
 
@@ -188,6 +194,18 @@ static void rpc_call_free(struct rpc_call *call)
 void *rpc_call_handler_ctx(const struct rpc_call *call)
 {
 	return call->sc->server->handler_ctx;
+}
+
+uint64_t rpc_call_conn_id(const struct rpc_call *call)
+{
+	return call->sc->id;
+}
+
+void rpc_server_set_disconnect_cb(struct rpc_server *s,
+				  rpc_disconnect_fn *cb, void *ctx)
+{
+	s->disconnect_cb = cb;
+	s->disconnect_ctx = ctx;
 }
 
 const Stratus__Context *rpc_call_context(const struct rpc_call *call)
@@ -418,6 +436,7 @@ static void rpc_server_accept(struct loop_io *io, uint32_t events, void *ctx)
 		sc->server = s;
 		sc->refcount = 1;
 		sc->pid = cred.pid;
+		sc->id = ++s->next_conn_id;
 		sc->conn = rpc_conn_new(s->loop, fd, s->max_frame,
 					sconn_on_frame, sconn_on_close, sc);
 		if (sc->conn == NULL) {
@@ -453,6 +472,8 @@ void rpc_server_free(struct rpc_server **_s)
 		return;
 	*_s = NULL;
 	loop_io_remove(&s->listen_io);
+	/* The owner's state may already be gone at exit. */
+	s->disconnect_cb = NULL;
 	while (s->conns != NULL)
 		sconn_close(s->conns);
 	free(s->service_name);

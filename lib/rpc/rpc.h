@@ -71,6 +71,15 @@ void rpc_server_free(struct rpc_server **server);
 
 void *rpc_call_handler_ctx(const struct rpc_call *call);
 const Stratus__Context *rpc_call_context(const struct rpc_call *call);
+/* Identifies the client connection a call came on (unique for the
+ * server's lifetime, never 0), so state a client holds (sessions,
+ * connection counts) can be dropped when that client goes away. */
+uint64_t rpc_call_conn_id(const struct rpc_call *call);
+/* Called once per client connection that completed its hello, when it
+ * closes (peer exit, crash, bad frame); not called from rpc_server_free. */
+typedef void rpc_disconnect_fn(uint64_t conn_id, void *ctx);
+void rpc_server_set_disconnect_cb(struct rpc_server *server,
+				  rpc_disconnect_fn *cb, void *ctx);
 /* Takes ownership of received fd i (-1 if absent or already taken).
  * Untaken fds are closed when the call ends. */
 int rpc_call_take_fd(struct rpc_call *call, size_t i);
