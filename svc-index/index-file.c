@@ -1,0 +1,286 @@
+/* svc-index: encoders and bounded decoders for the log, snapshot and
+ * bundle formats described in index-file.h, and the two file helpers
+ * (bounded read, write-temp-then-rename). */
+#include "index-file.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		(uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static uint32_t index_crc(const uint8_t *data, size_t len)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+	/* zlib takes uInt lengths: feed big buffers in pieces. */
+	while (len > 0) {
+		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
+		crc = crc32(crc, data, n);
+		data += n;
+		len -= n;
+	}
+	return (uint32_t)crc;
+}
+
+int index_log_parse(const uint8_t *data, size_t len, index_log_txn_cb *cb,
+		    void *ctx, size_t *valid_end_r, const char **error_r)
+{
+	*valid_end_r = 0;
+	if (len < INDEX_MAGIC_LEN ||
+	    memcmp(data, INDEX_LOG_MAGIC, INDEX_MAGIC_LEN) != 0) {
+		*error_r = "not a Stratus index log (bad magic)";
+		return -1;
+	}
+	size_t pos = INDEX_MAGIC_LEN;
+	*valid_end_r = pos;
+	while (len - pos >= INDEX_LOG_RECORD_HDR) {
+		uint32_t rlen = get_u32(data + pos);
+		uint32_t crc = get_u32(data + pos + 4);
+		if (rlen == 0 || rlen > INDEX_LOG_RECORD_MAX ||
+		    rlen > len - pos - INDEX_LOG_RECORD_HDR)
+			break;	/* torn: the tail never made it to disk */
+		const uint8_t *payload = data + pos + INDEX_LOG_RECORD_HDR;
+		if (index_crc(payload, rlen) != crc)
+			break;
+		Stratus__Indexfile__Transaction *txn =
+			stratus__indexfile__transaction__unpack(NULL, rlen,
+								payload);
+		if (txn == NULL)
+			break;
+		int ret = cb != NULL ? cb(txn, ctx, error_r) : 0;
+		stratus__indexfile__transaction__free_unpacked(txn, NULL);
+		if (ret < 0)
+			return -1;
+		pos += INDEX_LOG_RECORD_HDR + rlen;
+		*valid_end_r = pos;
+	}
+	return 0;
+}
+
+uint8_t *index_log_frame(const uint8_t *payload, size_t len, size_t *out_r)
+{
+	uint8_t *out = xmalloc(len + INDEX_LOG_RECORD_HDR);
+	put_u32(out, (uint32_t)len);
+	put_u32(out + 4, index_crc(payload, len));
+	memcpy(out + INDEX_LOG_RECORD_HDR, payload, len);
+	*out_r = len + INDEX_LOG_RECORD_HDR;
+	return out;
+}
+
+static void index_header_put(uint8_t *out, const char *magic, uint32_t crc,
+			     uint64_t len)
+{
+	memcpy(out, magic, INDEX_MAGIC_LEN);
+	put_u32(out + INDEX_MAGIC_LEN, INDEX_FILE_VERSION);
+	put_u32(out + INDEX_MAGIC_LEN + 4, crc);
+	put_u64(out + INDEX_MAGIC_LEN + 8, len);
+}
+
+/* Checks magic and version; returns the declared CRC and length. */
+static int index_header_check(const uint8_t *data, size_t len,
+			      const char *magic, uint32_t *crc_r,
+			      uint64_t *len_r, const char **error_r)
+{
+	if (len < INDEX_FILE_HDR || memcmp(data, magic, INDEX_MAGIC_LEN) != 0) {
+		*error_r = "bad magic or truncated header";
+		return -1;
+	}
+	uint32_t version = get_u32(data + INDEX_MAGIC_LEN);
+	if (version > INDEX_FILE_VERSION) {
+		*error_r = "written by a newer Stratus (format version too new)";
+		return -1;
+	}
+	if (version == 0) {
+		*error_r = "bad format version 0";
+		return -1;
+	}
+	*crc_r = get_u32(data + INDEX_MAGIC_LEN + 4);
+	*len_r = get_u64(data + INDEX_MAGIC_LEN + 8);
+	if (*len_r > INDEX_STATE_MAX) {
+		*error_r = "declared size too large";
+		return -1;
+	}
+	return 0;
+}
+
+uint8_t *index_snapshot_encode(const uint8_t *state, size_t len,
+			       size_t *out_r)
+{
+	uint8_t *out = xmalloc(INDEX_FILE_HDR + len);
+	index_header_put(out, INDEX_SNAP_MAGIC, index_crc(state, len), len);
+	memcpy(out + INDEX_FILE_HDR, state, len);
+	*out_r = INDEX_FILE_HDR + len;
+	return out;
+}
+
+static Stratus__Indexfile__State *index_state_unpack(const uint8_t *data,
+						     size_t len,
+						     const char **error_r)
+{
+	Stratus__Indexfile__State *st =
+		stratus__indexfile__state__unpack(NULL, len, data);
+	if (st == NULL)
+		*error_r = "state does not decode";
+	return st;
+}
+
+Stratus__Indexfile__State *index_snapshot_decode(const uint8_t *data,
+						 size_t len,
+						 const char **error_r)
+{
+	uint32_t crc;
+	uint64_t plen;
+	if (index_header_check(data, len, INDEX_SNAP_MAGIC, &crc, &plen,
+			       error_r) < 0)
+		return NULL;
+	if (plen != len - INDEX_FILE_HDR) {
+		*error_r = "snapshot truncated";
+		return NULL;
+	}
+	if (index_crc(data + INDEX_FILE_HDR, plen) != crc) {
+		*error_r = "snapshot checksum mismatch";
+		return NULL;
+	}
+	return index_state_unpack(data + INDEX_FILE_HDR, plen, error_r);
+}
+
+uint8_t *index_bundle_encode(const uint8_t *state, size_t len, int level,
+			     size_t *out_r)
+{
+	uLong bound = compressBound((uLong)len);
+	uint8_t *out = xmalloc(INDEX_FILE_HDR + bound);
+	uLongf clen = bound;
+	if (compress2(out + INDEX_FILE_HDR, &clen, state, (uLong)len,
+		      level) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	index_header_put(out, INDEX_BUNDLE_MAGIC, index_crc(state, len), len);
+	*out_r = INDEX_FILE_HDR + clen;
+	return out;
+}
+
+Stratus__Indexfile__State *index_bundle_decode(const uint8_t *data,
+					       size_t len,
+					       const char **error_r)
+{
+	uint32_t crc;
+	uint64_t raw_len;
+	if (index_header_check(data, len, INDEX_BUNDLE_MAGIC, &crc, &raw_len,
+			       error_r) < 0)
+		return NULL;
+	/* The declared size bounds the output; a bomb cannot grow past it. */
+	uint8_t *raw = xmalloc(raw_len + 1);
+	uLongf out_len = (uLongf)raw_len;
+	int zret = uncompress(raw, &out_len, data + INDEX_FILE_HDR,
+			      (uLong)(len - INDEX_FILE_HDR));
+	if (zret != Z_OK || out_len != raw_len) {
+		free(raw);
+		*error_r = zret == Z_BUF_ERROR ?
+			"bundle larger than declared or truncated" :
+			"bundle does not decompress";
+		return NULL;
+	}
+	if (index_crc(raw, raw_len) != crc) {
+		free(raw);
+		*error_r = "bundle checksum mismatch";
+		return NULL;
+	}
+	Stratus__Indexfile__State *st = index_state_unpack(raw, raw_len,
+							   error_r);
+	free(raw);
+	return st;
+}
+
+int index_file_read_all(const char *path, uint64_t max, uint8_t **data_r,
+			size_t *len_r, const char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = errno == ENOENT ? "missing" : strerror(errno);
+		return errno == ENOENT ? 0 : -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > max) {
+		*error_r = "file too large";
+		close(fd);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size;
+	uint8_t *data = xmalloc(size + 1);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, data + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*data_r = data;
+	*len_r = got;
+	return 1;
+}
+
+int index_file_write_atomic(const char *path, const uint8_t *data,
+			    size_t len, bool do_fsync, const char **error_r)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = strerror(errno);
+		free(tmp);
+		return -1;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = strerror(errno);
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	if ((do_fsync && fdatasync(fd) < 0) || close(fd) < 0 ||
+	    rename(tmp, path) < 0) {
+		*error_r = strerror(errno);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* svc-index: the byte formats of the local metacache files and of index
+ * bundles, with decoders that treat every byte as untrusted (they are
+ * fuzzed by tests/fuzz/fuzz-index-file.c).
+ *
+ * Log   ("index.log"):  "STXLOG1\n", then records
+ *       u32le length | u32le crc32(payload) | payload (a Transaction).
+ *       A short or mismatching record ends the valid part: a torn write
+ *       from a crash, dropped at open.
+ * Snapshot ("index.snap"): "STXSNAP\n" u32le version u32le crc32
+ *       u64le length, then a State. Written to a temp file and renamed.
+ * Bundle (object "index.bundle" in obox_index_fs): "STXBNDL\n" u32le
+ *       version u32le crc32(raw) u64le raw length, then the zlib-deflated
+ *       State. */
+#ifndef STRATUS_INDEX_FILE_H
+#define STRATUS_INDEX_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index-file.pb-c.h"
+
+#define INDEX_FILE_VERSION 1
+#define INDEX_LOG_MAGIC "STXLOG1\n"
+#define INDEX_SNAP_MAGIC "STXSNAP\n"
+#define INDEX_BUNDLE_MAGIC "STXBNDL\n"
+#define INDEX_MAGIC_LEN 8
+#define INDEX_LOG_RECORD_HDR 8
+#define INDEX_FILE_HDR (INDEX_MAGIC_LEN + 16)
+/* Bounds on what we read: one transaction, one user's whole state. */
+#define INDEX_LOG_RECORD_MAX (16u * 1024 * 1024)
+#define INDEX_STATE_MAX (1024ull * 1024 * 1024)
+
+typedef int index_log_txn_cb(const Stratus__Indexfile__Transaction *txn,
+			     void *ctx, const char **error_r);
+
+/* Walks the records of a log image. Stops at the first torn or corrupt
+ * record: *valid_end_r is where the good part ends (the file is then
+ * truncated there). Returns -1 only for a bad header or when cb fails. */
+int index_log_parse(const uint8_t *data, size_t len, index_log_txn_cb *cb,
+		    void *ctx, size_t *valid_end_r, const char **error_r);
+/* One framed record for a packed Transaction (malloc'd). */
+uint8_t *index_log_frame(const uint8_t *payload, size_t len, size_t *out_r);
+
+/* Snapshot image: header + payload (malloc'd). */
+uint8_t *index_snapshot_encode(const uint8_t *state, size_t len,
+			       size_t *out_r);
+/* Checks the header and CRC; returns the unpacked State (free with
+ * stratus__indexfile__state__free_unpacked) or NULL with *error_r. */
+Stratus__Indexfile__State *index_snapshot_decode(const uint8_t *data,
+						 size_t len,
+						 const char **error_r);
+/* Bundle: compress a packed State / decompress and unpack one. */
+uint8_t *index_bundle_encode(const uint8_t *state, size_t len, int level,
+			     size_t *out_r);
+Stratus__Indexfile__State *index_bundle_decode(const uint8_t *data,
+					       size_t len,
+					       const char **error_r);
+
+/* File helpers. fsync follows mail_fsync (never = no fsync at all). */
+int index_file_read_all(const char *path, uint64_t max, uint8_t **data_r,
+			size_t *len_r, const char **error_r);
+int index_file_write_atomic(const char *path, const uint8_t *data,
+			    size_t len, bool do_fsync, const char **error_r);
+
+#endif
