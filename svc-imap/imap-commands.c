@@ -1,0 +1,95 @@
+/* The command table and the shared bits of IMAP output: the capability
+ * list and string quoting. A command is found by name; the table says in
+ * which states it is allowed. */
+#include "imap-common.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const struct imap_command_def imap_commands[] = {
+	{ "CAPABILITY", cmd_capability,
+	  IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH },
+	{ "NOOP", cmd_noop, IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH },
+	{ "LOGOUT", cmd_logout, IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH },
+	{ "ID", cmd_id, IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH },
+	{ "LOGIN", cmd_login, IMAP_CMD_NOT_AUTH },
+	{ "AUTHENTICATE", cmd_authenticate, IMAP_CMD_NOT_AUTH },
+	{ "ENABLE", cmd_enable, IMAP_CMD_AUTH },
+	{ "NAMESPACE", cmd_namespace, IMAP_CMD_AUTH },
+};
+
+const struct imap_command_def *imap_command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(imap_commands) / sizeof(imap_commands[0]);
+	     i++) {
+		if (strcasecmp(imap_commands[i].name, name) == 0)
+			return &imap_commands[i];
+	}
+	return NULL;
+}
+
+/* What this build implements after login. Only commands that work are
+ * listed, so a client never relies on a missing extension. */
+#define IMAP_CAPS_COMMON "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE"
+#define IMAP_CAPS_POST_LOGIN "NAMESPACE"
+
+void imap_capability_string(struct imap_client *client, struct buf *out)
+{
+	const struct imap_settings *set = &client->ctx->set;
+	const char *literal = set->literal_minus ? "LITERAL-" : "LITERAL+";
+
+	if (client->state == IMAP_STATE_NOT_AUTH) {
+		buf_printf(out, "%s %s", IMAP_CAPS_COMMON, literal);
+		if (imap_client_login_disabled(client)) {
+			buf_append_str(out, " LOGINDISABLED");
+			return;
+		}
+		if (set->auth_plain)
+			buf_append_str(out, " AUTH=PLAIN");
+		if (set->auth_login)
+			buf_append_str(out, " AUTH=LOGIN");
+		return;
+	}
+	/* imap_capability replaces the post-login list; "+CAPS" adds. */
+	if (set->capability[0] != '\0' && set->capability[0] != '+') {
+		buf_append_str(out, set->capability);
+		return;
+	}
+	buf_printf(out, "%s %s %s", IMAP_CAPS_COMMON, literal,
+		   IMAP_CAPS_POST_LOGIN);
+	if (set->capability[0] == '+')
+		buf_printf(out, " %s", set->capability + 1);
+}
+
+static bool needs_literal(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\r' || c == '\n' || c >= 0x80)
+			return true;
+	}
+	return false;
+}
+
+void imap_append_string(struct buf *out, const char *s)
+{
+	if (needs_literal(s)) {
+		buf_printf(out, "{%zu}\r\n%s", strlen(s), s);
+		return;
+	}
+	buf_append_c(out, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_append_c(out, '\\');
+		buf_append_c(out, *s);
+	}
+	buf_append_c(out, '"');
+}
+
+void imap_append_nstring(struct buf *out, const char *s)
+{
+	if (s == NULL)
+		buf_append_str(out, "NIL");
+	else
+		imap_append_string(out, s);
+}

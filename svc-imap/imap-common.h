@@ -1,0 +1,152 @@
+/* svc-imap's shared types: the service state, one client connection, one
+ * command in progress. One event loop serves every connection; nothing
+ * here may block, and a client's output is bounded by pausing its input. */
+#ifndef IMAP_COMMON_H
+#define IMAP_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "log.h"
+#include "loop.h"
+#include "service.h"
+#include "imap-parser.h"
+#include "imap-settings.h"
+
+#define IMAP_INPUT_CHUNK 16384		/* bytes read from a socket at once */
+#define IMAP_OUTPUT_THROTTLE (64 * 1024) /* stop reading commands above */
+#define IMAP_LOGIN_TIMEOUT_MSECS (3 * 60 * 1000)
+#define IMAP_AUTOLOGOUT_MSECS (30 * 60 * 1000)	/* RFC 3501 5.4 minimum */
+#define IMAP_MAX_AUTH_FAILURES 3	/* then * BYE */
+
+enum imap_state {
+	IMAP_STATE_NOT_AUTH,
+	IMAP_STATE_AUTH,
+	IMAP_STATE_SELECTED,
+	IMAP_STATE_LOGOUT,
+};
+
+struct imap_ctx {
+	struct service *svc;
+	struct imap_settings set;
+	struct rpc_client *auth;
+	struct imap_client *clients;
+	uint64_t n_commands;
+	uint64_t n_connections;
+	uint64_t n_logins;
+	uint64_t n_login_failures;
+};
+
+struct imap_cmd;
+
+struct imap_client {
+	struct imap_ctx *ctx;
+	struct imap_client *prev, *next;
+	int fd;
+	struct loop_io *io;
+	struct loop_timer *idle_timer;
+	char *session;
+	char *user;
+	char ip[64];		/* the client (possibly forwarded) */
+	char peer_ip[64];	/* the TCP peer */
+	unsigned int port, local_port;
+	char local_ip[64];
+	struct log_ctx log;
+	enum imap_state state;
+	struct imap_reader reader;
+	struct buf in;		/* read but not yet handled, bounded */
+	struct buf out;		/* waiting for the socket */
+	struct imap_cmd *cmd;	/* the command in progress */
+	unsigned int refcount;	/* + 1 per pending RPC */
+	unsigned int auth_failures;
+	bool connected_counted;	/* svc-auth Connect succeeded */
+	bool disconnecting;	/* flush output, then close */
+	bool destroyed;
+	bool resume_pending;
+	bool id_logged;
+	uint64_t in_bytes, out_bytes;
+};
+
+/* A command handler returns true when the command is finished (the tagged
+ * reply sent), false when it continues asynchronously: it then calls
+ * imap_cmd_done() later, from the loop. */
+typedef bool imap_cmd_fn(struct imap_cmd *cmd);
+/* For commands that read raw lines from the client (AUTHENTICATE, IDLE):
+ * called with one line, CRLF stripped. Same return convention. */
+typedef bool imap_cmd_line_fn(struct imap_cmd *cmd, const char *line,
+			      size_t len);
+
+enum imap_cmd_flags {
+	IMAP_CMD_NOT_AUTH = 0x01,	/* allowed before login */
+	IMAP_CMD_AUTH = 0x02,		/* allowed once logged in */
+	IMAP_CMD_SELECTED = 0x04,	/* needs a selected mailbox */
+};
+
+struct imap_command_def {
+	const char *name;
+	imap_cmd_fn *fn;
+	unsigned int flags;
+};
+
+struct imap_cmd {
+	struct imap_client *client;
+	struct imap_pool pool;
+	struct imap_command c;
+	const struct imap_command_def *def;
+	imap_cmd_line_fn *line_fn;	/* set: input lines go here */
+	void *ctx;			/* the handler's state */
+	void (*ctx_free)(void *ctx);
+};
+
+/* imap-client.c */
+void imap_client_create(struct imap_ctx *ctx, int fd);
+void imap_client_destroy(struct imap_client *client, const char *reason);
+void imap_client_send(struct imap_client *client, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void imap_client_send_raw(struct imap_client *client, const void *data,
+			  size_t len);
+/* Flushes the output, then closes with `reason` in the log. */
+void imap_client_disconnect(struct imap_client *client, const char *reason);
+void imap_client_ref(struct imap_client *client);
+/* Drops a reference; returns false if the client is gone. */
+bool imap_client_unref(struct imap_client *client);
+void imap_client_set_state(struct imap_client *client, enum imap_state st);
+void imap_clients_destroy_all(struct imap_ctx *ctx);
+
+/* Tagged reply: "<tag> <resp> <text>". */
+void imap_cmd_reply(struct imap_cmd *cmd, const char *resp,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "<tag> BAD Error in IMAP command NAME: <text>" */
+void imap_cmd_bad(struct imap_cmd *cmd, const char *text);
+/* Ends an asynchronous command and resumes the client's input. */
+void imap_cmd_done(struct imap_cmd *cmd);
+/* The command goes on reading raw lines: each one goes to fn. */
+void imap_cmd_wait_line(struct imap_cmd *cmd, imap_cmd_line_fn *fn);
+
+/* imap-commands.c */
+const struct imap_command_def *imap_command_find(const char *name);
+/* The CAPABILITY list for the client's state (no "* CAPABILITY"). */
+void imap_capability_string(struct imap_client *client, struct buf *out);
+/* Appends arg as an IMAP string: atom-safe quoted, or a literal. */
+void imap_append_string(struct buf *out, const char *s);
+void imap_append_nstring(struct buf *out, const char *s);
+
+/* cmd-*.c */
+bool cmd_capability(struct imap_cmd *cmd);
+bool cmd_noop(struct imap_cmd *cmd);
+bool cmd_logout(struct imap_cmd *cmd);
+bool cmd_id(struct imap_cmd *cmd);
+bool cmd_enable(struct imap_cmd *cmd);
+bool cmd_namespace(struct imap_cmd *cmd);
+bool cmd_login(struct imap_cmd *cmd);
+bool cmd_authenticate(struct imap_cmd *cmd);
+
+/* imap-auth.c: the SASL exchange with svc-auth. */
+void imap_auth_init(struct imap_ctx *ctx);
+void imap_auth_deinit(struct imap_ctx *ctx);
+void imap_auth_release(struct imap_client *client);
+/* disable_plaintext_auth applies to this (non-loopback) client. */
+bool imap_client_login_disabled(const struct imap_client *client);
+
+#endif
