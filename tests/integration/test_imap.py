@@ -242,7 +242,8 @@ namespace inbox {
                     self.skipTest("svc-auth does not answer Sasl yet")
                 raise
             self.assertEqual(typ, "OK")
-            self.assertIn("NAMESPACE", m.capabilities)
+            typ, data = m.capability()
+            self.assertIn(b"NAMESPACE", data[0].split())
             m.logout()
 
     def test_authenticate_plain_with_sasl_ir(self):
