@@ -358,6 +358,7 @@ static void test_disconnect_mid_data_delivers_nothing(void **state)
 
 int main(void)
 {
+	log_init("lmtp", NULL, NULL);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_greeting_and_lhlo, setup,
 						teardown),
@@ -380,5 +381,7 @@ int main(void)
 			test_disconnect_mid_data_delivers_nothing, setup,
 			teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int ret = cmocka_run_group_tests(tests, NULL, NULL);
+	log_deinit();
+	return ret;
 }

@@ -1,0 +1,265 @@
+/* One POP3 connection: bounded command lines, SASL response lines, and
+ * RETR/TOP streaming from a body fd in chunks as the client reads (a slow
+ * reader holds at most TEXT_CONN_OUT_HIGH of output). While the backend
+ * works the client reads nothing, so pipelined commands stay in order. */
+#include "pop3-common.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static void pop3_session_id(char *out, size_t size)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+				    "nopqrstuvwxyz0123456789+/";
+	unsigned char rnd[16];
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	size_t n = size - 1 < sizeof(rnd) ? size - 1 : sizeof(rnd);
+	for (size_t i = 0; i < n; i++)
+		out[i] = chars[rnd[i] % 64];
+	out[n] = '\0';
+}
+
+void pop3_server_init(struct pop3_server *server, struct loop *loop,
+		      const struct config *cfg,
+		      const struct pop3_backend *backend, void *backend_ctx)
+{
+	char *error = NULL;
+	memset(server, 0, sizeof(*server));
+	server->loop = loop;
+	server->cfg = cfg;
+	server->backend = backend;
+	server->backend_ctx = backend_ctx;
+	if (pop3_settings_read(&server->set, cfg, &error) < 0) {
+		log_warning(NULL, "%s", error);
+		free(error);
+	}
+}
+
+void pop3_server_deinit(struct pop3_server *server)
+{
+	while (server->clients != NULL) {
+		struct pop3_client *c = server->clients;
+		text_conn_free(&c->conn);
+		c->disconnected = true;
+		server->clients = c->next;
+		c->refcount = 1;
+		pop3_client_unref(&c);
+	}
+	pop3_settings_free(&server->set);
+}
+
+void pop3_client_ref(struct pop3_client *client)
+{
+	client->refcount++;
+}
+
+void pop3_client_unref(struct pop3_client **_client)
+{
+	struct pop3_client *client = *_client;
+	*_client = NULL;
+	if (--client->refcount > 0)
+		return;
+	if (client->xfer_fd >= 0)
+		close(client->xfer_fd);
+	for (unsigned int i = 0; i < client->n_msgs; i++)
+		free(client->msgs[i].guid);
+	free(client->msgs);
+	free(client->user_cmd);
+	free(client->sasl_mech);
+	free(client->user);
+	free(client->client_ip);
+	free(client);
+}
+
+void pop3_client_reply(struct pop3_client *client, const char *fmt, ...)
+{
+	if (client->conn == NULL)
+		return;
+	struct buf *out = text_conn_out(client->conn);
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(out, fmt, ap);
+	va_end(ap);
+	buf_append(out, "\r\n", 2);
+	text_conn_flush(client->conn);
+}
+
+void pop3_client_continue(struct pop3_client *client)
+{
+	client->busy = false;
+	if (client->conn != NULL)
+		text_conn_resume(client->conn);
+}
+
+static void pop3_xfer_end(struct pop3_client *client)
+{
+	close(client->xfer_fd);
+	client->xfer_fd = -1;
+	client->xfer_msg = NULL;
+	pop3_client_continue(client);
+}
+
+/* Appends chunks until the output is over its high mark or the message
+ * ends; text-conn calls us again when the client has read enough. */
+static void pop3_xfer_pump(struct pop3_client *client)
+{
+	if (client->xfer_fd < 0 || client->conn == NULL)
+		return;
+	struct buf *out = text_conn_out(client->conn);
+	char tmp[POP3_XFER_CHUNK];
+	while (out->len < TEXT_CONN_OUT_HIGH && !client->xfer.done) {
+		ssize_t n = pread(client->xfer_fd, tmp, sizeof(tmp),
+				  (off_t)client->xfer_offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			/* Half a message was sent: the only honest end is
+			 * to drop the connection. */
+			log_error(&client->log, "reading a message body "
+				  "failed: %s", strerror(errno));
+			text_conn_close_after_flush(client->conn);
+			pop3_xfer_end(client);
+			return;
+		}
+		if (n == 0)
+			break;
+		client->xfer_offset += (uint64_t)n;
+		size_t before = out->len;
+		pop3_xfer_feed(&client->xfer, tmp, (size_t)n, out);
+		if (client->xfer.top)
+			client->top_bytes += out->len - before;
+		else
+			client->retr_bytes += out->len - before;
+	}
+	if (out->len >= TEXT_CONN_OUT_HIGH && !client->xfer.done) {
+		text_conn_flush(client->conn);
+		return;
+	}
+	pop3_xfer_finish(&client->xfer, out);
+	buf_append(out, ".\r\n", 3);
+	text_conn_flush(client->conn);
+	pop3_xfer_end(client);
+}
+
+void pop3_client_xfer_start(struct pop3_client *client, int fd)
+{
+	client->xfer_fd = fd;
+	client->xfer_offset = 0;
+	pop3_xfer_pump(client);
+}
+
+static void pop3_client_output_drained(void *ctx)
+{
+	pop3_xfer_pump(ctx);
+}
+
+static void pop3_client_input(void *ctx, struct buf *in)
+{
+	struct pop3_client *client = ctx;
+	while (!client->busy && !client->disconnected &&
+	       client->conn != NULL && !text_conn_closing(client->conn) &&
+	       in->len > 0) {
+		char *lf = memchr(in->data, '\n', in->len);
+		if (lf == NULL) {
+			if (in->len < in->max)
+				return;
+			if (!client->discard_line)
+				pop3_client_reply(client,
+					"-ERR Input line too long.");
+			client->discard_line = true;
+			buf_reset(in);
+			return;
+		}
+		size_t line_len = (size_t)(lf - in->data);
+		if (client->discard_line) {
+			client->discard_line = false;
+			buf_consume(in, line_len + 1);
+			continue;
+		}
+		size_t len = line_len;
+		if (len > 0 && in->data[len - 1] == '\r')
+			len--;
+		in->data[len] = '\0';
+		if (client->sasl_mech != NULL)
+			pop3_client_sasl_response(client, in->data, len);
+		else
+			pop3_client_command(client, in->data, len);
+		buf_consume(in, line_len + 1);
+	}
+}
+
+static void pop3_client_idle(void *ctx)
+{
+	struct pop3_client *client = ctx;
+	if (client->busy)
+		return;
+	pop3_client_reply(client, "-ERR Disconnected for inactivity.");
+	text_conn_close_after_flush(client->conn);
+}
+
+static void pop3_client_closed(void *ctx, const char *reason)
+{
+	struct pop3_client *client = ctx;
+	struct pop3_server *server = client->server;
+	if (client->user != NULL)
+		log_info(&client->log, "Disconnected: %s top=%llu/%llu, "
+			 "retr=%llu/%llu", reason,
+			 (unsigned long long)client->top_count,
+			 (unsigned long long)client->top_bytes,
+			 (unsigned long long)client->retr_count,
+			 (unsigned long long)client->retr_bytes);
+	text_conn_free(&client->conn);
+	client->disconnected = true;
+	if (client->counted && server->backend->logout != NULL)
+		server->backend->logout(server, client);
+	client->counted = false;
+	if (client->prev != NULL)
+		client->prev->next = client->next;
+	else
+		server->clients = client->next;
+	if (client->next != NULL)
+		client->next->prev = client->prev;
+	server->n_clients--;
+	if (server->clients_changed != NULL)
+		server->clients_changed(server);
+	pop3_client_unref(&client);
+}
+
+static const struct text_conn_ops pop3_conn_ops = {
+	.input = pop3_client_input,
+	.output_drained = pop3_client_output_drained,
+	.idle = pop3_client_idle,
+	.closed = pop3_client_closed,
+};
+
+struct pop3_client *pop3_client_create(struct pop3_server *server, int fd,
+				       const char *client_ip,
+				       unsigned int client_port)
+{
+	struct pop3_client *client = xcalloc(1, sizeof(*client));
+	client->server = server;
+	client->refcount = 1;
+	client->xfer_fd = -1;
+	client->client_ip = xstrdup(client_ip);
+	client->client_port = client_port;
+	pop3_session_id(client->session, sizeof(client->session));
+	client->log.session = client->session;
+	client->log.client_ip = *client_ip != '\0' ? client->client_ip : NULL;
+	client->conn = text_conn_new(server->loop, fd, POP3_MAX_LINE + 2,
+				     POP3_IDLE_MSECS_AUTH, &pop3_conn_ops,
+				     client);
+	client->next = server->clients;
+	if (server->clients != NULL)
+		server->clients->prev = client;
+	server->clients = client;
+	server->n_clients++;
+	if (server->clients_changed != NULL)
+		server->clients_changed(server);
+	pop3_client_reply(client, "+OK %s", server->set.login_greeting);
+	return client;
+}

@@ -1,0 +1,163 @@
+/* svc-pop3 inside: settings, server and client state, and the backend
+ * through which the engine reaches svc-auth (SASL), svc-index (the
+ * maildrop, expunge, \Seen) and svc-blob (bodies). The engine does no RPC
+ * itself, so unit tests drive it with a fake backend. */
+#ifndef POP3_COMMON_H
+#define POP3_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "pop3-parser.h"
+#include "text-conn.h"
+
+#define POP3_IDLE_MSECS_AUTH (60 * 1000)	/* before login */
+#define POP3_IDLE_MSECS (10 * 60 * 1000)	/* RFC 1939: at least 10 min */
+#define POP3_MAX_BAD_COMMANDS 20
+#define POP3_XFER_CHUNK 16384
+
+struct pop3_settings {
+	char *login_greeting;
+	char *uidl_format;
+	bool no_flag_updates;
+	bool outlook_no_nuls;
+	bool oe_ns_eoh;
+	char *auth_mechanisms;	/* "PLAIN LOGIN" upper-cased */
+};
+
+/* 0, or -1 with *error_r (malloc'd) for an unknown workaround. */
+int pop3_settings_read(struct pop3_settings *set, const struct config *cfg,
+		       char **error_r);
+void pop3_settings_free(struct pop3_settings *set);
+
+struct pop3_message {
+	uint32_t uid;
+	char *guid;
+	uint64_t size;		/* CRLF size, what LIST reports */
+	bool deleted;
+	bool seen_set;		/* RETR'd: set \Seen at QUIT */
+};
+
+enum pop3_auth_result {
+	POP3_AUTH_CONTINUE,
+	POP3_AUTH_OK,
+	POP3_AUTH_FAILED,
+	POP3_AUTH_TEMPFAIL,
+	POP3_AUTH_LIMIT,	/* mail_max_userip_connections */
+};
+
+struct pop3_client;
+struct pop3_server;
+
+typedef void pop3_auth_cb(struct pop3_client *client,
+			  enum pop3_auth_result result,
+			  const void *challenge, size_t challenge_len,
+			  const char *user);
+/* messages: malloc'd array (ownership passes) or NULL on failure */
+typedef void pop3_maildrop_cb(struct pop3_client *client, bool ok,
+			      struct pop3_message *messages,
+			      unsigned int count, uint32_t uidvalidity);
+typedef void pop3_body_cb(struct pop3_client *client, int fd);
+typedef void pop3_update_cb(struct pop3_client *client, bool ok);
+
+struct pop3_backend {
+	/* One SASL step. sasl_id 0 starts an exchange. */
+	void (*sasl)(struct pop3_server *server, struct pop3_client *client,
+		     const char *mech, uint64_t sasl_id, const void *resp,
+		     size_t resp_len, bool has_resp, bool abort,
+		     pop3_auth_cb *cb);
+	void (*maildrop)(struct pop3_server *server,
+			 struct pop3_client *client, pop3_maildrop_cb *cb);
+	/* fd: the stored message, read from offset 0; -1 on failure. */
+	void (*body)(struct pop3_server *server, struct pop3_client *client,
+		     const struct pop3_message *msg, pop3_body_cb *cb);
+	/* At QUIT: expunge deleted, set \Seen on seen (unless
+	 * pop3_no_flag_updates). */
+	void (*update)(struct pop3_server *server, struct pop3_client *client,
+		       const uint32_t *expunge, unsigned int n_expunge,
+		       const uint32_t *seen, unsigned int n_seen,
+		       pop3_update_cb *cb);
+	/* Ends the mail_max_userip_connections count of a logged-in user. */
+	void (*logout)(struct pop3_server *server, struct pop3_client *client);
+};
+
+struct pop3_server {
+	struct loop *loop;
+	const struct config *cfg;
+	struct pop3_settings set;
+	const struct pop3_backend *backend;
+	void *backend_ctx;
+	void (*clients_changed)(struct pop3_server *server);
+	void *svc;
+	unsigned int n_clients;
+	struct pop3_client *clients;
+	uint64_t n_logins, n_login_failures, n_retr, n_expunged;
+};
+
+enum pop3_state {
+	POP3_STATE_AUTH,
+	POP3_STATE_TRANS,
+	POP3_STATE_UPDATE,
+};
+
+struct pop3_client {
+	struct pop3_server *server;
+	struct pop3_client *prev, *next;
+	struct text_conn *conn;
+	int refcount;
+	bool disconnected;
+	char session[24];
+	char *client_ip;
+	unsigned int client_port;
+	struct log_ctx log;
+	enum pop3_state state;
+	bool busy;
+	bool discard_line;
+	unsigned int bad_commands;
+	/* AUTHORIZATION */
+	char *user_cmd;		/* USER argument */
+	char *sasl_mech;	/* non-NULL during AUTH: reading responses */
+	uint64_t sasl_id;
+	char *user;		/* logged in */
+	bool counted;		/* Connect() counted this session */
+	/* TRANSACTION */
+	struct pop3_message *msgs;
+	unsigned int n_msgs;
+	uint32_t uidvalidity;
+	uint64_t retr_count, retr_bytes, top_count, top_bytes;
+	/* a RETR/TOP in progress */
+	int xfer_fd;
+	uint64_t xfer_offset;
+	struct pop3_xfer xfer;
+	struct pop3_message *xfer_msg;
+};
+
+/* pop3-client.c */
+void pop3_server_init(struct pop3_server *server, struct loop *loop,
+		      const struct config *cfg,
+		      const struct pop3_backend *backend, void *backend_ctx);
+void pop3_server_deinit(struct pop3_server *server);
+struct pop3_client *pop3_client_create(struct pop3_server *server, int fd,
+				       const char *client_ip,
+				       unsigned int client_port);
+void pop3_client_ref(struct pop3_client *client);
+void pop3_client_unref(struct pop3_client **client);
+void pop3_client_reply(struct pop3_client *client, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void pop3_client_continue(struct pop3_client *client);
+/* Starts streaming the open body fd as RETR/TOP output. */
+void pop3_client_xfer_start(struct pop3_client *client, int fd);
+
+/* pop3-commands.c */
+void pop3_client_command(struct pop3_client *client, char *line, size_t len);
+void pop3_client_sasl_response(struct pop3_client *client, char *line,
+			       size_t len);
+/* The UIDL of a message by pop3_uidl_format; appends to out. */
+int pop3_uidl(const struct pop3_client *client, const struct pop3_message *m,
+	      struct buf *out);
+
+#endif

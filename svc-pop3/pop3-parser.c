@@ -1,0 +1,232 @@
+/* POP3 parsing and the RETR/TOP transform (see pop3-parser.h). */
+#include "pop3-parser.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+	const char *name;
+	enum pop3_verb verb;
+} pop3_verbs[] = {
+	{ "USER", POP3_CMD_USER }, { "PASS", POP3_CMD_PASS },
+	{ "AUTH", POP3_CMD_AUTH }, { "APOP", POP3_CMD_APOP },
+	{ "STAT", POP3_CMD_STAT }, { "LIST", POP3_CMD_LIST },
+	{ "RETR", POP3_CMD_RETR }, { "DELE", POP3_CMD_DELE },
+	{ "NOOP", POP3_CMD_NOOP }, { "RSET", POP3_CMD_RSET },
+	{ "QUIT", POP3_CMD_QUIT }, { "TOP", POP3_CMD_TOP },
+	{ "UIDL", POP3_CMD_UIDL }, { "CAPA", POP3_CMD_CAPA },
+	{ "LAST", POP3_CMD_LAST }, { "STLS", POP3_CMD_STLS },
+	{ "XCLIENT", POP3_CMD_XCLIENT },
+};
+
+int pop3_command_parse(char *line, size_t len, struct pop3_command *cmd_r)
+{
+	memset(cmd_r, 0, sizeof(*cmd_r));
+	if (memchr(line, '\0', len) != NULL)
+		return -1;
+	char *sp = memchr(line, ' ', len);
+	if (sp != NULL) {
+		*sp = '\0';
+		cmd_r->args = sp + 1;
+	} else {
+		cmd_r->args = line + len;
+	}
+	for (size_t i = 0; i < sizeof(pop3_verbs) / sizeof(pop3_verbs[0]);
+	     i++) {
+		if (strcasecmp(line, pop3_verbs[i].name) == 0) {
+			cmd_r->verb = pop3_verbs[i].verb;
+			break;
+		}
+	}
+	return 0;
+}
+
+int pop3_parse_uint(const char *s, uint64_t *r)
+{
+	uint64_t v = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s != '\0')
+		return -1;
+	*r = v;
+	return 0;
+}
+
+int pop3_parse_msgnum(const char *s, unsigned int max, unsigned int *num_r)
+{
+	uint64_t v;
+	if (pop3_parse_uint(s, &v) < 0 || v == 0 || v > max)
+		return -1;
+	*num_r = (unsigned int)v;
+	return 0;
+}
+
+static int b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int pop3_base64_decode(const char *in, size_t len, struct buf *out)
+{
+	if (len % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4];
+		int pad = 0;
+		for (int j = 0; j < 4; j++) {
+			unsigned char c = (unsigned char)in[i + j];
+			if (c == '=' && i + 4 == len && j >= 2) {
+				v[j] = 0;
+				pad++;
+				continue;
+			}
+			if (pad > 0)
+				return -1;
+			v[j] = b64val(c);
+			if (v[j] < 0)
+				return -1;
+		}
+		unsigned int n = ((unsigned int)v[0] << 18) |
+				 ((unsigned int)v[1] << 12) |
+				 ((unsigned int)v[2] << 6) | (unsigned int)v[3];
+		char bytes[3] = { (char)(n >> 16), (char)(n >> 8), (char)n };
+		if (buf_append(out, bytes, (size_t)(3 - pad)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void pop3_base64_encode(const void *in, size_t len, struct buf *out)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				  "qrstuvwxyz0123456789+/";
+	const unsigned char *p = in;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned int n = (unsigned int)p[i] << 16;
+		if (i + 1 < len)
+			n |= (unsigned int)p[i + 1] << 8;
+		if (i + 2 < len)
+			n |= p[i + 2];
+		char q[4] = { tbl[(n >> 18) & 63], tbl[(n >> 12) & 63],
+			      i + 1 < len ? tbl[(n >> 6) & 63] : '=',
+			      i + 2 < len ? tbl[n & 63] : '=' };
+		buf_append(out, q, 4);
+	}
+}
+
+void pop3_xfer_init(struct pop3_xfer *x)
+{
+	x->in_header = true;
+	x->line_start = true;
+	x->prev_cr = false;
+	x->header_line_empty = true;
+	x->body_lines = 0;
+	x->done = false;
+}
+
+/* One line ended (CRLF written). */
+static void pop3_xfer_eol(struct pop3_xfer *x, struct buf *out)
+{
+	buf_append(out, "\r\n", 2);
+	if (x->in_header) {
+		if (x->header_line_empty)
+			x->in_header = false;
+	} else if (x->top) {
+		x->body_lines++;
+	}
+	x->line_start = true;
+	x->header_line_empty = true;
+	if (x->top && !x->in_header && x->body_lines >= x->max_body_lines)
+		x->done = true;
+}
+
+void pop3_xfer_feed(struct pop3_xfer *x, const char *data, size_t len,
+		    struct buf *out)
+{
+	for (size_t i = 0; i < len && !x->done; i++) {
+		char c = data[i];
+		if (x->prev_cr) {
+			x->prev_cr = false;
+			/* CR then anything: the CR ended a line */
+			pop3_xfer_eol(x, out);
+			if (c == '\n')
+				continue;
+			if (x->done)
+				break;
+		}
+		if (c == '\r') {
+			x->prev_cr = true;
+			continue;
+		}
+		if (c == '\n') {
+			pop3_xfer_eol(x, out);
+			continue;
+		}
+		if (x->line_start && c == '.')
+			buf_append_c(out, '.');
+		if (c == '\0' && x->nul_to_0x80)
+			c = (char)0x80;
+		buf_append_c(out, c);
+		x->line_start = false;
+		x->header_line_empty = false;
+	}
+}
+
+void pop3_xfer_finish(struct pop3_xfer *x, struct buf *out)
+{
+	if (x->prev_cr) {
+		x->prev_cr = false;
+		if (!x->done)
+			pop3_xfer_eol(x, out);
+	}
+	if (x->done)
+		return;
+	if (!x->line_start)
+		pop3_xfer_eol(x, out);
+	if (x->in_header && x->add_eoh)
+		buf_append(out, "\r\n", 2);
+}
+
+uint64_t pop3_wire_size(const char *data, size_t len)
+{
+	/* The message with CRLF line ends, before dot-stuffing: what
+	 * Dovecot calls the virtual size. */
+	uint64_t size = 0;
+	bool pending_cr = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = data[i];
+		if (c == '\r') {
+			if (pending_cr)
+				size += 2;
+			pending_cr = true;
+			continue;
+		}
+		if (pending_cr || c == '\n') {
+			size += 2;
+			bool was_cr = pending_cr;
+			pending_cr = false;
+			if (c == '\n' || !was_cr)
+				continue;
+		}
+		size++;
+	}
+	if (pending_cr)
+		size += 2;
+	return size;
+}
