@@ -169,6 +169,7 @@ void imap_client_destroy(struct imap_client *client, const char *reason)
 			 (unsigned long long)client->out_bytes);
 	imap_auth_release(client);
 	imap_cmd_free(&client->cmd);
+	imap_client_unselect(client);
 	loop_io_remove(&client->io);
 	loop_timer_remove(&client->idle_timer);
 	close(client->fd);
@@ -350,8 +351,7 @@ static bool imap_state_allows(const struct imap_client *client,
 	case IMAP_STATE_NOT_AUTH:
 		return (def->flags & IMAP_CMD_NOT_AUTH) != 0;
 	case IMAP_STATE_AUTH:
-		return (def->flags & IMAP_CMD_AUTH) != 0 &&
-		       (def->flags & IMAP_CMD_SELECTED) == 0;
+		return (def->flags & IMAP_CMD_AUTH) != 0;
 	case IMAP_STATE_SELECTED:
 		return (def->flags & (IMAP_CMD_AUTH | IMAP_CMD_SELECTED)) != 0;
 	case IMAP_STATE_LOGOUT:

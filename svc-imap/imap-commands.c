@@ -16,6 +16,19 @@ static const struct imap_command_def imap_commands[] = {
 	{ "AUTHENTICATE", cmd_authenticate, IMAP_CMD_NOT_AUTH },
 	{ "ENABLE", cmd_enable, IMAP_CMD_AUTH },
 	{ "NAMESPACE", cmd_namespace, IMAP_CMD_AUTH },
+	{ "LIST", cmd_list, IMAP_CMD_AUTH },
+	{ "LSUB", cmd_list, IMAP_CMD_AUTH },
+	{ "CREATE", cmd_create, IMAP_CMD_AUTH },
+	{ "DELETE", cmd_delete, IMAP_CMD_AUTH },
+	{ "RENAME", cmd_rename, IMAP_CMD_AUTH },
+	{ "SUBSCRIBE", cmd_subscribe, IMAP_CMD_AUTH },
+	{ "UNSUBSCRIBE", cmd_unsubscribe, IMAP_CMD_AUTH },
+	{ "STATUS", cmd_status, IMAP_CMD_AUTH },
+	{ "SELECT", cmd_select, IMAP_CMD_AUTH },
+	{ "EXAMINE", cmd_select, IMAP_CMD_AUTH },
+	{ "CLOSE", cmd_close, IMAP_CMD_SELECTED },
+	{ "UNSELECT", cmd_unselect, IMAP_CMD_SELECTED },
+	{ "CHECK", cmd_check, IMAP_CMD_SELECTED },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -31,7 +44,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 /* What this build implements after login. Only commands that work are
  * listed, so a client never relies on a missing extension. */
 #define IMAP_CAPS_COMMON "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE"
-#define IMAP_CAPS_POST_LOGIN "NAMESPACE"
+#define IMAP_CAPS_POST_LOGIN "NAMESPACE UNSELECT CHILDREN SPECIAL-USE"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

@@ -31,6 +31,7 @@ struct imap_ctx {
 	struct service *svc;
 	struct imap_settings set;
 	struct rpc_client *auth;
+	struct rpc_client *index;
 	struct imap_client *clients;
 	uint64_t n_commands;
 	uint64_t n_connections;
@@ -66,6 +67,12 @@ struct imap_client {
 	bool resume_pending;
 	bool id_logged;
 	uint64_t in_bytes, out_bytes;
+	/* The selected mailbox: sequence n is uids[n - 1]. */
+	char *selected;
+	bool selected_readonly;
+	uint32_t uidvalidity;
+	uint32_t *uids;
+	size_t n_uids;
 };
 
 /* A command handler returns true when the command is finished (the tagged
@@ -140,6 +147,18 @@ bool cmd_id(struct imap_cmd *cmd);
 bool cmd_enable(struct imap_cmd *cmd);
 bool cmd_namespace(struct imap_cmd *cmd);
 bool cmd_login(struct imap_cmd *cmd);
+bool cmd_list(struct imap_cmd *cmd);
+bool cmd_create(struct imap_cmd *cmd);
+bool cmd_delete(struct imap_cmd *cmd);
+bool cmd_rename(struct imap_cmd *cmd);
+bool cmd_subscribe(struct imap_cmd *cmd);
+bool cmd_unsubscribe(struct imap_cmd *cmd);
+bool cmd_status(struct imap_cmd *cmd);
+bool cmd_select(struct imap_cmd *cmd);
+bool cmd_close(struct imap_cmd *cmd);
+bool cmd_unselect(struct imap_cmd *cmd);
+bool cmd_check(struct imap_cmd *cmd);
+void imap_client_unselect(struct imap_client *client);
 bool cmd_authenticate(struct imap_cmd *cmd);
 
 /* imap-auth.c: the SASL exchange with svc-auth. */

@@ -1,6 +1,6 @@
 /* stratus-imap: start-up only. The protocol engine lives in imap-client.c,
  * imap-parser.c and one cmd-*.c per command family. */
-#include "imap-common.h"
+#include "imap-index.h"
 #include "rpc-versions.h"
 
 #include <errno.h>
@@ -54,6 +54,7 @@ static struct imap_ctx *imap_ctx_get(struct service *svc, char **error_r)
 		return NULL;
 	}
 	imap_auth_init(ctx);
+	imap_index_init(ctx);
 	svc->ctx = ctx;
 	return ctx;
 }
@@ -86,6 +87,7 @@ static void imap_deinit(struct service *svc)
 		return;
 	imap_clients_destroy_all(ctx);
 	imap_auth_deinit(ctx);
+	imap_index_deinit(ctx);
 	imap_settings_free(&ctx->set);
 	free(ctx);
 	svc->ctx = NULL;
