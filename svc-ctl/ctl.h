@@ -22,5 +22,8 @@ int ctl_cmd_config(struct ctl_args *args);
 int ctl_cmd_fs(struct ctl_args *args);
 int ctl_cmd_user(struct ctl_args *args);
 int ctl_cmd_auth(struct ctl_args *args);
+int ctl_cmd_metacache(struct ctl_args *args);
+int ctl_cmd_index(struct ctl_args *args);
+int ctl_cmd_mailbox(struct ctl_args *args);
 
 #endif

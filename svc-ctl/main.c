@@ -19,6 +19,9 @@ static const struct ctl_command ctl_commands[] = {
 	{ "config", ctl_cmd_config, "config [-n|-a] [-c FILE]  print the effective configuration" },
 	{ "fs", ctl_cmd_fs, "fs put|get|head|ls|rm|cp [--index] USER ... | fs stats  object storage by hand" },
 	{ "user", ctl_cmd_user, "user list | user lookup [-x k=v] USER  userdb iteration and lookup" },
+	{ "metacache", ctl_cmd_metacache, "metacache list|flush|clean [USER]  svc-index's local cache" },
+	{ "index", ctl_cmd_index, "index rebuild USER  rebuild a user's index from storage" },
+	{ "mailbox", ctl_cmd_mailbox, "mailbox list|status|append|wait USER ...  mailboxes through svc-index" },
 	{ "auth", ctl_cmd_auth, "auth test|cache flush|connect|trust ...  drive svc-auth" },
 };
 

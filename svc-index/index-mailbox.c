@@ -299,28 +299,42 @@ int index_mailbox_rename(struct index_user *user, const char *name,
 {
 	struct index_mailbox *box;
 	int ret = index_mailbox_lookup(user, name, &box, error_r);
-	if (ret != ST_OK)
+	char *src = NULL;
+	if (ret == ST_NOT_FOUND) {
+		/* A \NonExistent parent with children: rename the children. */
+		src = index_name_dup(user, name, error_r);
+		if (src == NULL || !index_has_children(user, src)) {
+			free(src);
+			return ret;
+		}
+		ret = ST_OK;
+	} else if (ret != ST_OK) {
 		return ret;
+	} else {
+		src = xstrdup(box->name);
+	}
 	char *dest = index_name_dup(user, new_name, error_r);
-	if (dest == NULL)
+	if (dest == NULL) {
+		free(src);
 		return ST_INVALID;
+	}
 	char sep = index_sep(user);
-	size_t old_len = strlen(box->name);
+	size_t old_len = strlen(src);
 	if (index_user_find_box(user, dest) != NULL) {
 		*error_r = "target mailbox already exists";
 		ret = ST_EXISTS;
 		goto out;
 	}
-	if (strcmp(box->name, "INBOX") == 0) {
+	if (box != NULL && strcmp(box->name, "INBOX") == 0) {
 		ret = index_rename_inbox(user, box, dest, error_r);
 		goto out;
 	}
-	if (index_is_autobox(user, box->name)) {
+	if (index_is_autobox(user, src)) {
 		*error_r = "an auto-created mailbox cannot be renamed";
 		ret = ST_DENIED;
 		goto out;
 	}
-	if (strncmp(dest, box->name, old_len) == 0 && dest[old_len] == sep) {
+	if (strncmp(dest, src, old_len) == 0 && dest[old_len] == sep) {
 		*error_r = "cannot rename a mailbox under itself";
 		ret = ST_INVALID;
 		goto out;
@@ -333,8 +347,8 @@ int index_mailbox_rename(struct index_user *user, const char *name,
 	size_t n = 0;
 	for (size_t i = 0; i < user->n_boxes; i++) {
 		struct index_mailbox *b = user->boxes[i];
-		if (strcmp(b->name, box->name) != 0 &&
-		    !(strncmp(b->name, box->name, old_len) == 0 &&
+		if (strcmp(b->name, src) != 0 &&
+		    !(strncmp(b->name, src, old_len) == 0 &&
 		      b->name[old_len] == sep))
 			continue;
 		names[n] = xasprintf("%s%s", dest, b->name + old_len);
@@ -362,6 +376,7 @@ free_ops:
 	free(opp);
 out:
 	free(dest);
+	free(src);
 	return ret;
 }
 

@@ -165,7 +165,12 @@ static void index_unreferenced(const struct index_user *user,
 				if (expunged)
 					continue;
 			}
-			used[hit - cand] = true;
+			/* mark the whole run of equal candidates */
+			size_t h = (size_t)(hit - cand);
+			while (h > 0 && strcmp(cand[h - 1], *hit) == 0)
+				h--;
+			for (; h < nc && strcmp(cand[h], r->object_id) == 0; h++)
+				used[h] = true;
 		}
 	}
 	reply->unreferenced_object_ids = xcalloc(nc + 1, sizeof(char *));
