@@ -1,0 +1,55 @@
+/* sieve_script_compile(): source text to a validated tree, the form that
+ * sieve-binary.c serialises and sieve-run.c interprets. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sieve-private.h"
+
+int sieve_script_compile(const char *source, size_t len, size_t max_size,
+			 struct sieve_script **script_r, char **error_r)
+{
+	struct sieve_errors errs;
+	struct sieve_lexer lex;
+	struct sieve_script *script;
+	int ret;
+
+	*script_r = NULL;
+	*error_r = NULL;
+	if (max_size == 0)
+		max_size = SIEVE_MAX_SCRIPT_SIZE;
+	if (len > max_size) {
+		*error_r = xasprintf("line 1, column 1: script is too large "
+				     "(%zu bytes, at most %zu)\n", len,
+				     max_size);
+		return -1;
+	}
+	buf_init(&errs.text, 0);
+	errs.count = 0;
+	script = xcalloc(1, sizeof(*script));
+	script->arena = sieve_arena_new();
+	sieve_lexer_init(&lex, source, len, &errs);
+	ret = sieve_parse(&lex, script, &errs);
+	sieve_lexer_deinit(&lex);
+	if (ret == 0)
+		ret = sieve_validate(script, &errs);
+	if (ret < 0 || errs.count > 0) {
+		if (errs.text.len == 0)
+			buf_append_str(&errs.text, "line 1, column 1: "
+				       "invalid script\n");
+		*error_r = buf_steal(&errs.text);
+		sieve_script_free(&script);
+		return -1;
+	}
+	buf_free(&errs.text);
+	*script_r = script;
+	return 0;
+}
+
+void sieve_script_free(struct sieve_script **script)
+{
+	if (*script == NULL)
+		return;
+	sieve_arena_free(&(*script)->arena);
+	free(*script);
+	*script = NULL;
+}
