@@ -280,7 +280,9 @@ static void passdb_finish(struct auth_request *req, enum passdb_result r)
 
 /* A passdb said yes: apply allow_nets, rename the user, and move the
  * userdb_* fields aside for prefetch. Returns false when refused. */
-static bool passdb_accept(struct auth_request *req)
+/* allow_nets (client IP) and allow_real_nets (TCP peer) extra fields,
+ * checked on every success, cached or not. */
+static bool passdb_nets_allowed(struct auth_request *req)
 {
 	const char *nets = auth_fields_get(&req->passdb_fields, "allow_nets");
 	const char *rnets = auth_fields_get(&req->passdb_fields,
@@ -306,6 +308,13 @@ static bool passdb_accept(struct auth_request *req)
 		if (!ok)
 			return false;
 	}
+	return true;
+}
+
+static bool passdb_accept(struct auth_request *req)
+{
+	if (!passdb_nets_allowed(req))
+		return false;
 	const char *user = auth_fields_get(&req->passdb_fields, "user");
 	if (user != NULL && *user != '\0')
 		auth_request_set_user(req, user);
@@ -410,9 +419,17 @@ void auth_request_verify(struct auth_request *req, passdb_verify_cb *cb)
 				   PASSDB_RESULT_PASSWORD_MISMATCH);
 				return;
 			}
+			req->passdb_fields = pf;
+			if (!passdb_nets_allowed(req)) {
+				/* Cached for another network: ask again. */
+				free(user);
+				auth_fields_clear(&uf);
+				auth_fields_clear(&req->passdb_fields);
+				passdb_next(req);
+				return;
+			}
 			auth_request_set_user(req, user);
 			free(user);
-			req->passdb_fields = pf;
 			req->userdb_fields = uf;
 			req->userdb_prefetched = uf.n > 0;
 			req->passdb_success = true;

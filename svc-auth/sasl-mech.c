@@ -107,6 +107,10 @@ static int take_field(const unsigned char *p, size_t len, size_t max,
 int sasl_plain_decode(struct sasl_exchange *ex, const unsigned char *data,
 		      size_t len, const char **error_r)
 {
+	if (len == 0) {
+		*error_r = "empty PLAIN response";
+		return -1;
+	}
 	const unsigned char *nul1 = memchr(data, '\0', len);
 	if (nul1 == NULL) {
 		*error_r = "PLAIN response without NUL separators";
@@ -185,6 +189,11 @@ sasl_exchange_step(struct sasl_exchange *ex, bool has_response,
 		   const char **challenge_r, const char **error_r)
 {
 	*challenge_r = "";
+	if (data == NULL || len == 0) {
+		/* protobuf-c gives NULL for an empty bytes field. */
+		data = (const unsigned char *)"";
+		len = 0;
+	}
 	if (has_response && len > AUTH_MAX_SASL_RESPONSE) {
 		*error_r = "SASL response too long";
 		return SASL_STEP_FAIL;

@@ -19,6 +19,8 @@ struct config *ctl_config_load(const char *path);
 int ctl_cmd_run(struct ctl_args *args);
 int ctl_cmd_status(struct ctl_args *args);
 int ctl_cmd_config(struct ctl_args *args);
+int ctl_cmd_user(struct ctl_args *args);
+int ctl_cmd_auth(struct ctl_args *args);
 int ctl_cmd_fs(struct ctl_args *args);
 int ctl_cmd_user(struct ctl_args *args);
 int ctl_cmd_auth(struct ctl_args *args);

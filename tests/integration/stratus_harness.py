@@ -34,7 +34,9 @@ def service_binary(name):
 class Stratus:
     """One service set. `extra` is appended to the generated config."""
 
-    def __init__(self, extra="", protocols="imap pop3 lmtp sieve", users=None):
+    def __init__(self, extra="", protocols="imap pop3 lmtp sieve", users=None, auth_config=None):
+        # auth_config replaces the passdb/userdb sections (None = passwd-file + static)
+        self.auth_config = auth_config
         self.dir = tempfile.mkdtemp(prefix="stratus-test-")
         os.chmod(self.dir, 0o755)
         self.ports = {p: free_port() for p in ("imap", "pop3", "lmtp", "sieve")}
@@ -62,14 +64,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_home = {d}/home/%2Mu/%u
 mail_location = obox:%2Mu/%2.3Mu/%u:INDEX=~/:CONTROL=~/
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {self.users_file}
-}}
-userdb {{
-  driver = static
-  args = home={d}/home/%2Mu/%u
-}}
+{self.render_auth_config()}
 plugin {{
   obox_fs = posix:prefix={d}/objects/
   obox_index_fs = posix:prefix={d}/objects/
@@ -102,6 +97,18 @@ service managesieve-login {{
   }}
 }}
 """
+
+    def render_auth_config(self):
+        if self.auth_config is not None:
+            return self.auth_config
+        return f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {self.users_file}
+}}
+userdb {{
+  driver = static
+  args = home={self.dir}/home/%2Mu/%u
+}}"""
 
     def ctl(self, *args, check=True, timeout=30):
         r = subprocess.run([STRATUSCTL, "-c", self.config, *args], capture_output=True,
