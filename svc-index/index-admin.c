@@ -135,6 +135,13 @@ void index_admin_cache_flush(struct rpc_call *call, const ProtobufCMessage *m)
 
 void index_admin_cache_clean(struct rpc_call *call, const ProtobufCMessage *m)
 {
+	if (!index_admin_svc(call)->set.bundles) {
+		/* Without bundles the local cache is the only copy of the
+		 * flags: refuse rather than lose them. */
+		rpc_call_fail(call, STRATUS__STATUS__STATUS_DENIED,
+			      "metacache clean needs obox_index_fs (bundles)");
+		return;
+	}
 	index_admin_job_start(call, (const void *)m, true);
 }
 

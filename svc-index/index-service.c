@@ -36,6 +36,7 @@ void index_service_free(struct index_service **_svc)
 		index_user_drop(user, false);
 	}
 	index_bundle_deinit(svc);
+	loop_timer_remove(&svc->evict_timer);
 	index_settings_free(&svc->set);
 	free(svc);
 }

@@ -54,6 +54,7 @@ struct index_service {
 	uint64_t total_bytes;	/* local files of every cached user */
 	struct index_blob *blob;	/* NULL without bundles/rebuild */
 	struct loop_timer *upload_timer;
+	struct loop_timer *evict_timer;	/* a pass is scheduled */
 	/* counters for `stratusctl status` and tests */
 	uint64_t n_commits, n_compactions, n_torn_tails, n_corrupt;
 	uint64_t n_uploads, n_upload_failures, n_downloads, n_rebuilds;

@@ -7,6 +7,7 @@
 #include "index-service.h"
 #include "index-file.h"
 #include "index-bundle.h"
+#include "index-evict.h"
 #include "buf.h"
 #include "log.h"
 #include "var-expand.h"
@@ -336,6 +337,7 @@ int index_user_commit(struct index_user *user,
 	if (user->log_size > limit)
 		(void)index_user_compact(user, 0);
 	index_bundle_changed(user);
+	index_evict_check(user->svc);
 	return 0;
 }
 
