@@ -176,6 +176,9 @@ int imap_utf7_to_utf8(const char *src, struct buf *dest)
 				high = u;
 			} else if (u >= 0xdc00 && u <= 0xdfff) {
 				goto bad;
+			} else if (u == 0) {
+				/* NUL cannot be part of a mailbox name */
+				goto bad;
 			} else if (direct_char((unsigned char)u) && u < 0x80) {
 				/* must have been sent as itself */
 				goto bad;

@@ -42,6 +42,9 @@ static void test_utf7_invalid(void **state)
 		"&3gA-",			/* lone low surrogate */
 		"&Jjo-&Jjo-",			/* two adjacent runs */
 		"a\x80", "&Jj*-", "&Jjp-",	/* nonzero padding bits */
+		"&AAA-",			/* NUL (fuzz-imap-parser) */
+		"&JjAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		"AAAAAAjk-",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct buf b = BUF_INIT;
