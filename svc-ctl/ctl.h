@@ -3,6 +3,7 @@
 #define STRATUS_CTL_H
 
 #include "config.h"
+#include "rpc.h"
 
 #define CTL_EXIT_USAGE 64
 #define CTL_EXIT_FAILURE 1
@@ -19,13 +20,19 @@ struct config *ctl_config_load(const char *path);
 int ctl_cmd_run(struct ctl_args *args);
 int ctl_cmd_status(struct ctl_args *args);
 int ctl_cmd_config(struct ctl_args *args);
-int ctl_cmd_user(struct ctl_args *args);
-int ctl_cmd_auth(struct ctl_args *args);
 int ctl_cmd_fs(struct ctl_args *args);
 int ctl_cmd_user(struct ctl_args *args);
 int ctl_cmd_auth(struct ctl_args *args);
 int ctl_cmd_metacache(struct ctl_args *args);
 int ctl_cmd_index(struct ctl_args *args);
 int ctl_cmd_mailbox(struct ctl_args *args);
+int ctl_cmd_quota(struct ctl_args *args);
+
+/* One synchronous call by method name to a service's RPC socket; prints
+ * the error. The reply belongs to the caller (rpc_reply_clear). */
+int ctl_rpc_call(const struct config *cfg, const char *service,
+		 const ProtobufCServiceDescriptor *desc, uint32_t major,
+		 uint32_t minor, const char *method,
+		 const ProtobufCMessage *request, struct rpc_reply *reply_r);
 
 #endif

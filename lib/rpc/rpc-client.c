@@ -380,3 +380,12 @@ void rpc_reply_clear(struct rpc_reply *reply)
 	free((char *)reply->error);
 	memset(reply, 0, sizeof(*reply));
 }
+
+int rpc_method_index(const ProtobufCServiceDescriptor *desc, const char *name)
+{
+	for (unsigned int i = 0; i < desc->n_methods; i++) {
+		if (strcmp(desc->methods[i].name, name) == 0)
+			return (int)i;
+	}
+	return -1;
+}

@@ -208,6 +208,11 @@ void rpc_server_set_disconnect_cb(struct rpc_server *s,
 	s->disconnect_ctx = ctx;
 }
 
+const ProtobufCMessage *rpc_call_request(const struct rpc_call *call)
+{
+	return call->request;
+}
+
 const Stratus__Context *rpc_call_context(const struct rpc_call *call)
 {
 	return call->ctx;

@@ -71,6 +71,9 @@ void rpc_server_free(struct rpc_server **server);
 
 void *rpc_call_handler_ctx(const struct rpc_call *call);
 const Stratus__Context *rpc_call_context(const struct rpc_call *call);
+/* The decoded request, valid until the call ends (handlers that answer
+ * later need not copy it). */
+const ProtobufCMessage *rpc_call_request(const struct rpc_call *call);
 /* Identifies the client connection a call came on (unique for the
  * server's lifetime, never 0), so state a client holds (sessions,
  * connection counts) can be dropped when that client goes away. */
@@ -132,5 +135,9 @@ int rpc_client_call_sync(struct rpc_client *client, uint32_t method,
 void rpc_reply_clear(struct rpc_reply *reply);
 
 const char *rpc_status_name(Stratus__Status status);
+/* Index of a method by name in a service descriptor, or -1. Lets callers
+ * name methods instead of hard-coding descriptor positions. */
+int rpc_method_index(const ProtobufCServiceDescriptor *desc,
+		     const char *name);
 
 #endif
