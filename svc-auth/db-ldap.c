@@ -119,6 +119,16 @@ static int ldap_db_init(struct auth *auth, const char *args,
 	db->iterate_filter = xstrdup(config_get(cfg, NULL, "iterate_filter"));
 	db->default_pass_scheme =
 		xstrdup(config_get(cfg, NULL, "default_pass_scheme"));
+	/* RFC 4515 makes everything after '=' the value, so the spec's
+	 * "(objectClass= smiMessageRecipient)" matches nothing; say so. */
+	const char *filters[] = { db->pass_filter, db->user_filter,
+				  db->iterate_filter };
+	for (size_t i = 0; i < 3; i++) {
+		if (strstr(filters[i], "= ") != NULL)
+			log_warning(NULL, "ldap %s: filter %s has a space after "
+				    "'=', which LDAP compares literally",
+				    args, filters[i]);
+	}
 	int ret = 0;
 	if (*set.uris == '\0') {
 		*error_r = xasprintf("ldap %s: neither hosts nor uris set",
