@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 DEV_DIR    ?= /var/tmp/stratus-dev
 FUZZ_RUNS  ?= 20000
 
-.PHONY: all deps build run test clean
+.PHONY: all deps build run test bench clean
 
 all: build
 
@@ -38,6 +38,11 @@ test: build
 		-Dfuzz=true -Dfuzz_runs=$(FUZZ_RUNS) -Db_sanitize=address,undefined
 	@meson compile -C $(FUZZ_BUILD)
 	@./tests/run-tests.sh $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# Side-by-side benchmarks against Dovecot CE: writes bench/results/latest.md.
+# BENCH_ARGS=--full for the issue's sizes (under 20 minutes).
+bench:
+	@./bench/run.sh $(or $(BENCH_ARGS),--quick)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -276,7 +276,11 @@ static void sess_next(struct imap_sess *s)
 {
 	struct imap_bench *b = s->b;
 	struct lg *lg = b->lg;
-	bool logout = !lg_in_window(lg) || lg->aborted;
+	/* an APPENDed \Deleted message is always EXPUNGEd, even when the
+	 * window closes in between, so mailboxes keep their size for the
+	 * next run */
+	bool logout = (!lg_in_window(lg) || lg->aborted) &&
+		!(s->step == ST_APPEND && s->in_round);
 
 	if (s->step == ST_LOGIN) {
 		send_cmd(s, ST_SELECT);

@@ -259,6 +259,19 @@ static bool parse_uint(const char *s, uint64_t max, uint64_t *v)
 	return true;
 }
 
+/* Exactly one conversion, "%u" with an optional zero-padded width
+ * ("%03u"), because the format is handed to snprintf. */
+static bool valid_user_fmt(const char *fmt)
+{
+	const char *p = strchr(fmt, '%');
+	if (p == NULL)
+		return false;
+	const char *q = p + 1;
+	while (*q >= '0' && *q <= '9' && q - p < 4)
+		q++;
+	return *q == 'u' && strchr(q, '%') == NULL;
+}
+
 static bool is_loopback(const char *host)
 {
 	struct in_addr a;
@@ -409,10 +422,7 @@ static int parse_args(struct lg *lg, int argc, char **argv)
 			o->label = a;
 			break;
 		case OPT_USER_FMT:
-			/* exactly one %u and no other conversion */
-			if (strstr(a, "%u") == NULL ||
-			    strchr(strstr(a, "%u") + 1, '%') != NULL ||
-			    strchr(a, '%') != strstr(a, "%u"))
+			if (!valid_user_fmt(a))
 				goto bad_fmt;
 			o->user_fmt = a;
 			break;

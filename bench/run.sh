@@ -1,0 +1,454 @@
+#!/bin/bash
+# bench/run.sh [--smoke|--quick|--full]: Stratus against Dovecot CE on
+# this machine, same users, same corpus, same loads, alternating runs;
+# writes bench/results/latest.md (bench/report.py) from the medians.
+#
+#   --smoke  seconds; tiny counts; Stratus if it serves, else Dovecot,
+#            to keep the harness from rotting (`make test` may call it).
+#            Writes bench/results/smoke.md, never latest.md.
+#   --quick  under 3 minutes (default).
+#   --full   under 20 minutes; the issue's sizes (100,000-message
+#            mailbox, 10,000 idle connections).
+#
+# Everything runs in a mktemp folder on 127.0.0.1, every server started
+# here is stopped by PID on exit (trap), every wait is bounded. Stratus
+# rows read "n/a" with the reason when a Stratus protocol does not serve
+# yet: a number is only printed when the load generator verified every
+# answer. Set BENCH_KEEP=1 to keep the temp folder, BENCH_BUILD to use
+# another meson build folder (default build-bench).
+set -euo pipefail
+
+PROFILE=quick
+case "${1:-}" in
+	--smoke) PROFILE=smoke ;;
+	--quick|"") PROFILE=quick ;;
+	--full) PROFILE=full ;;
+	*) echo "usage: $0 [--smoke|--quick|--full]" >&2; exit 2 ;;
+esac
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/bench
+BUILD=${BENCH_BUILD:-$ROOT/build-bench}
+. "$BENCH/lib-proc.sh"
+T0=$(date +%s)
+
+# -- parameters per profile ------------------------------------------------
+case $PROFILE in
+smoke)
+	RUNS=1 DUR=1 C_LO=2 C_HI=4 USERS=4 PER_USER=4 USER_MAX=65536
+	BIG=200 POP_MSGS=50 IDLE_K=20 IDLE_HOLD=1 HIB=1 ;;
+quick)
+	RUNS=3 DUR=2 C_LO=10 C_HI=100 USERS=100 PER_USER=20 USER_MAX=1048576
+	BIG=5000 POP_MSGS=1000 IDLE_K=1000 IDLE_HOLD=2 HIB=1 ;;
+full)
+	RUNS=3 DUR=10 C_LO=10 C_HI=100 USERS=100 PER_USER=50 USER_MAX=5242880
+	BIG=100000 POP_MSGS=1000 IDLE_K=10000 IDLE_HOLD=5 HIB=2 ;;
+esac
+LMTP_CONNS=4 LMTP_SIZE=4096 SEED=42
+MIX="flags=1,headers=1,body=2,store=1,search=1,append=1"
+PRELOAD_RCPTS=$(( USERS < 50 ? USERS : 50 ))
+
+log() { printf '[bench %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
+
+# -- cleanup: only what this script started, by PID ------------------------
+W=$(mktemp -d /tmp/stratus-bench.XXXXXX)
+chmod 755 "$W"
+STARTED_PIDS=""
+INOTIFY_OLD=""
+cleanup() {
+	set +e
+	for p in $STARTED_PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $STARTED_PIDS; do
+		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ -n "$INOTIFY_OLD" ]; then
+		sysctl -q -w fs.inotify.max_user_instances="$INOTIFY_OLD" >/dev/null 2>&1
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# -- prerequisites (idempotent) ---------------------------------------------
+if ! dpkg -s dovecot-imapd dovecot-pop3d dovecot-lmtpd >/dev/null 2>&1; then
+	log "installing Dovecot CE from Debian"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		dovecot-imapd dovecot-pop3d dovecot-lmtpd >"$W/apt.log" 2>&1 ||
+		{ cat "$W/apt.log" >&2; exit 1; }
+fi
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" >"$W/meson-setup.log" 2>&1 ||
+	{ cat "$W/meson-setup.log" >&2; exit 1; }
+meson compile -C "$BUILD" stratus-loadgen >"$W/build-loadgen.log" 2>&1 ||
+	{ cat "$W/build-loadgen.log" >&2; exit 1; }
+LG=$BUILD/bench/stratus-loadgen
+STRATUS_REASON=""
+if ! meson compile -C "$BUILD" >"$W/build-stratus.log" 2>&1; then
+	STRATUS_REASON="Stratus does not build in $BUILD (see build log)"
+fi
+STRATUSCTL=$BUILD/svc-ctl/stratusctl
+
+# Dovecot keeps one inotify instance per IDLE session on maildir/mdbox.
+cur=$(cat /proc/sys/fs/inotify/max_user_instances)
+if [ "$cur" -lt $((IDLE_K * 2 + 100)) ]; then
+	if sysctl -q -w fs.inotify.max_user_instances=$((IDLE_K * 2 + 100)) >/dev/null 2>&1; then
+		INOTIFY_OLD=$cur
+	fi
+fi
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {	# wait_port PORT PID: bounded to 20 s
+	for _ in $(seq 1 200); do
+		kill -0 "$2" 2>/dev/null || return 1
+		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2).close()" \
+			2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# -- users and corpus, identical for every server ---------------------------
+{
+	for i in $(seq 1 "$USERS"); do
+		printf 'bench%03d@example.com:{PLAIN}bench::::::\n' "$i"
+		printf 'lmtp%03d@example.com:{PLAIN}bench::::::\n' "$i"
+	done
+	echo 'big1@example.com:{PLAIN}bench::::::'
+	echo 'pop1@example.com:{PLAIN}bench::::::'
+} >"$W/users"
+log "generating the corpus (seed $SEED)"
+python3 "$BENCH/corpus/gen-corpus.py" --out "$W/corpus-user" --count "$PER_USER" \
+	--seed "$SEED" --max-size "$USER_MAX" >"$W/corpus.txt"
+python3 "$BENCH/corpus/gen-corpus.py" --out "$W/corpus-pop" --count "$POP_MSGS" \
+	--seed $((SEED + 1)) --max-size 131072 >>"$W/corpus.txt"
+
+# -- servers -----------------------------------------------------------------
+declare -A PID IMAP POP3 LMTP
+SERVERS=""
+
+start_dovecot() {	# start_dovecot NAME MAIL_LOCATION HIBERNATE_SECS
+	local name=$1 d=$W/$1
+	mkdir -p "$d"
+	cp "$W/users" "$d/users"
+	IMAP[$name]=$(free_port) POP3[$name]=$(free_port) LMTP[$name]=$(free_port)
+	"$BENCH/dovecot/render.sh" "$d" "$name-$$" "$2" "${IMAP[$name]}" \
+		"${POP3[$name]}" "${LMTP[$name]}" "$3"
+	dovecot -F -c "$d/dovecot.conf" >"$d/stdout.log" 2>&1 &
+	PID[$name]=$!
+	STARTED_PIDS="$STARTED_PIDS ${PID[$name]}"
+	wait_port "${IMAP[$name]}" "${PID[$name]}" ||
+		{ cat "$d/dovecot.log" >&2; log "$name did not start"; exit 1; }
+}
+
+stop_server() {
+	local p=${PID[$1]}
+	kill -TERM "$p" 2>/dev/null || true
+	for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+
+write_stratus_conf() {
+	local d=$1
+	cat >"$d/stratus.conf" <<CONF
+# Stratus for bench/run.sh: embedded default, posix objects in $d
+protocols = imap pop3 lmtp
+listen = 127.0.0.1
+base_dir = $d/run
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_fsync = never
+mail_home = $d/home/%2Mu/%u
+mail_location = obox:%2Mu/%2.3Mu/%u:INDEX=~/:CONTROL=~/
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN $d/users
+}
+userdb {
+  driver = static
+  args = home=$d/home/%2Mu/%u
+}
+plugin {
+  obox_fs = posix:prefix=$d/objects/
+  obox_index_fs = posix:prefix=$d/objects/
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${IMAP[stratus]}
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = ${POP3[stratus]}
+  }
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${LMTP[stratus]}
+  }
+}
+CONF
+}
+
+start_stratus() {	# sets STRATUS_REASON when it cannot start
+	local d=$W/stratus
+	mkdir -p "$d/run" "$d/home" "$d/objects"
+	cp "$W/users" "$d/users"
+	[ -n "${IMAP[stratus]:-}" ] || {
+		IMAP[stratus]=$(free_port) POP3[stratus]=$(free_port) LMTP[stratus]=$(free_port)
+	}
+	write_stratus_conf "$d"
+	"$STRATUSCTL" -c "$d/stratus.conf" run >>"$d/stratus.log" 2>&1 &
+	PID[stratus]=$!
+	STARTED_PIDS="$STARTED_PIDS ${PID[stratus]}"
+	for _ in $(seq 1 300); do
+		grep -Eq 'all [0-9]+ services ready' "$d/stratus.log" && return 0
+		kill -0 "${PID[stratus]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	STRATUS_REASON="Stratus did not start (stratusctl run)"
+	return 1
+}
+
+blob_counters() {	# put get head list delete totals from stratusctl status
+	"$STRATUSCTL" -c "$W/stratus/stratus.conf" status blob 2>/dev/null | awk '
+		{ for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] !~ /inflight/) {
+			split(kv[1], op, "_"); tot[op[1]] += kv[2] } }
+		END { printf "%d %d %d %d %d\n", tot["put"], tot["get"], tot["head"], tot["list"], tot["delete"] }'
+}
+
+# -- measuring -----------------------------------------------------------
+RES=$W/results.tsv
+: >"$RES"
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RES"; }
+
+# lg SERVER WORKLOAD RUN MODE ARGS...: one load generator run, recorded.
+lg() {
+	local s=$1 wl=$2 run=$3 mode=$4 port
+	shift 4
+	case $mode in
+		lmtp) port=${LMTP[$s]} ;;
+		pop3) port=${POP3[$s]} ;;
+		*) port=${IMAP[$s]} ;;
+	esac
+	local out=$W/out/$s.$wl.$run
+	mkdir -p "$W/out"
+	local c0 c1 rc=0
+	c0=$(tree_cpu_ticks "${PID[$s]}")
+	"$LG" "$mode" --port "$port" --label "$s/$wl/$run" --seed "$SEED" "$@" \
+		>"$out.txt" 2>"$out.err" || rc=$?
+	c1=$(tree_cpu_ticks "${PID[$s]}")
+	record "$s" "$wl" "$run" cpu_s "$(awk -v a="$c0" -v b="$c1" -v t="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.3f", (b - a) / t }')"
+	record "$s" "$wl" "$run" rc "$rc"
+	awk '/^summary/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); print kv[1] "\t" kv[2] } }
+	     /^stat/ { op = ""; for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "op") op = kv[2];
+		if (kv[1] == "p50_ms" || kv[1] == "p99_ms" || kv[1] == "count" || kv[1] == "errors")
+			print op "." kv[1] "\t" kv[2] } }' "$out.txt" |
+	while IFS=$'\t' read -r k v; do record "$s" "$wl" "$run" "$k" "$v"; done
+	if [ "$rc" -ne 0 ]; then
+		log "$s $wl run $run: errors ($(head -c 300 "$out.err" | tr '\n' ' '))"
+	fi
+	return "$rc"
+}
+
+preload() {	# preload SERVER: same mailboxes everywhere, through LMTP
+	local s=$1
+	lg "$s" preload-users 0 lmtp --files "$W/corpus-user" --users "$USERS" \
+		--rcpts "$PRELOAD_RCPTS" --clients 2 --duration 0 --max-errors 5 || return 1
+	lg "$s" preload-big 0 lmtp --user-fmt 'big%u@example.com' --users 1 \
+		--max-messages "$BIG" --msg-size 2048 --clients 4 --duration 0 --max-errors 5 || return 1
+	lg "$s" preload-pop 0 lmtp --files "$W/corpus-pop" --user-fmt 'pop%u@example.com' \
+		--users 1 --clients 2 --duration 0 --max-errors 5 || return 1
+}
+
+workload() {	# workload SERVER NAME RUN
+	local s=$1 wl=$2 run=$3
+	case $wl in
+	sess_lo) lg "$s" "$wl" "$run" imap-sessions --clients "$C_LO" --duration "$DUR" \
+		--mix "$MIX" --expect-messages "$PER_USER" ;;
+	sess_hi) lg "$s" "$wl" "$run" imap-sessions --clients "$C_HI" --duration "$DUR" \
+		--mix "$MIX" --expect-messages "$PER_USER" ;;
+	cmd_lo) lg "$s" "$wl" "$run" imap-commands --clients "$C_LO" --duration "$DUR" \
+		--mix "$MIX" --expect-messages "$PER_USER" ;;
+	cmd_hi) lg "$s" "$wl" "$run" imap-commands --clients "$C_HI" --duration "$DUR" \
+		--mix "$MIX" --expect-messages "$PER_USER" ;;
+	big) lg "$s" "$wl" "$run" imap-commands --clients 1 --user-fmt 'big%u@example.com' \
+		--users 1 --duration "$DUR" --mix select=1,body=1 --expect-messages "$BIG" ;;
+	lmtp) lg "$s" "$wl" "$run" lmtp --clients "$LMTP_CONNS" --rcpts 1 \
+		--msg-size "$LMTP_SIZE" --user-fmt 'lmtp%03u@example.com' --users "$USERS" \
+		--duration "$DUR" ;;
+	pop3) lg "$s" "$wl" "$run" pop3 --clients 1 --max-sessions 1 --duration 0 \
+		--user-fmt 'pop%u@example.com' --users 1 --expect-messages "$POP_MSGS" ;;
+	esac
+}
+
+# idle SERVER: K logged-in IDLE connections; PSS before and while held.
+idle_row() {
+	local s=$1 wait_extra=${2:-0} out=$W/out/$1.idle
+	local base
+	base=$(tree_pss_kb "${PID[$s]}")
+	"$LG" imap-idle --port "${IMAP[$s]}" --clients "$IDLE_K" --users "$USERS" \
+		--hold $((IDLE_HOLD + wait_extra + 60)) --duration 120 --connect-parallel 50 \
+		--label "$s/idle" >"$out.txt" 2>"$out.err" &
+	local lgpid=$!
+	for _ in $(seq 1 1200); do
+		grep -q '^idle ready' "$out.txt" && break
+		kill -0 "$lgpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	local ready
+	ready=$(awk '/^idle ready/ { split($2, kv, "="); print kv[2] }' "$out.txt")
+	sleep $((IDLE_HOLD + wait_extra))
+	local pss nprocs
+	pss=$(tree_pss_kb "${PID[$s]}")
+	nprocs=$(tree_nprocs "${PID[$s]}")
+	kill -TERM "$lgpid" 2>/dev/null || true
+	wait "$lgpid" 2>/dev/null || true
+	record "$s" idle 1 idling "${ready:-0}"
+	record "$s" idle 1 pss_base_kb "$base"
+	record "$s" idle 1 pss_kb "$pss"
+	record "$s" idle 1 nprocs "$nprocs"
+	record "$s" idle 1 errors "$(awk '/^summary/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "errors") print kv[2] } }' "$out.txt")"
+}
+
+# -- Stratus: start and find out what it serves -------------------------------
+STRATUS_IMAP="" STRATUS_LMTP="" STRATUS_POP3=""
+if [ -z "$STRATUS_REASON" ] && start_stratus; then
+	log "Stratus started; probing its protocols"
+	SERVERS="stratus"
+	if preload stratus; then
+		STRATUS_LMTP=1
+		lg stratus probe-imap 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
+			--duration 10 --mix "$MIX" --expect-messages "$PER_USER" --max-errors 1 &&
+			STRATUS_IMAP=1
+		lg stratus probe-pop3 0 pop3 --clients 1 --max-sessions 1 --duration 10 \
+			--user-fmt 'pop%u@example.com' --users 1 --expect-messages "$POP_MSGS" \
+			--max-errors 1 && STRATUS_POP3=1
+	else
+		lg stratus probe-imap 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
+			--duration 5 --mix "" --max-errors 1 && STRATUS_IMAP=0
+	fi
+	log "Stratus serves: imap=${STRATUS_IMAP:-no} lmtp=${STRATUS_LMTP:-no} pop3=${STRATUS_POP3:-no}"
+fi
+record stratus meta 0 imap "${STRATUS_IMAP:-0}"
+record stratus meta 0 lmtp "${STRATUS_LMTP:-0}"
+record stratus meta 0 pop3 "${STRATUS_POP3:-0}"
+record stratus meta 0 reason "${STRATUS_REASON:-}"
+
+VARIANTS="dovecot-mdbox dovecot-maildir"
+if [ $PROFILE = smoke ]; then
+	VARIANTS=""
+	[ "${STRATUS_IMAP:-0}${STRATUS_LMTP:-0}${STRATUS_POP3:-0}" = 111 ] || VARIANTS="dovecot-mdbox"
+fi
+for v in $VARIANTS; do
+	case $v in
+		dovecot-mdbox) start_dovecot "$v" 'mdbox:~/mdbox' 0 ;;
+		dovecot-maildir) start_dovecot "$v" 'maildir:~/Maildir' 0 ;;
+	esac
+	log "$v started; preloading"
+	preload "$v" || { log "preload of $v failed"; exit 1; }
+	SERVERS="$SERVERS $v"
+done
+
+serves() {	# serves SERVER WORKLOAD: may this server run this workload?
+	[ "$1" != stratus ] && return 0
+	case $2 in
+		lmtp) [ "${STRATUS_LMTP:-0}" = 1 ] ;;
+		pop3) [ "${STRATUS_POP3:-0}" = 1 ] ;;
+		*) [ "${STRATUS_IMAP:-0}" = 1 ] ;;
+	esac
+}
+
+# -- alternating runs --------------------------------------------------------
+WORKLOADS="sess_lo sess_hi cmd_lo cmd_hi big lmtp pop3"
+for run in $(seq 1 "$RUNS"); do
+	log "run $run/$RUNS"
+	for wl in $WORKLOADS; do
+		for s in $SERVERS; do
+			serves "$s" "$wl" || continue
+			workload "$s" "$wl" "$run" || true
+		done
+	done
+done
+
+# -- object-storage requests per operation (Stratus only) --------------------
+if [ "${STRATUS_LMTP:-0}" = 1 ]; then
+	log "object-storage requests per operation"
+	delta() {	# delta NAME COUNT CMD...: blob counters around CMD, per op
+		local name=$1 n=$2 b a
+		shift 2
+		b=$(blob_counters)
+		"$@" >/dev/null 2>&1 || { record stratus objreq 1 "$name" "error"; return 0; }
+		a=$(blob_counters)
+		record stratus objreq 1 "$name" "$(echo "$b $a" | awk -v n="$n" '{ printf "PUT %.2f GET %.2f HEAD %.2f LIST %.2f DELETE %.2f", ($6-$1)/n, ($7-$2)/n, ($8-$3)/n, ($9-$4)/n, ($10-$5)/n }')"
+	}
+	delta delivery 20 "$LG" lmtp --port "${LMTP[stratus]}" --clients 1 --max-messages 20 \
+		--duration 0 --user-fmt 'lmtp%03u@example.com' --users "$USERS"
+	if [ "${STRATUS_IMAP:-0}" = 1 ]; then
+		one() { "$LG" imap-commands --port "${IMAP[stratus]}" --clients 1 --users 1 \
+			--user-first "$1" --max-rounds 1 --duration 0 --mix "$2" --fixed-msg 2; }
+		# a bare LOGIN/SELECT/LOGOUT session is the baseline subtracted below
+		stop_server stratus; start_stratus || true
+		delta select_cold_session 1 one 3 ""
+		delta select_warm_session 1 one 3 ""
+		delta fetch_uncached_session 1 one 3 body=1
+		delta fetch_cached_session 1 one 3 body=1
+	fi
+fi
+
+# -- idle connections --------------------------------------------------------
+log "idle connections: $IDLE_K per server"
+for s in $SERVERS; do
+	serves "$s" idle || continue
+	idle_row "$s"
+done
+if [ $PROFILE != smoke ]; then
+	start_dovecot dovecot-hibernate 'mdbox:~/mdbox' "$HIB"
+	preload dovecot-hibernate >/dev/null 2>&1 || true
+	idle_row dovecot-hibernate $((HIB + 2))
+	stop_server dovecot-hibernate
+fi
+
+# -- machine, versions, report ----------------------------------------------
+{
+	echo "profile	$PROFILE"
+	echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "cores	$(nproc)"
+	echo "cpu	$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "memory	$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+	echo "kernel	$(uname -r)"
+	echo "os	$(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "dovecot	$(dovecot --version)"
+	echo "stratus	$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "runs	$RUNS"
+	echo "duration_s	$DUR"
+	echo "clients	$C_LO $C_HI"
+	echo "users	$USERS"
+	echo "per_user	$PER_USER"
+	echo "user_max	$USER_MAX"
+	echo "big	$BIG"
+	echo "pop_msgs	$POP_MSGS"
+	echo "idle_k	$IDLE_K"
+	echo "hibernate_s	$HIB"
+	echo "lmtp	$LMTP_CONNS $LMTP_SIZE"
+	echo "mix	$MIX"
+	echo "seed	$SEED"
+	echo "corpus	$(tr '\n' ';' <"$W/corpus.txt")"
+	echo "elapsed_s	$(( $(date +%s) - T0 ))"
+} >"$W/meta.tsv"
+mkdir -p "$BENCH/results"
+OUT=$BENCH/results/latest.md
+[ $PROFILE = smoke ] && OUT=$BENCH/results/smoke.md
+python3 "$BENCH/report.py" "$W/meta.tsv" "$RES" >"$OUT"
+cp "$RES" "${OUT%.md}.tsv"
+log "wrote $OUT"
+cat "$OUT"
