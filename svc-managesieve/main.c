@@ -1,21 +1,159 @@
-/* stratus-managesieve: start-up only; the service's concerns live in their own
- * files as they arrive. */
-#include "service.h"
-#include "rpc-versions.h"
+/* stratus-managesieve: start-up only. The protocol engine lives in
+ * managesieve-client.c (connections, command table), managesieve-parser.c
+ * (the command reader), managesieve-auth.c, managesieve-storage.c and
+ * cmd-scripts.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
-static int managesieve_listener(struct service *svc, const char *fdname, int fd,
-			   char **error_r)
+#include "managesieve-common.h"
+
+struct ms_listener {
+	struct ms_ctx *ctx;
+	int fd;
+	struct loop_io *io;
+};
+
+static const char *const implemented[] = {
+	"managesieve_max_line_length",
+	"managesieve_implementation_string",
+	"managesieve_max_compile_errors",
+	"plugin/sieve_quota_max_scripts",
+	"plugin/sieve_quota_max_storage",
+	"plugin/sieve_max_script_size",
+	"plugin/sieve_max_redirects",
+	NULL
+};
+
+static uint64_t plugin_size(const struct config *cfg, const char *key,
+			    uint64_t def)
 {
-	(void)fdname;
-	(void)error_r;
-	return service_listener_refuse(svc, fd,
-		"BYE (TRYLATER) \"Stratus ManageSieve is not implemented yet\"");
+	const char *v = config_plugin_get(cfg, "sieve", key);
+	uint64_t n;
+
+	if (v == NULL || config_parse_size(v, &n) < 0)
+		return def;
+	return n;
+}
+
+static void settings_read(const struct config *cfg, struct ms_settings *set)
+{
+	const char *impl = config_get(cfg, "sieve",
+				      "managesieve_implementation_string");
+
+	set->max_line = config_get_size(cfg, "sieve",
+					"managesieve_max_line_length");
+	if (set->max_line < 1024)
+		set->max_line = 1024;
+	set->implementation = impl != NULL ? impl : "Dovecot Pigeonhole";
+	set->max_compile_errors = (unsigned int)config_get_uint(cfg, "sieve",
+		"managesieve_max_compile_errors");
+	if (set->max_compile_errors == 0)
+		set->max_compile_errors = 5;
+	set->max_script_size = plugin_size(cfg, "sieve_max_script_size",
+					   1024 * 1024);
+	if (set->max_script_size == 0 ||
+	    set->max_script_size > SIEVE_MAX_SCRIPT_SIZE_LIMIT)
+		set->max_script_size = SIEVE_MAX_SCRIPT_SIZE_LIMIT;
+	set->quota_max_scripts = (unsigned int)plugin_size(cfg,
+		"sieve_quota_max_scripts", 0);
+	set->quota_max_storage = plugin_size(cfg, "sieve_quota_max_storage",
+					     0);
+	set->max_redirects = (unsigned int)plugin_size(cfg,
+		"sieve_max_redirects", 4);
+}
+
+static void ms_accept(struct loop_io *io, uint32_t events, void *ctx)
+{
+	struct ms_listener *l = ctx;
+
+	(void)io;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(l->fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_error(NULL, "accept() failed: %s",
+					  strerror(errno));
+			return;
+		}
+		ms_client_create(l->ctx, fd);
+	}
+}
+
+static void listener_free(void *ctx)
+{
+	struct ms_listener *l = ctx;
+
+	loop_io_remove(&l->io);
+	free(l);
+}
+
+static struct ms_ctx *ctx_get(struct service *svc)
+{
+	struct ms_ctx *ctx;
+
+	if (svc->ctx != NULL)
+		return svc->ctx;
+	ctx = xcalloc(1, sizeof(*ctx));
+	ctx->svc = svc;
+	settings_read(svc->cfg, &ctx->set);
+	ms_auth_init(ctx);
+	ms_storage_init(ctx);
+	svc->ctx = ctx;
+	return ctx;
+}
+
+static int managesieve_listener(struct service *svc, const char *fdname,
+				int fd, char **error_r)
+{
+	struct ms_listener *l;
+
+	if (strcmp(fdname, "inet-sieve") != 0)
+		return service_listener_refuse(svc, fd, "BYE \"Unknown "
+					       "listener\"");
+	/* The accept loop drains the backlog until EAGAIN. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+		*error_r = xasprintf("fcntl(O_NONBLOCK) failed");
+		return -1;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->ctx = ctx_get(svc);
+	l->fd = fd;
+	l->io = loop_io_add(svc->loop, fd, EPOLLIN, ms_accept, l);
+	service_add_cleanup(svc, listener_free, l);
+	return 0;
+}
+
+static void managesieve_deinit(struct service *svc)
+{
+	struct ms_ctx *ctx = svc->ctx;
+
+	if (ctx == NULL)
+		return;
+	/* Close every connection; one waiting for an RPC is freed when
+	 * that RPC's callback runs, which freeing the RPC clients does. */
+	for (struct ms_client *c = ctx->clients, *next; c != NULL; c = next) {
+		next = c->next;
+		ms_client_disconnect(c, "shutting down");
+	}
+	ms_storage_deinit(ctx);
+	ms_auth_deinit(ctx);
+	free(ctx);
+	svc->ctx = NULL;
 }
 
 static const struct service_def managesieve_service = {
 	.name = "managesieve",
 	.protocol = "sieve",
 	.listener = managesieve_listener,
+	.deinit = managesieve_deinit,
+	.settings_implemented = implemented,
 };
 
 int main(int argc, char **argv)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sieve.h"
+#include "../../lib/sieve/sieve.h"
 #include "../../lib/sieve/test-sieve-msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

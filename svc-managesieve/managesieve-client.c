@@ -1,0 +1,450 @@
+/* One ManageSieve connection: bounded input, the command table (which
+ * also says in which state a command is allowed), replies and the
+ * connection's lifetime. A command that waits for an RPC pauses the
+ * input; its reply (ms_reply) resumes it. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "sieve.h"
+#include "managesieve-common.h"
+
+enum cmd_state { ANY, NOT_AUTH, AUTH };
+
+static void cmd_capability(struct ms_client *client);
+static void cmd_noop(struct ms_client *client);
+static void cmd_logout(struct ms_client *client);
+static void cmd_unauthenticate(struct ms_client *client);
+static void cmd_starttls(struct ms_client *client);
+
+static const struct {
+	const char *name;
+	enum cmd_state state;
+	void (*fn)(struct ms_client *client);
+} commands[] = {
+	{ "CAPABILITY", ANY, cmd_capability },
+	{ "NOOP", ANY, cmd_noop },
+	{ "LOGOUT", ANY, cmd_logout },
+	{ "STARTTLS", NOT_AUTH, cmd_starttls },
+	{ "AUTHENTICATE", NOT_AUTH, cmd_authenticate },
+	{ "UNAUTHENTICATE", AUTH, cmd_unauthenticate },
+	{ "HAVESPACE", AUTH, cmd_havespace },
+	{ "PUTSCRIPT", AUTH, cmd_putscript },
+	{ "CHECKSCRIPT", AUTH, cmd_checkscript },
+	{ "LISTSCRIPTS", AUTH, cmd_listscripts },
+	{ "SETACTIVE", AUTH, cmd_setactive },
+	{ "GETSCRIPT", AUTH, cmd_getscript },
+	{ "DELETESCRIPT", AUTH, cmd_deletescript },
+	{ "RENAMESCRIPT", AUTH, cmd_renamescript },
+};
+
+static void client_input(struct loop_io *io, uint32_t events, void *ctx);
+
+void ms_quote(struct buf *out, const char *s)
+{
+	buf_append_c(out, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_append_c(out, '\\');
+		if (*s != '\r' && *s != '\n')
+			buf_append_c(out, *s);
+	}
+	buf_append_c(out, '"');
+}
+
+static void flush(struct ms_client *client)
+{
+	while (client->out.len > 0) {
+		ssize_t n = send(client->fd, client->out.data, client->out.len,
+				 MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				loop_io_set_events(client->io,
+						   EPOLLIN | EPOLLOUT);
+				return;
+			}
+			client->out.len = 0;
+			ms_client_disconnect(client, "write failed");
+			return;
+		}
+		buf_consume(&client->out, (size_t)n);
+	}
+	if (client->disconnecting) {
+		ms_client_disconnect(client, NULL);
+		return;
+	}
+	loop_io_set_events(client->io, client->busy ? 0 : EPOLLIN);
+}
+
+void ms_client_send_raw(struct ms_client *client, const void *data,
+			size_t len)
+{
+	buf_append(&client->out, data, len);
+}
+
+void ms_client_send(struct ms_client *client, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&client->out, fmt, ap);
+	va_end(ap);
+	buf_append_str(&client->out, "\r\n");
+	flush(client);
+}
+
+static void client_free(struct ms_client *client)
+{
+	struct ms_ctx *ctx = client->ctx;
+
+	if (client->prev != NULL)
+		client->prev->next = client->next;
+	else
+		ctx->clients = client->next;
+	if (client->next != NULL)
+		client->next->prev = client->prev;
+	ms_command_free(&client->cmd);
+	buf_free(&client->in);
+	buf_free(&client->out);
+	free(client->session);
+	free(client->user);
+	free(client->name);
+	free(client->name2);
+	free(client->script);
+	ms_entries_free(client->entries, client->n_entries);
+	free(client);
+	ctx->svc->clients--;
+	service_clients_changed(ctx->svc);
+}
+
+void ms_client_ref(struct ms_client *client)
+{
+	client->refcount++;
+}
+
+bool ms_client_unref(struct ms_client *client)
+{
+	client->refcount--;
+	if (client->fd >= 0)
+		return true;
+	if (client->refcount == 0)
+		client_free(client);
+	return false;
+}
+
+void ms_client_disconnect(struct ms_client *client, const char *reason)
+{
+	if (client->fd < 0)
+		return;
+	if (reason != NULL)
+		log_info(&client->log, "Disconnected: %s", reason);
+	loop_io_remove(&client->io);
+	loop_timer_remove(&client->idle);
+	close(client->fd);
+	client->fd = -1;
+	if (client->refcount == 0)
+		client_free(client);
+}
+
+void ms_capability(struct ms_client *client)
+{
+	const struct ms_settings *set = &client->ctx->set;
+	struct buf b = BUF_INIT;
+
+	buf_append_str(&b, "\"IMPLEMENTATION\" ");
+	ms_quote(&b, set->implementation);
+	buf_append_str(&b, "\r\n\"SIEVE\" ");
+	ms_quote(&b, sieve_extensions_string());
+	buf_append_str(&b, "\r\n\"NOTIFY\" \"mailto\"");
+	/* STARTTLS only with TLS configured, and it never is yet. */
+	if (client->user == NULL)
+		buf_append_str(&b, "\r\n\"SASL\" \"PLAIN LOGIN\"");
+	else
+		buf_append_str(&b, "\r\n\"SASL\" \"\"");
+	buf_printf(&b, "\r\n\"MAXREDIRECTS\" \"%u\"", set->max_redirects);
+	buf_append_str(&b, "\r\n\"VERSION\" \"1.0\"");
+	ms_client_send(client, "%s", b.data);
+	buf_free(&b);
+}
+
+static void handle_input(struct ms_client *client);
+
+static void deferred_input(void *ctx)
+{
+	struct ms_client *client = ctx;
+
+	if (!ms_client_unref(client))
+		return;
+	handle_input(client);
+}
+
+void ms_reply(struct ms_client *client, const char *status,
+	      const char *code, const char *fmt, ...)
+{
+	struct buf text = BUF_INIT, line = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&text, fmt, ap);
+	va_end(ap);
+	buf_append_str(&line, status);
+	if (code != NULL)
+		buf_printf(&line, " (%s)", code);
+	if (text.len > 0) {
+		buf_append_c(&line, ' ');
+		/* Multi-line texts (compile errors) go as a literal. */
+		if (strchr(text.data, '\n') != NULL)
+			buf_printf(&line, "{%zu}\r\n%s", text.len, text.data);
+		else
+			ms_quote(&line, text.data);
+	}
+	ms_command_free(&client->cmd);
+	client->busy = false;
+	/* Sending may close the connection (LOGOUT, write error): hold
+	 * the client until this function is done with it. */
+	ms_client_ref(client);
+	ms_client_send(client, "%s", line.data);
+	buf_free(&text);
+	buf_free(&line);
+	if (!ms_client_unref(client))
+		return;
+	/* Commands already buffered run from the loop, not at the next
+	 * read (and not recursively from here). */
+	if (client->fd >= 0 && client->in.len > 0 && !client->disconnecting) {
+		ms_client_ref(client);
+		loop_defer(client->ctx->svc->loop, deferred_input, client);
+	}
+}
+
+static void cmd_capability(struct ms_client *client)
+{
+	ms_capability(client);
+	ms_reply(client, "OK", NULL, "Capability completed.");
+}
+
+static void cmd_noop(struct ms_client *client)
+{
+	if (client->cmd.n_args == 1)
+		ms_reply(client, "OK", NULL, "%s", client->cmd.args[0].str);
+	else
+		ms_reply(client, "OK", NULL, "NOOP Completed");
+}
+
+static void cmd_logout(struct ms_client *client)
+{
+	client->disconnecting = true;
+	ms_reply(client, "OK", NULL, "Logout completed.");
+}
+
+static void cmd_starttls(struct ms_client *client)
+{
+	ms_reply(client, "NO", NULL, "TLS support isn't enabled.");
+}
+
+static void cmd_unauthenticate(struct ms_client *client)
+{
+	log_info(&client->log, "Unauthenticated");
+	free(client->user);
+	client->user = NULL;
+	client->log.user = NULL;
+	ms_reply(client, "OK", NULL, "Unauthenticate completed.");
+}
+
+static void dispatch(struct ms_client *client)
+{
+	const char *name = client->cmd.name;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, name) != 0)
+			continue;
+		if ((commands[i].state == AUTH && client->user == NULL) ||
+		    (commands[i].state == NOT_AUTH && client->user != NULL)) {
+			ms_reply(client, "NO", NULL, client->user == NULL ?
+				 "Not authenticated." :
+				 "Already authenticated.");
+			return;
+		}
+		client->busy = true;
+		commands[i].fn(client);
+		return;
+	}
+	ms_reply(client, "NO", NULL, "Unknown command.");
+}
+
+static void handle_input_locked(struct ms_client *client);
+
+static void handle_input(struct ms_client *client)
+{
+	ms_client_ref(client);
+	handle_input_locked(client);
+	ms_client_unref(client);
+}
+
+static void handle_input_locked(struct ms_client *client)
+{
+	const struct ms_settings *set = &client->ctx->set;
+
+	while (client->fd >= 0 && !client->busy && !client->disconnecting &&
+	       client->in.len > 0) {
+		size_t consumed;
+		const char *error;
+		enum ms_parse_result r;
+
+		if (client->line_fn != NULL) {
+			char *nl = memchr(client->in.data, '\n', client->in.len);
+			size_t len;
+
+			if (nl == NULL) {
+				if (client->in.len > set->max_line)
+					ms_client_disconnect(client,
+						"SASL response too long");
+				return;
+			}
+			len = (size_t)(nl - client->in.data);
+			if (len > 0 && client->in.data[len - 1] == '\r')
+				len--;
+			client->in.data[len] = '\0';
+			{
+				ms_line_fn *fn = client->line_fn;
+				char *line = xstrndup(client->in.data, len);
+
+				buf_consume(&client->in,
+					    (size_t)(nl - client->in.data) + 1);
+				client->line_fn = NULL;
+				client->busy = true;
+				fn(client, line, len);
+				free(line);
+			}
+			continue;
+		}
+		r = ms_parse_command(client->in.data, client->in.len,
+				     set->max_line, set->max_script_size + 1024,
+				     &client->cmd, &consumed, &error);
+		if (r == MS_PARSE_NEED_MORE)
+			return;
+		if (r == MS_PARSE_TOO_LONG) {
+			ms_client_send(client, "BYE \"Command line or literal "
+				       "too long.\"");
+			ms_client_disconnect(client, "input too long");
+			return;
+		}
+		buf_consume(&client->in, consumed);
+		if (r == MS_PARSE_ERROR) {
+			ms_reply(client, "NO", NULL, "%s", error);
+			continue;
+		}
+		loop_timer_reset(client->idle);
+		dispatch(client);
+	}
+}
+
+static void client_input(struct loop_io *io, uint32_t events, void *ctx)
+{
+	struct ms_client *client = ctx;
+
+	(void)io;
+	if (events & EPOLLOUT)
+		flush(client);
+	if (client->fd < 0 || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	if (!client->busy && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		char *space = buf_append_space(&client->in, MS_INPUT_CHUNK);
+		ssize_t n;
+
+		if (space == NULL) {
+			ms_client_disconnect(client, "input buffer full");
+			return;
+		}
+		n = recv(client->fd, space, MS_INPUT_CHUNK, 0);
+		client->in.len -= MS_INPUT_CHUNK - (n > 0 ? (size_t)n : 0);
+		client->in.data[client->in.len] = '\0';
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			ms_client_disconnect(client, n == 0 ?
+					     "Connection closed" :
+					     "read failed");
+			return;
+		}
+	}
+	handle_input(client);
+}
+
+static void client_idle(struct loop_timer *timer, void *ctx)
+{
+	struct ms_client *client = ctx;
+
+	(void)timer;
+	ms_client_send(client, "BYE \"Disconnected for inactivity.\"");
+	ms_client_disconnect(client, "idle timeout");
+}
+
+static void addr_string(const struct sockaddr_storage *ss, char *ip,
+			size_t size, unsigned int *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)size);
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)size);
+		*port = ntohs(in6->sin6_port);
+	} else {
+		snprintf(ip, size, "local");
+		*port = 0;
+	}
+}
+
+void ms_client_create(struct ms_ctx *ctx, int fd)
+{
+	struct ms_client *client = xcalloc(1, sizeof(*client));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+	char sess[13];
+	uint64_t r = (uint64_t)monotonic_ms() * 2654435761u ^
+		     ((uint64_t)getpid() << 32) ^ (uint64_t)fd;
+
+	client->ctx = ctx;
+	client->fd = fd;
+	memset(&ss, 0, sizeof(ss));
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		addr_string(&ss, client->ip, sizeof(client->ip), &client->port);
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		addr_string(&ss, client->local_ip, sizeof(client->local_ip),
+			    &client->local_port);
+	for (int i = 0; i < 12; i++) {
+		sess[i] = b32[r & 31];
+		r = r >> 5 | (r << 59);
+	}
+	sess[12] = '\0';
+	client->session = xstrdup(sess);
+	client->log.session = client->session;
+	client->log.client_ip = client->ip;
+	buf_init(&client->in, ctx->set.max_line + ctx->set.max_script_size +
+		 2 * MS_INPUT_CHUNK);
+	buf_init(&client->out, 0);
+	client->next = ctx->clients;
+	if (ctx->clients != NULL)
+		ctx->clients->prev = client;
+	ctx->clients = client;
+	ctx->svc->clients++;
+	service_clients_changed(ctx->svc);
+	client->io = loop_io_add(ctx->svc->loop, fd, EPOLLIN, client_input,
+				 client);
+	client->idle = loop_timer_add(ctx->svc->loop, MS_IDLE_TIMEOUT_MSECS,
+				      false, client_idle, client);
+	ms_capability(client);
+	ms_client_send(client, "OK \"%s ready.\"",
+		       ctx->set.implementation);
+}

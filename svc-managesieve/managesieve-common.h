@@ -1,0 +1,135 @@
+/* svc-managesieve's shared types: the service state, one client
+ * connection and the helpers every command uses. One event loop serves
+ * every connection; a client has at most one command in progress and
+ * its input is paused meanwhile. */
+#ifndef MANAGESIEVE_COMMON_H
+#define MANAGESIEVE_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "log.h"
+#include "loop.h"
+#include "service.h"
+#include "managesieve-parser.h"
+
+#define MS_INPUT_CHUNK 16384
+#define MS_IDLE_TIMEOUT_MSECS (30 * 60 * 1000)
+#define MS_MAX_AUTH_FAILURES 3
+#define MS_RPC_TIMEOUT_MS 30000
+#define SIEVE_MAX_SCRIPT_SIZE_LIMIT (16 * 1024 * 1024)
+
+struct ms_settings {
+	size_t max_line;		/* managesieve_max_line_length */
+	const char *implementation;	/* managesieve_implementation_string */
+	size_t max_script_size;		/* sieve_max_script_size */
+	unsigned int quota_max_scripts;	/* sieve_quota_max_scripts, 0 = no */
+	uint64_t quota_max_storage;	/* sieve_quota_max_storage, 0 = no */
+	unsigned int max_compile_errors;
+	unsigned int max_redirects;	/* sieve_max_redirects */
+};
+
+struct ms_ctx {
+	struct service *svc;
+	struct ms_settings set;
+	struct rpc_client *auth;
+	struct rpc_client *blob;
+	struct ms_client *clients;
+};
+
+struct ms_script_entry {
+	char *name;
+	uint64_t size;
+};
+
+struct ms_client;
+typedef void ms_line_fn(struct ms_client *client, const char *line,
+			size_t len);
+
+struct ms_client {
+	struct ms_ctx *ctx;
+	struct ms_client *prev, *next;
+	int fd;
+	struct loop_io *io;
+	struct loop_timer *idle;
+	char ip[64];
+	char local_ip[64];
+	unsigned int port, local_port;
+	char *session;
+	char *user;
+	struct log_ctx log;
+	struct buf in, out;
+	struct ms_command cmd;	/* the command in progress */
+	bool busy;		/* a command waits for an RPC */
+	bool disconnecting;
+	unsigned int refcount;	/* + 1 per pending RPC */
+	unsigned int auth_failures;
+	/* SASL in progress */
+	ms_line_fn *line_fn;
+	uint64_t sasl_id;
+	bool sasl_login;
+	/* scratch for multi-step commands */
+	char *name, *name2, *script;
+	size_t script_len;
+	struct ms_script_entry *entries;	/* LISTSCRIPTS between steps */
+	size_t n_entries;
+	uint64_t scratch_num;
+};
+
+/* managesieve-client.c */
+void ms_client_create(struct ms_ctx *ctx, int fd);
+void ms_client_send(struct ms_client *client, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ms_client_send_raw(struct ms_client *client, const void *data,
+			size_t len);
+/* Sends OK/NO/BYE ["(CODE)"] "text" and ends the command. */
+void ms_reply(struct ms_client *client, const char *status,
+	      const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void ms_client_disconnect(struct ms_client *client, const char *reason);
+void ms_client_ref(struct ms_client *client);
+/* false when the client is gone (the caller must return at once). */
+bool ms_client_unref(struct ms_client *client);
+void ms_capability(struct ms_client *client);
+void ms_quote(struct buf *out, const char *s);
+
+/* managesieve-auth.c */
+void ms_auth_init(struct ms_ctx *ctx);
+void ms_auth_deinit(struct ms_ctx *ctx);
+void cmd_authenticate(struct ms_client *client);
+
+/* managesieve-storage.c: per-user script objects in svc-blob */
+typedef void ms_get_cb(struct ms_client *client, int status,
+		       const char *data, size_t len);
+typedef void ms_done_cb(struct ms_client *client, int status);
+typedef void ms_list_cb(struct ms_client *client, int status,
+			struct ms_script_entry *entries, size_t n);
+void ms_storage_init(struct ms_ctx *ctx);
+void ms_storage_deinit(struct ms_ctx *ctx);
+void ms_storage_get(struct ms_client *client, const char *key,
+		    ms_get_cb *cb);
+void ms_storage_put(struct ms_client *client, const char *key,
+		    const void *data, size_t len, ms_done_cb *cb);
+void ms_storage_delete(struct ms_client *client, const char *const *keys,
+		       size_t n, ms_done_cb *cb);
+/* Lists the user's scripts (not .active, not .svbin). */
+void ms_storage_list(struct ms_client *client, ms_list_cb *cb);
+void ms_entries_free(struct ms_script_entry *entries, size_t n);
+/* status values for the callbacks */
+#define MS_OK 0
+#define MS_NOT_FOUND 1
+#define MS_FAIL 2
+
+/* cmd-scripts.c */
+void cmd_havespace(struct ms_client *client);
+void cmd_putscript(struct ms_client *client);
+void cmd_checkscript(struct ms_client *client);
+void cmd_listscripts(struct ms_client *client);
+void cmd_setactive(struct ms_client *client);
+void cmd_getscript(struct ms_client *client);
+void cmd_deletescript(struct ms_client *client);
+void cmd_renamescript(struct ms_client *client);
+bool ms_script_name_valid(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,223 @@
+"""svc-managesieve end to end over a raw socket (RFC 5804): greeting and
+CAPABILITY, AUTHENTICATE PLAIN/LOGIN through svc-auth, every script
+command against svc-blob storage, quotas, compile errors with positions,
+and hostile input (over-long lines and literals)."""
+
+import base64
+import socket
+import unittest
+
+from stratus_harness import StratusTestCase, main
+
+
+class Sieve:
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), 10)
+        self.s.settimeout(10)
+        self.buf = b""
+        self.greeting = self.response()
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError(self.buf)
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_literal(self, n):
+        while len(self.buf) < n + 2:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError(self.buf)
+            self.buf += d
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def response(self):
+        """Lines up to OK/NO/BYE; returns (status_line, lines)."""
+        lines = []
+        while True:
+            l = self.line()
+            if l.startswith((b"OK", b"NO", b"BYE")):
+                if l.endswith(b"}"):
+                    n = int(l[l.rindex(b"{") + 1:-1].rstrip(b"+"))
+                    l = l[:l.rindex(b"{")] + b'"' + self.read_literal(n) + b'"'
+                return l, lines
+            if l.endswith(b"}") and b"{" in l:
+                n = int(l[l.rindex(b"{") + 1:-1].rstrip(b"+"))
+                lines.append(self.read_literal(n))
+            else:
+                lines.append(l)
+
+    def cmd(self, text):
+        self.s.sendall(text if isinstance(text, bytes) else text.encode())
+        return self.response()
+
+    def login(self, user="user1@example.com", password="pass1"):
+        ir = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+        st, _ = self.cmd(b'AUTHENTICATE "PLAIN" "' + ir + b'"\r\n')
+        return st
+
+    def put(self, name, script):
+        data = script.encode()
+        return self.cmd(b'PUTSCRIPT "%s" {%d+}\r\n%s\r\n' % (name.encode(), len(data), data))
+
+    def close(self):
+        self.s.close()
+
+
+class ManageSieveTest(StratusTestCase):
+    extra_config = """
+plugin {
+  sieve_quota_max_scripts = 3
+  sieve_quota_max_storage = 10k
+}
+"""
+
+    def connect(self):
+        c = Sieve(self.stratus.ports["sieve"])
+        self.addCleanup(c.close)
+        return c
+
+    def test_greeting_and_capability(self):
+        c = self.connect()
+        st, caps = c.greeting
+        self.assertTrue(st.startswith(b"OK"), st)
+        text = b"\n".join(caps)
+        self.assertIn(b'"IMPLEMENTATION" "Dovecot Pigeonhole"', text)
+        self.assertIn(b'"SASL" "PLAIN LOGIN"', text)
+        self.assertIn(b'"VERSION" "1.0"', text)
+        self.assertNotIn(b"STARTTLS", text)
+        self.assertRegex(text, rb'"SIEVE" "[^"]*fileinto[^"]*vacation')
+        st, caps2 = c.cmd("CAPABILITY\r\n")
+        self.assertTrue(st.startswith(b"OK"))
+        self.assertEqual(caps, caps2)
+
+    def test_noop_and_logout(self):
+        c = self.connect()
+        st, _ = c.cmd('NOOP "tag1"\r\n')
+        self.assertEqual(st, b'OK "tag1"')
+        st, _ = c.cmd("LOGOUT\r\n")
+        self.assertTrue(st.startswith(b"OK"))
+
+    def test_commands_need_auth(self):
+        c = self.connect()
+        st, _ = c.cmd("LISTSCRIPTS\r\n")
+        self.assertTrue(st.startswith(b"NO"), st)
+
+    def test_authenticate_plain_bad_password(self):
+        c = self.connect()
+        self.assertTrue(c.login(password="wrong").startswith(b"NO"))
+        self.assertTrue(c.login().startswith(b"OK"))
+
+    def test_authenticate_login_continuation(self):
+        c = self.connect()
+        c.s.sendall(b'AUTHENTICATE "LOGIN"\r\n')
+        self.assertTrue(c.line().startswith(b'"'))
+        c.s.sendall(b'"' + base64.b64encode(b"user1@example.com") + b'"\r\n')
+        self.assertTrue(c.line().startswith(b'"'))
+        c.s.sendall(b'"' + base64.b64encode(b"pass1") + b'"\r\n')
+        st, _ = c.response()
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, _ = c.cmd("UNAUTHENTICATE\r\n")
+        self.assertTrue(st.startswith(b"OK"))
+        st, _ = c.cmd("LISTSCRIPTS\r\n")
+        self.assertTrue(st.startswith(b"NO"))
+
+    def test_script_lifecycle(self):
+        c = self.connect()
+        self.assertTrue(c.login("user2@example.com", "pass2").startswith(b"OK"))
+        script = 'require "fileinto";\r\nif header :contains "subject" "x" { fileinto "X"; }\r\n'
+        st, _ = c.put("first", script)
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertEqual(lines, [b'"first"'])
+        st, _ = c.cmd('SETACTIVE "first"\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertEqual(lines, [b'"first" ACTIVE'])
+        st, lines = c.cmd('GETSCRIPT "first"\r\n')
+        self.assertTrue(st.startswith(b"OK"))
+        self.assertEqual(lines, [script.encode()])
+        st, _ = c.cmd('DELETESCRIPT "first"\r\n')
+        self.assertTrue(st.startswith(b"NO (ACTIVE)"), st)
+        st, _ = c.cmd('RENAMESCRIPT "first" "second"\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertEqual(lines, [b'"second" ACTIVE'])
+        st, _ = c.cmd('GETSCRIPT "first"\r\n')
+        self.assertTrue(st.startswith(b"NO (NONEXISTENT)"), st)
+        st, _ = c.cmd('SETACTIVE ""\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, _ = c.cmd('DELETESCRIPT "second"\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertEqual(lines, [])
+        st, _ = c.cmd('DELETESCRIPT "second"\r\n')
+        self.assertTrue(st.startswith(b"NO (NONEXISTENT)"), st)
+        st, _ = c.cmd('SETACTIVE "nothere"\r\n')
+        self.assertTrue(st.startswith(b"NO (NONEXISTENT)"), st)
+
+    def test_putscript_compile_error_has_position(self):
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"OK"))
+        st, _ = c.put("bad", 'keep;\r\n  frobnicate;\r\n')
+        self.assertTrue(st.startswith(b"NO"), st)
+        self.assertIn(b"line 2, column 3: unknown command 'frobnicate'", st)
+        st, _ = c.put("bad2", 'require "nosuch";\r\n')
+        self.assertIn(b"line 1, column 9: unknown Sieve extension 'nosuch'", st)
+        st, _ = c.cmd(b'CHECKSCRIPT {5+}\r\nkeep;\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, _ = c.cmd(b'CHECKSCRIPT "fileinto \\"x\\";"\r\n')
+        self.assertTrue(st.startswith(b"NO"), st)
+        self.assertIn(b"line 1, column 1", st)
+
+    def test_quota(self):
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"OK"))
+        st, _ = c.cmd('HAVESPACE "a" 100\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, _ = c.cmd('HAVESPACE "a" 20000\r\n')
+        self.assertTrue(st.startswith(b"NO (QUOTA/MAXSTORAGE)"), st)
+        for n in ("q1", "q2", "q3"):
+            st, _ = c.put(n, "keep;")
+            self.assertTrue(st.startswith(b"OK"), st)
+        st, _ = c.put("q4", "keep;")
+        self.assertTrue(st.startswith(b"NO (QUOTA/MAXSCRIPTS)"), st)
+        st, _ = c.put("q1", "discard;")     # replacing is fine
+        self.assertTrue(st.startswith(b"OK"), st)
+        st, _ = c.cmd('HAVESPACE "q5" 10\r\n')
+        self.assertTrue(st.startswith(b"NO (QUOTA/MAXSCRIPTS)"), st)
+        for n in ("q1", "q2", "q3"):
+            c.cmd('DELETESCRIPT "%s"\r\n' % n)
+
+    def test_hostile_input(self):
+        c = self.connect()
+        c.s.sendall(b"NOOP " + b"a" * 70000 + b"\r\n")
+        st, _ = c.response()
+        self.assertTrue(st.startswith(b"BYE"), st)
+        c2 = self.connect()
+        self.assertTrue(c2.login().startswith(b"OK"))
+        c2.s.sendall(b'PUTSCRIPT "big" {99999999+}\r\n')
+        st, _ = c2.response()
+        self.assertTrue(st.startswith(b"BYE"), st)
+        c3 = self.connect()
+        st, _ = c3.cmd("FROBNICATE\r\n")
+        self.assertTrue(st.startswith(b"NO"), st)
+        st, _ = c3.cmd('"bad" command\r\n')
+        self.assertTrue(st.startswith(b"NO"), st)
+        st, _ = c3.cmd("NOOP\r\n")
+        self.assertTrue(st.startswith(b"OK"))
+
+    def test_invalid_script_names(self):
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"OK"))
+        for name in ("", ".active", "a/b", "x.svbin"):
+            st, _ = c.put(name, "keep;")
+            self.assertTrue(st.startswith(b"NO"), (name, st))
+
+
+if __name__ == "__main__":
+    main()
