@@ -50,9 +50,7 @@ class Report:
     def value(self, server, wl, key, scale=1.0):
         """(median, None) or (None, reason)."""
         if server == "stratus" and not self.stratus[self.proto_of(wl)]:
-            reason = self.stratus_reason if "build" in self.stratus_reason or \
-                "start" in self.stratus_reason else NA_STRATUS
-            return None, reason
+            return None, self.stratus_reason
         runs = self.res.get((server, wl))
         if not runs:
             return None, "n/a (not run)"
@@ -75,7 +73,7 @@ class Report:
     def derived(self, server, wl, num_key, den_key, factor):
         """median over runs of num/den*factor (e.g. CPU per 1000 ops)."""
         if server == "stratus" and not self.stratus[self.proto_of(wl)]:
-            return None, NA_STRATUS
+            return None, self.stratus_reason
         runs = self.res.get((server, wl))
         if not runs:
             return None, "n/a (not run)"
@@ -114,7 +112,7 @@ def ratio(a, b):
 def idle_values(rep, server):
     r = rep.res.get((server, "idle"), {}).get("1")
     if server == "stratus" and not rep.stratus["imap"]:
-        return (None, NA_STRATUS), (None, NA_STRATUS)
+        return (None, rep.stratus_reason), (None, rep.stratus_reason)
     if not r:
         return (None, "n/a (not run)"), (None, "n/a (not run)")
     idling = int(r.get("idling") or 0)
@@ -184,8 +182,8 @@ def main():
              ("select_cold_session", "session with SELECT, cold (after restart)"),
              ("select_warm_session", "session with SELECT, warm"))
     for key, label in names:
-        v = objreq.get(key) or (NA_STRATUS if key != "delivery" or not rep.stratus["lmtp"]
-                                else "n/a (not measured)")
+        v = objreq.get(key) or (rep.stratus_reason if key != "delivery" or
+                                not rep.stratus["lmtp"] else "n/a (not measured)")
         w("| 6 | object-storage requests per %s | %s | no object storage | no object storage | | |" % (label, v))
     row("7", "CPU seconds per 1,000 LMTP deliveries",
         lambda s: rep.derived(s, "lmtp", "cpu_s", "deliveries", 1000), 2)

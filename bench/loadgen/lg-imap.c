@@ -587,6 +587,16 @@ static void hold_done_cb(struct loop_timer *t, void *ctx)
 	struct imap_bench *b = ctx;
 	(void)t;
 	b->hold_timer = NULL;
+	lg_imap_release(b->lg);
+}
+
+void lg_imap_release(struct lg *lg)
+{
+	struct imap_bench *b = lg->mode_ctx;
+	if (b == NULL)
+		return;
+	if (b->hold_timer != NULL)
+		loop_timer_remove(&b->hold_timer);
 	lg_close_window(b->lg);
 	for (unsigned int i = 0; i < b->n_sess; i++) {
 		struct imap_sess *s = &b->sess[i];

@@ -140,6 +140,8 @@ void lg_make_message(struct buf *out, uint64_t *rng, size_t size,
 /* modes */
 int lg_imap_run(struct lg *lg);
 void lg_imap_report(struct lg *lg, FILE *out, double secs);
+/* imap-idle: ends the hold now (DONE, LOGOUT on every idling client). */
+void lg_imap_release(struct lg *lg);
 int lg_lmtp_run(struct lg *lg);
 void lg_lmtp_report(struct lg *lg, FILE *out, double secs);
 int lg_pop3_run(struct lg *lg);

@@ -467,7 +467,10 @@ static void stop_signal_cb(int signo, void *ctx)
 {
 	struct lg *lg = ctx;
 	(void)signo;
-	lg_close_window(lg);
+	if (lg->opts.mode == LG_MODE_IMAP_IDLE)
+		lg_imap_release(lg);
+	else
+		lg_close_window(lg);
 }
 
 int main(int argc, char **argv)
