@@ -266,12 +266,12 @@ static void parse_language(struct part_data *d, const char *value)
 		return;
 	for (;;) {
 		buf_reset(&tok);
-		if (rfc822_parse_atom(&p, &tok) >= 0 && tok.len > 0) {
-			d->language = xreallocarray(d->language, n + 2,
-						    sizeof(char *));
-			d->language[n++] = xstrdup(tok.data);
-			d->language[n] = NULL;
-		}
+		if (rfc822_parse_atom(&p, &tok) < 0)
+			break;
+		d->language = xreallocarray(d->language, n + 2,
+					    sizeof(char *));
+		d->language[n++] = xstrdup(tok.data);
+		d->language[n] = NULL;
 		if (p.data >= p.end || *p.data != ',')
 			break;
 		p.data++;

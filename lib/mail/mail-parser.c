@@ -13,7 +13,7 @@
 #include "mail-parser.h"
 #include "mail-rfc822.h"
 
-#define BOUNDARY_MAX_LEN 70	/* RFC 2046; longer ones are truncated */
+#define BOUNDARY_MAX_LEN 1000	/* RFC 2046 says 70; Dovecot takes more */
 #define LINE_KEEP_MIN 1024
 
 const struct mail_parser_limits mail_parser_default_limits = {
@@ -124,6 +124,9 @@ static void close_top(struct mail_parser *p, struct pos end)
 {
 	struct open_part *s = &p->stack[p->depth - 1];
 
+	/* an empty body gives the header's blank line to the boundary */
+	if (!s->in_header && end.off < s->body_start.off)
+		s->in_header = true;
 	if (s->in_header) {
 		size_diff(&s->part->header, end, s->hdr_start);
 		memset(&s->part->body, 0, sizeof(s->part->body));

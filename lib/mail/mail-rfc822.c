@@ -265,7 +265,9 @@ static void params_add(struct mail_params *params, char *name, char *value)
 	params->count++;
 }
 
-/* "; key=value". Returns 1 with a parameter, 0 at the end, -1 broken. */
+/* "; key=value". Returns 1 with a parameter, 0 at the end, -1 broken.
+ * The key may be empty; "key=" gives an empty value; "key==?..." (a bare
+ * encoded word) is taken up to the next blank or ';' (Dovecot). */
 static int parse_content_param(struct rfc822_parser *p, struct buf *key,
 			       struct buf *value)
 {
@@ -273,24 +275,32 @@ static int parse_content_param(struct rfc822_parser *p, struct buf *key,
 
 	buf_reset(key);
 	buf_reset(value);
-	if (p->data >= p->end || *p->data != ';')
+	(void)buf_append(key, "", 0);
+	(void)buf_append(value, "", 0);
+	if (p->data >= p->end)
 		return 0;
+	if (*p->data != ';')
+		return -1;
 	p->data++;
 	if (rfc822_skip_lwsp(p) <= 0)
-		return 0;
-	if (rfc822_parse_mime_token(p, key) <= 0 || key->len == 0)
+		return -1;
+	if (rfc822_parse_mime_token(p, key) <= 0)
 		return -1;
 	if (*p->data != '=')
 		return -1;
 	p->data++;
 	if ((ret = rfc822_skip_lwsp(p)) <= 0) {
-		/* "key=" at the end: empty value */
-		return ret < 0 ? -1 : 1;
-	}
-	if (*p->data == '"')
+		/* no value */
+	} else if (*p->data == '"') {
 		ret = rfc822_parse_quoted_string(p, value);
-	else
+	} else if (*p->data == '=') {
+		while (p->data < p->end && *p->data != ';' && *p->data != ' ' &&
+		       *p->data != '\t' && *p->data != '\r' &&
+		       *p->data != '\n')
+			(void)buf_append_c(value, (char)*p->data++);
+	} else {
 		ret = rfc822_parse_mime_token(p, value);
+	}
 	return ret < 0 ? -1 : 1;
 }
 
@@ -337,18 +347,6 @@ static bool split_cont_key(const char *key, char **base_r, unsigned int *idx_r,
 	return true;
 }
 
-/* Appends value, %-encoding what an RFC 2231 extended value cannot hold. */
-static void append_pct_encoded(struct buf *b, const char *value)
-{
-	for (const unsigned char *s = (const unsigned char *)value; *s; s++) {
-		if (*s <= 0x20 || *s >= 0x7f || strchr("*'%()<>@,;:\\\"/[]?=",
-							*s) != NULL)
-			(void)buf_printf(b, "%%%02X", *s);
-		else
-			(void)buf_append_c(b, (char)*s);
-	}
-}
-
 static void params_parse(struct rfc822_parser *p, struct mail_params *params)
 {
 	struct buf key = BUF_INIT, value = BUF_INIT;
@@ -356,11 +354,18 @@ static void params_parse(struct rfc822_parser *p, struct mail_params *params)
 	unsigned int ncont = 0, i, j;
 	int ret;
 
-	while ((ret = parse_content_param(p, &key, &value)) > 0) {
+	while ((ret = parse_content_param(p, &key, &value)) != 0) {
 		char *base;
 		unsigned int idx;
 		bool ext;
 
+		if (ret < 0) {
+			/* skip a byte of the broken parameter, go on */
+			if (p->data >= p->end)
+				break;
+			p->data++;
+			continue;
+		}
 		if (split_cont_key(key.data, &base, &idx, &ext)) {
 			cont = xreallocarray(cont, ncont + 1, sizeof(*cont));
 			cont[ncont].key = base;
@@ -379,22 +384,31 @@ static void params_parse(struct rfc822_parser *p, struct mail_params *params)
 	if (ncont == 0)
 		return;
 
-	/* merge key*0, key*1 ... in index order, stopping at a gap */
+	/* merge key*0, key*1 ... in index order, stopping at a gap; when a
+	 * piece is extended the result is "key*" with the plain pieces
+	 * copied as they are (after "''" when the first one is plain) */
 	qsort(cont, ncont, sizeof(*cont), cont_cmp);
 	for (i = 0; i < ncont;) {
 		struct buf merged = BUF_INIT;
-		bool ext = cont[i].extended;
-		unsigned int next = 0;
+		bool ext = false;
+		unsigned int next = 0, first = i;
 
 		for (j = i; j < ncont && strcasecmp(cont[j].key, cont[i].key)
 			    == 0; j++) {
 			if (cont[j].idx != next)
 				continue;
 			next++;
-			if (ext && !cont[j].extended)
-				append_pct_encoded(&merged, cont[j].value);
-			else
-				(void)buf_append_str(&merged, cont[j].value);
+			ext = ext || cont[j].extended;
+		}
+		if (ext && !cont[first].extended)
+			(void)buf_append_str(&merged, "''");
+		next = 0;
+		for (j = i; j < ncont && strcasecmp(cont[j].key, cont[i].key)
+			    == 0; j++) {
+			if (cont[j].idx != next)
+				continue;
+			next++;
+			(void)buf_append_str(&merged, cont[j].value);
 		}
 		if (next > 0) {
 			char *name = ext ? xasprintf("%s*", cont[i].key) :

@@ -96,12 +96,13 @@ def main():
                   if f.endswith(".eml"))
     c = Conn(host, port)
     c.cmd(b"LOGIN " + user.encode() + b" " + pw.encode())
-    c.cmd(b"CREATE golden")
-    c.cmd(b"SELECT golden")
+    box = b"golden-%d" % os.getpid()
+    c.cmd(b"CREATE " + box)
+    c.cmd(b"SELECT " + box)
     os.makedirs(os.path.join(here, "golden"), exist_ok=True)
     for seq, name in enumerate(msgs, 1):
         data = open(os.path.join(here, "msg", name), "rb").read()
-        c.cmd(b"APPEND golden", data)
+        c.cmd(b"APPEND " + box, data)
         c.cmd(b"NOOP")
         out = b""
         for item in ITEMS:
