@@ -41,7 +41,7 @@ class Report:
     def __init__(self, meta, res):
         self.meta, self.res = meta, res
         m = res.get(("stratus", "meta"), {}).get("0", {})
-        self.stratus = {p: m.get(p) == "1" for p in ("imap", "lmtp", "pop3")}
+        self.stratus = {p: m.get(p) == "1" for p in ("imap", "lmtp", "pop3", "idle")}
         self.stratus_reason = m.get("reason") or NA_STRATUS
 
     def proto_of(self, wl):
@@ -111,7 +111,7 @@ def ratio(a, b):
 
 def idle_values(rep, server):
     r = rep.res.get((server, "idle"), {}).get("1")
-    if server == "stratus" and not rep.stratus["imap"]:
+    if server == "stratus" and not rep.stratus["idle"]:
         return (None, rep.stratus_reason), (None, rep.stratus_reason)
     if not r:
         return (None, "n/a (not run)"), (None, "n/a (not run)")

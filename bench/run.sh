@@ -133,6 +133,7 @@ wait_port() {	# wait_port PORT PID: bounded to 20 s
 	done
 	echo 'big1@example.com:{PLAIN}bench::::::'
 	echo 'pop1@example.com:{PLAIN}bench::::::'
+	echo 'probe1@example.com:{PLAIN}bench::::::'
 } >"$W/users"
 log "generating the corpus (seed $SEED)"
 python3 "$BENCH/corpus/gen-corpus.py" --out "$W/corpus-user" --count "$PER_USER" \
@@ -220,7 +221,9 @@ start_stratus() {	# sets STRATUS_REASON when it cannot start
 		IMAP[stratus]=$(free_port) POP3[stratus]=$(free_port) LMTP[stratus]=$(free_port)
 	}
 	write_stratus_conf "$d"
-	"$STRATUSCTL" -c "$d/stratus.conf" run >>"$d/stratus.log" 2>&1 &
+	# a restart must not find the previous start's "ready" line
+	[ -f "$d/stratus.log" ] && mv "$d/stratus.log" "$d/stratus.log.$(date +%s%N)"
+	"$STRATUSCTL" -c "$d/stratus.conf" run >"$d/stratus.log" 2>&1 &
 	PID[stratus]=$!
 	STARTED_PIDS="$STARTED_PIDS ${PID[stratus]}"
 	for _ in $(seq 1 300); do
@@ -285,6 +288,16 @@ preload() {	# preload SERVER: same mailboxes everywhere, through LMTP
 		--users 1 --clients 2 --duration 0 --max-errors 5 || return 1
 }
 
+preload_imap() {	# preload_imap SERVER: the same mailboxes through APPEND
+	local s=$1
+	lg "$s" preload-users 0 imap-append --files "$W/corpus-user" --clients "$USERS" \
+		--users "$USERS" --max-errors 5 || return 1
+	lg "$s" preload-big 0 imap-append --user-fmt 'big%u@example.com' --users 1 \
+		--clients 1 --max-messages "$BIG" --msg-size 2048 --max-errors 5 || return 1
+	lg "$s" preload-pop 0 imap-append --files "$W/corpus-pop" --user-fmt 'pop%u@example.com' \
+		--users 1 --clients 1 --max-errors 5 || return 1
+}
+
 workload() {	# workload SERVER NAME RUN
 	local s=$1 wl=$2 run=$3
 	case $wl in
@@ -336,27 +349,37 @@ idle_row() {
 }
 
 # -- Stratus: start and find out what it serves -------------------------------
-STRATUS_IMAP="" STRATUS_LMTP="" STRATUS_POP3=""
+STRATUS_IMAP="" STRATUS_LMTP="" STRATUS_POP3="" STRATUS_IDLE=""
 if [ -z "$STRATUS_REASON" ] && start_stratus; then
-	log "Stratus started; probing its protocols"
+	log "Stratus started; preloading and probing its protocols"
 	SERVERS="stratus"
+	PRELOADED=""
 	if preload stratus; then
-		STRATUS_LMTP=1
+		STRATUS_LMTP=1 PRELOADED=1
+	elif lg stratus probe-append 0 imap-append --clients 1 --users 1 \
+		--user-fmt 'probe%u@example.com' --max-messages 1 --max-errors 1; then
+		# LMTP cannot store yet but APPEND can: preload through IMAP
+		# (only if LMTP stored nothing, else mailboxes would differ)
+		preload_imap stratus && PRELOADED=1
+	fi
+	if [ -n "$PRELOADED" ]; then
 		lg stratus probe-imap 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
 			--duration 10 --mix "$MIX" --expect-messages "$PER_USER" --max-errors 1 &&
 			STRATUS_IMAP=1
 		lg stratus probe-pop3 0 pop3 --clients 1 --max-sessions 1 --duration 10 \
 			--user-fmt 'pop%u@example.com' --users 1 --expect-messages "$POP_MSGS" \
 			--max-errors 1 && STRATUS_POP3=1
-	else
-		lg stratus probe-imap 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
-			--duration 5 --mix "" --max-errors 1 && STRATUS_IMAP=0
 	fi
-	log "Stratus serves: imap=${STRATUS_IMAP:-no} lmtp=${STRATUS_LMTP:-no} pop3=${STRATUS_POP3:-no}"
+	# the idle row needs only LOGIN, SELECT and IDLE
+	lg stratus probe-idle 0 imap-idle --clients 1 --users 1 --hold 0 --duration 10 \
+		--max-errors 1 && STRATUS_IDLE=1
+	log "Stratus serves: imap=${STRATUS_IMAP:-no} idle=${STRATUS_IDLE:-no}" \
+		"lmtp=${STRATUS_LMTP:-no} pop3=${STRATUS_POP3:-no}"
 fi
 record stratus meta 0 imap "${STRATUS_IMAP:-0}"
 record stratus meta 0 lmtp "${STRATUS_LMTP:-0}"
 record stratus meta 0 pop3 "${STRATUS_POP3:-0}"
+record stratus meta 0 idle "${STRATUS_IDLE:-0}"
 record stratus meta 0 reason "${STRATUS_REASON:-}"
 
 VARIANTS="dovecot-mdbox dovecot-maildir"
@@ -384,6 +407,7 @@ serves() {	# serves SERVER WORKLOAD: may this server run this workload?
 	case $2 in
 		lmtp) [ "${STRATUS_LMTP:-0}" = 1 ] ;;
 		pop3) [ "${STRATUS_POP3:-0}" = 1 ] ;;
+		idle) [ "${STRATUS_IDLE:-0}" = 1 ] ;;
 		*) [ "${STRATUS_IMAP:-0}" = 1 ] ;;
 	esac
 }
@@ -401,7 +425,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 
 # -- object-storage requests per operation (Stratus only) --------------------
-if [ "${STRATUS_LMTP:-0}" = 1 ]; then
+if [ "${STRATUS_LMTP:-0}" = 1 ] || [ "${STRATUS_IMAP:-0}" = 1 ]; then
 	log "object-storage requests per operation"
 	delta() {	# delta NAME COUNT CMD...: blob counters around CMD, per op
 		local name=$1 n=$2 b a
@@ -411,8 +435,9 @@ if [ "${STRATUS_LMTP:-0}" = 1 ]; then
 		a=$(blob_counters)
 		record stratus objreq 1 "$name" "$(echo "$b $a" | awk -v n="$n" '{ printf "PUT %.2f GET %.2f HEAD %.2f LIST %.2f DELETE %.2f", ($6-$1)/n, ($7-$2)/n, ($8-$3)/n, ($9-$4)/n, ($10-$5)/n }')"
 	}
-	delta delivery 20 "$LG" lmtp --port "${LMTP[stratus]}" --clients 1 --max-messages 20 \
-		--duration 0 --user-fmt 'lmtp%03u@example.com' --users "$USERS"
+	[ "${STRATUS_LMTP:-0}" = 1 ] &&
+		delta delivery 20 "$LG" lmtp --port "${LMTP[stratus]}" --clients 1 --max-messages 20 \
+			--duration 0 --user-fmt 'lmtp%03u@example.com' --users "$USERS"
 	if [ "${STRATUS_IMAP:-0}" = 1 ]; then
 		one() { "$LG" imap-commands --port "${IMAP[stratus]}" --clients 1 --users 1 \
 			--user-first "$1" --max-rounds 1 --duration 0 --mix "$2" --fixed-msg 2; }

@@ -7,6 +7,8 @@
  * imap-idle: K clients log in, SELECT INBOX and enter IDLE; once all are
  *   idling a "ready" line is printed and they are held for hold_s, so the
  *   harness can measure the server's memory per idle connection.
+ * imap-append: a preload; each client LOGINs as its user and APPENDs
+ *   every --files file (or --max-messages generated ones), then LOGOUT.
  *
  * Client slot i always uses user i mod users, so no two concurrent
  * sessions share a mailbox and the checks below are exact: FETCH 1:*
@@ -67,6 +69,7 @@ struct imap_sess {
 	struct imap_resp resp;
 	uint32_t exists;
 	uint64_t rng;
+	uint64_t appended;	/* imap-append: messages stored so far */
 
 	/* what the current command's answer contained */
 	const char *bad;		/* first problem seen */
@@ -132,6 +135,9 @@ static void sess_finish(struct imap_sess *s, bool failed)
 	}
 	bool again = lg_in_window(lg) && !lg->aborted &&
 		(lg->opts.mode == LG_MODE_IMAP_SESSIONS || failed);
+	/* a preload that failed part-way would append twice: no retry */
+	if (lg->opts.mode == LG_MODE_IMAP_APPEND)
+		again = false;
 	if (lg->opts.max_sessions > 0 &&
 	    b->st[ST_SESSION].count >= lg->opts.max_sessions)
 		again = false;
@@ -241,9 +247,22 @@ static void send_cmd(struct imap_sess *s, enum imap_step step)
 	case ST_APPEND:
 		lg_user_name(lg, s->user, user, sizeof(user));
 		buf_reset(&s->msg);
-		lg_make_message(&s->msg, &s->rng, IMAP_APPEND_SIZE, user);
-		lg_conn_printf(c, "%s APPEND INBOX (\\Seen \\Deleted) {%zu}\r\n",
-			       s->tag, s->msg.len);
+		if (lg->opts.mode != LG_MODE_IMAP_APPEND) {
+			lg_make_message(&s->msg, &s->rng, IMAP_APPEND_SIZE,
+					user);
+			lg_conn_printf(c, "%s APPEND INBOX (\\Seen \\Deleted) "
+				       "{%zu}\r\n", s->tag, s->msg.len);
+			break;
+		}
+		if (lg->n_files > 0 &&
+		    lg_read_file(lg->files[s->appended], &s->msg) < 0)
+			lg_error(lg, &s->b->st[ST_APPEND], "cannot read %s",
+				 lg->files[s->appended]);
+		if (lg->n_files == 0)
+			lg_make_message(&s->msg, &s->rng, lg->opts.msg_size,
+					user);
+		lg_conn_printf(c, "%s APPEND INBOX () {%zu}\r\n", s->tag,
+			       s->msg.len);
 		break;
 	case ST_EXPUNGE:
 		lg_conn_printf(c, "%s EXPUNGE\r\n", s->tag);
@@ -284,6 +303,14 @@ static void sess_next(struct imap_sess *s)
 
 	if (s->step == ST_LOGIN) {
 		send_cmd(s, ST_SELECT);
+		return;
+	}
+	if (lg->opts.mode == LG_MODE_IMAP_APPEND) {
+		if (s->step == ST_APPEND)
+			s->appended++;
+		uint64_t total = lg->n_files > 0 ? lg->n_files :
+			lg->opts.max_messages;
+		send_cmd(s, s->appended < total ? ST_APPEND : ST_LOGOUT);
 		return;
 	}
 	if (s->step == ST_SELECT && !s->in_round) {
@@ -422,7 +449,8 @@ static const char *check_complete(struct imap_sess *s)
 		return s->bad;
 	switch (s->step) {
 	case ST_SELECT:
-		if (lg->opts.expect_messages > 0 &&
+		if (lg->opts.mode != LG_MODE_IMAP_APPEND &&
+		    lg->opts.expect_messages > 0 &&
 		    s->exists != lg->opts.expect_messages)
 			return "SELECT: EXISTS differs from the preloaded count";
 		return NULL;

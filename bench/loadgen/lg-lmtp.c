@@ -20,7 +20,6 @@
 
 #define LMTP_MAX_REPLY (64u * 1024)
 #define LMTP_RETRY_MS 100
-#define LMTP_MAX_FILE (32u * 1024 * 1024)
 
 enum lmtp_state { LM_GREETING, LM_LHLO, LM_TRANSACTION, LM_DATA, LM_QUIT };
 
@@ -110,21 +109,9 @@ static void dot_stuff(struct buf *out, const char *data, size_t len)
 
 static int read_file(const char *path, struct buf *out)
 {
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return -1;
 	struct buf raw;
-	buf_init(&raw, LMTP_MAX_FILE);
-	char chunk[65536];
-	size_t n;
-	int ret = 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (buf_append(&raw, chunk, n) < 0) {
-			ret = -1;
-			break;
-		}
-	}
-	fclose(f);
+	buf_init(&raw, LG_MAX_FILE);
+	int ret = lg_read_file(path, &raw);
 	if (ret == 0)
 		dot_stuff(out, raw.data != NULL ? raw.data : "", raw.len);
 	buf_free(&raw);

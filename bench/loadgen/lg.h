@@ -25,11 +25,13 @@
 #define LG_MAX_CLIENTS 20000
 #define LG_MAX_USERS 100000
 #define LG_MAX_FILES 100000
+#define LG_MAX_FILE (32u * 1024 * 1024)
 
 enum lg_mode {
 	LG_MODE_IMAP_SESSIONS,
 	LG_MODE_IMAP_COMMANDS,
 	LG_MODE_IMAP_IDLE,
+	LG_MODE_IMAP_APPEND,
 	LG_MODE_LMTP,
 	LG_MODE_POP3,
 };
@@ -68,8 +70,9 @@ struct lg_opts {
 
 	unsigned int rcpts;	/* lmtp: recipients per message */
 	unsigned int msg_size;	/* lmtp: generated message size */
-	const char *files_dir;	/* lmtp: deliver these files (preload) */
-	uint64_t max_messages;	/* lmtp: stop after (0 = duration) */
+	const char *files_dir;	/* lmtp/imap-append: these files (preload) */
+	uint64_t max_messages;	/* lmtp: stop after (0 = duration);
+				   imap-append without files: per user */
 
 	uint64_t max_sessions;	/* pop3/imap-sessions: stop after */
 };
@@ -133,6 +136,9 @@ bool lg_in_window(struct lg *lg);
 /* Ends the measured window: no new work, in-flight work gets grace_s. */
 void lg_close_window(struct lg *lg);
 void lg_session_done(struct lg *lg);
+/* Reads a whole file (at most out->max bytes) with LF turned into CRLF;
+ * 0 or -1. */
+int lg_read_file(const char *path, struct buf *out);
 /* Builds an RFC 5322 message of about size bytes (seeded, plain text). */
 void lg_make_message(struct buf *out, uint64_t *rng, size_t size,
 		     const char *to);

@@ -1,7 +1,8 @@
 /* stratus-loadgen: command line, the measured window and the report.
  *
  *   stratus-loadgen MODE [options]
- *   MODE: imap-sessions | imap-commands | imap-idle | lmtp | pop3
+ *   MODE: imap-sessions | imap-commands | imap-idle | imap-append |
+ *         lmtp | pop3
  *
  * Output on stdout is machine-readable, one record per line:
  *   stat mode=M label=L op=NAME count=N errors=E rate_per_s=R p50_ms=X
@@ -29,7 +30,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 "usage: stratus-loadgen MODE [options]\n"
-"modes: imap-sessions imap-commands imap-idle lmtp pop3\n"
+"modes: imap-sessions imap-commands imap-idle imap-append lmtp pop3\n"
 "  --port N            server port on 127.0.0.1 (required)\n"
 "  --host ADDR         loopback IPv4 address (default 127.0.0.1)\n"
 "  --clients N         concurrent connections (default 10)\n"
@@ -54,6 +55,8 @@ static void usage(void)
 "  --max-sessions N    imap-sessions/pop3: stop after N sessions\n"
 "  --hold S            imap-idle: seconds to hold once all idle (10)\n"
 "  --connect-parallel N imap-idle: logins in flight (100)\n"
+"imap-append (preload): each client APPENDs every file of --files, or\n"
+"  --max-messages generated messages of --msg-size bytes, to its user\n"
 "lmtp:\n"
 "  --rcpts N           recipients per message (1)\n"
 "  --msg-size N        generated message size in bytes (4096)\n"
@@ -197,6 +200,25 @@ void lg_make_message(struct buf *out, uint64_t *rng, size_t size,
 	buf_append_str(out, "\r\n");
 }
 
+int lg_read_file(const char *path, struct buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return -1;
+	int c, prev = 0, ret = 0;
+	while ((c = getc(f)) != EOF) {
+		if (c == '\n' && prev != '\r' && buf_append_c(out, '\r') < 0)
+			ret = -1;
+		if (buf_append_c(out, (char)c) < 0)
+			ret = -1;
+		if (ret < 0)
+			break;
+		prev = c;
+	}
+	fclose(f);
+	return ret;
+}
+
 static int parse_mix(struct lg_mix *m, const char *s)
 {
 	char *copy = xstrdup(s), *save = NULL;
@@ -335,6 +357,8 @@ static int parse_args(struct lg *lg, int argc, char **argv)
 		o->mode = LG_MODE_IMAP_COMMANDS;
 	else if (strcmp(argv[1], "imap-idle") == 0)
 		o->mode = LG_MODE_IMAP_IDLE;
+	else if (strcmp(argv[1], "imap-append") == 0)
+		o->mode = LG_MODE_IMAP_APPEND;
 	else if (strcmp(argv[1], "lmtp") == 0)
 		o->mode = LG_MODE_LMTP;
 	else if (strcmp(argv[1], "pop3") == 0)
@@ -494,9 +518,9 @@ int main(int argc, char **argv)
 	(void)loop_signal_add(lg.loop, SIGINT, stop_signal_cb, &lg);
 
 	lg.start_us = lg_now_us();
-	/* preload (--files) runs until every file is delivered */
+	/* preloads run until every message is stored */
 	if (lg.opts.duration_s > 0 && lg.opts.mode != LG_MODE_IMAP_IDLE &&
-	    lg.n_files == 0)
+	    lg.opts.mode != LG_MODE_IMAP_APPEND && lg.n_files == 0)
 		lg.window_timer = loop_timer_add(lg.loop,
 			(uint64_t)(lg.opts.duration_s * 1000), false,
 			window_cb, &lg);
