@@ -87,7 +87,8 @@ char *sieve_arena_strndup(struct sieve_arena *arena, const char *s,
 {
 	char *p = sieve_arena_alloc(arena, len + 1);
 
-	memcpy(p, s, len);
+	if (len > 0)	/* s may be an empty buffer's NULL */
+		memcpy(p, s, len);
 	p[len] = '\0';
 	return p;
 }

@@ -109,7 +109,7 @@ size_t sieve_run_header_values(struct sieve_run *run,
 	if (idx != NULL) {
 		uint64_t k = idx->num;
 
-		if (k > n) {
+		if (k == 0 || k > n) {
 			n = 0;
 		} else {
 			bool last = (node->tagmask & (1ULL << TAG_LAST)) != 0;

@@ -108,8 +108,10 @@ static const char *decode_one(const char *p, bool unicode, struct buf *out,
 		goto bad;
 	return p + 1;
 bad:
+	/* Nothing appended yet means no buffer yet either. */
 	out->len = start;
-	out->data[start] = '\0';
+	if (out->data != NULL)
+		out->data[start] = '\0';
 	return NULL;
 }
 
@@ -493,6 +495,12 @@ static int validate_specific(struct validator *v, struct sieve_node *node)
 {
 	const struct sieve_arg *a;
 
+	if ((node->tagmask & T(INDEX)) != 0) {
+		a = sieve_node_tag(node, TAG_INDEX);
+		if (a->num == 0)
+			return verr_at(v, a->line, a->col,
+				       ":index must be 1 or more%s%s", "", "");
+	}
 	switch (node->op) {
 	case OP_SIZE:
 		if ((node->tagmask & (T(OVER) | T(UNDER))) == 0)
@@ -617,12 +625,6 @@ static int validate_specific(struct validator *v, struct sieve_node *node)
 		break;
 	default:
 		break;
-	}
-	if ((node->tagmask & T(INDEX)) != 0) {
-		a = sieve_node_tag(node, TAG_INDEX);
-		if (a->num == 0)
-			return verr_at(v, a->line, a->col,
-				       ":index must be 1 or more%s%s", "", "");
 	}
 	return 0;
 }
