@@ -163,7 +163,8 @@ void ms_capability(struct ms_client *client)
 	ms_quote(&b, set->implementation);
 	buf_append_str(&b, "\r\n\"SIEVE\" ");
 	ms_quote(&b, sieve_extensions_string());
-	buf_append_str(&b, "\r\n\"NOTIFY\" \"mailto\"");
+	/* No NOTIFY: enotify is not implemented, and Pigeonhole only
+	 * announces it when it is. */
 	/* STARTTLS only with TLS configured, and it never is yet. */
 	if (client->user == NULL)
 		buf_append_str(&b, "\r\n\"SASL\" \"PLAIN LOGIN\"");
