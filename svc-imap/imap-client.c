@@ -133,7 +133,9 @@ static void imap_client_free(struct imap_client *client)
 	free(client);
 }
 
-bool imap_client_unref(struct imap_client *client)
+/* Not inlined: gcc -O2 cannot see that the caller's own reference keeps
+ * the client alive and reports a use after free in every caller. */
+__attribute__((noinline)) bool imap_client_unref(struct imap_client *client)
 {
 	if (--client->refcount > 0)
 		return !client->destroyed;
