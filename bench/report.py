@@ -16,7 +16,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-SERVERS = ("stratus", "dovecot-mdbox", "dovecot-maildir")
+SERVERS = ("stratus", "stratus-s3", "dovecot-mdbox", "dovecot-maildir")
 NA_STRATUS = "n/a (not implemented yet)"
 
 
@@ -43,14 +43,27 @@ class Report:
         m = res.get(("stratus", "meta"), {}).get("0", {})
         self.stratus = {p: m.get(p) == "1" for p in ("imap", "lmtp", "pop3", "idle")}
         self.stratus_reason = m.get("reason") or NA_STRATUS
+        s3 = res.get(("stratus-s3", "meta"), {}).get("0", {})
+        self.s3_ok = s3.get("ok") == "1"
+
+    def stratus_na(self, server, proto):
+        """Why a Stratus column has no figure for this protocol, or None."""
+        if server not in ("stratus", "stratus-s3"):
+            return None
+        if not self.stratus[proto]:
+            return self.stratus_reason
+        if server == "stratus-s3" and not self.s3_ok:
+            return "n/a (S3 variant not run)"
+        return None
 
     def proto_of(self, wl):
         return {"lmtp": "lmtp", "pop3": "pop3"}.get(wl, "imap")
 
     def value(self, server, wl, key, scale=1.0):
         """(median, None) or (None, reason)."""
-        if server == "stratus" and not self.stratus[self.proto_of(wl)]:
-            return None, self.stratus_reason
+        why = self.stratus_na(server, self.proto_of(wl))
+        if why:
+            return None, why
         runs = self.res.get((server, wl))
         if not runs:
             return None, "n/a (not run)"
@@ -72,8 +85,9 @@ class Report:
 
     def derived(self, server, wl, num_key, den_key, factor):
         """median over runs of num/den*factor (e.g. CPU per 1000 ops)."""
-        if server == "stratus" and not self.stratus[self.proto_of(wl)]:
-            return None, self.stratus_reason
+        why = self.stratus_na(server, self.proto_of(wl))
+        if why:
+            return None, why
         runs = self.res.get((server, wl))
         if not runs:
             return None, "n/a (not run)"
@@ -111,8 +125,9 @@ def ratio(a, b):
 
 def idle_values(rep, server):
     r = rep.res.get((server, "idle"), {}).get("1")
-    if server == "stratus" and not rep.stratus["idle"]:
-        return (None, rep.stratus_reason), (None, rep.stratus_reason)
+    why = rep.stratus_na(server, "idle")
+    if why:
+        return (None, why), (None, why)
     if not r:
         return (None, "n/a (not run)"), (None, "n/a (not run)")
     idling = int(r.get("idling") or 0)
@@ -142,14 +157,15 @@ def main():
     w("Ratios are Stratus ÷ Dovecot: above 1 is better for rates, below 1 is better for "
       "latency, memory and CPU.")
     w("")
-    w("| # | figure | Stratus (posix) | Dovecot mdbox | Dovecot maildir | ratio vs mdbox | ratio vs maildir |")
-    w("|---|---|---|---|---|---|---|")
+    w("| # | figure | Stratus (posix) | Stratus (S3, s3rver) | Dovecot mdbox | Dovecot maildir "
+      "| Stratus posix ÷ mdbox | Stratus posix ÷ maildir |")
+    w("|---|---|---|---|---|---|---|---|")
 
     def row(num, label, getter, digits=1):
         vals = [getter(s) for s in SERVERS]
-        w("| %s | %s | %s | %s | %s | %s | %s |" % (
+        w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             num, label, cell(vals[0], digits), cell(vals[1], digits), cell(vals[2], digits),
-            ratio(vals[0], vals[1]), ratio(vals[0], vals[2])))
+            cell(vals[3], digits), ratio(vals[0], vals[2]), ratio(vals[0], vals[3])))
 
     row("1", "IMAP sessions/s, %s clients (login, mix, logout)" % lo,
         lambda s: rep.value(s, "sess_lo", "sessions_per_s"))
@@ -167,7 +183,7 @@ def main():
     row("3", "PSS total MiB, %s IDLE connections" % m["idle_k"], lambda s: idle[s][0])
     row("3", "PSS KiB per IDLE connection", lambda s: idle[s][1])
     hib_t, hib_p = idle["dovecot-hibernate"]
-    w("| 3 | Dovecot mdbox with imap_hibernate_timeout = %ss: PSS total MiB / KiB per connection | | %s / %s | | %s (per conn.) | |" % (
+    w("| 3 | Dovecot mdbox with imap_hibernate_timeout = %ss: PSS total MiB / KiB per connection | | | %s / %s | | %s (per conn.) | |" % (
         m["hibernate_s"], cell(hib_t), cell(hib_p), ratio(idle["stratus"][1], hib_p)))
     conns, size = m["lmtp"].split()
     row("4", "LMTP deliveries/s, %s B messages, %s connections" % (size, conns),
@@ -184,7 +200,7 @@ def main():
     for key, label in names:
         v = objreq.get(key) or (rep.stratus_reason if key != "delivery" or
                                 not rep.stratus["lmtp"] else "n/a (not measured)")
-        w("| 6 | object-storage requests per %s | %s | no object storage | no object storage | | |" % (label, v))
+        w("| 6 | object-storage requests per %s | %s | | no object storage | no object storage | | |" % (label, v))
     row("7", "CPU seconds per 1,000 LMTP deliveries",
         lambda s: rep.derived(s, "lmtp", "cpu_s", "deliveries", 1000), 2)
     row("7", "CPU seconds per 1,000 IMAP commands (%s clients)" % lo,

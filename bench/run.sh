@@ -167,10 +167,10 @@ stop_server() {
 	wait "$p" 2>/dev/null || true
 }
 
-write_stratus_conf() {
-	local d=$1
+write_stratus_conf() {	# write_stratus_conf NAME DIR OBOX_FS
+	local n=$1 d=$2 fs=$3
 	cat >"$d/stratus.conf" <<CONF
-# Stratus for bench/run.sh: embedded default, posix objects in $d
+# Stratus for bench/run.sh ($n): objects in $fs
 protocols = imap pop3 lmtp
 listen = 127.0.0.1
 base_dir = $d/run
@@ -189,56 +189,81 @@ userdb {
   args = home=$d/home/%2Mu/%u
 }
 plugin {
-  obox_fs = posix:prefix=$d/objects/
-  obox_index_fs = posix:prefix=$d/objects/
+  obox_fs = $fs
+  obox_index_fs = $fs
 }
 service imap-login {
   inet_listener imap {
     address = 127.0.0.1
-    port = ${IMAP[stratus]}
+    port = ${IMAP[$n]}
   }
 }
 service pop3-login {
   inet_listener pop3 {
     address = 127.0.0.1
-    port = ${POP3[stratus]}
+    port = ${POP3[$n]}
   }
 }
 service lmtp {
   inet_listener lmtp {
     address = 127.0.0.1
-    port = ${LMTP[stratus]}
+    port = ${LMTP[$n]}
   }
 }
 CONF
 }
 
-start_stratus() {	# sets STRATUS_REASON when it cannot start
-	local d=$W/stratus
+start_stratus() {	# start_stratus [NAME [OBOX_FS]]; sets STRATUS_REASON on failure
+	local n=${1:-stratus} d=$W/${1:-stratus}
 	mkdir -p "$d/run" "$d/home" "$d/objects"
+	local fs=${2:-posix:prefix=$d/objects/}
 	cp "$W/users" "$d/users"
-	[ -n "${IMAP[stratus]:-}" ] || {
-		IMAP[stratus]=$(free_port) POP3[stratus]=$(free_port) LMTP[stratus]=$(free_port)
+	[ -n "${IMAP[$n]:-}" ] || {
+		IMAP[$n]=$(free_port) POP3[$n]=$(free_port) LMTP[$n]=$(free_port)
 	}
-	write_stratus_conf "$d"
+	write_stratus_conf "$n" "$d" "$fs"
 	# a restart must not find the previous start's "ready" line
 	[ -f "$d/stratus.log" ] && mv "$d/stratus.log" "$d/stratus.log.$(date +%s%N)"
 	"$STRATUSCTL" -c "$d/stratus.conf" run >"$d/stratus.log" 2>&1 &
-	PID[stratus]=$!
-	STARTED_PIDS="$STARTED_PIDS ${PID[stratus]}"
+	PID[$n]=$!
+	STARTED_PIDS="$STARTED_PIDS ${PID[$n]}"
 	for _ in $(seq 1 300); do
 		grep -Eq 'all [0-9]+ services ready' "$d/stratus.log" && return 0
-		kill -0 "${PID[stratus]}" 2>/dev/null || break
+		kill -0 "${PID[$n]}" 2>/dev/null || break
 		sleep 0.1
 	done
-	STRATUS_REASON="n/a (Stratus did not start)"
-	log "Stratus did not start:"; tail -5 "$d/stratus.log" >&2
+	[ "$n" = stratus ] && STRATUS_REASON="n/a (Stratus did not start)"
+	log "$n did not start:"; tail -5 "$d/stratus.log" >&2
 	return 1
 }
 
+# The SigV4-checking S3 server of the tests (recipes.md), if installed.
+S3_PORT=""
+start_s3rver() {
+	[ -d "$ROOT/tests/node_modules/@20minutes/s3rver" ] && command -v node >/dev/null || return 1
+	local d=$W/s3rver
+	mkdir -p "$d/data"
+	S3_PORT=$(free_port)
+	NODE_OPTIONS=--openssl-legacy-provider node "$ROOT/tests/s3rver/run-s3rver.js" \
+		"$d/data" "$S3_PORT" >"$d/s3rver.log" 2>&1 &
+	PID[s3rver]=$!
+	STARTED_PIDS="$STARTED_PIDS ${PID[s3rver]}"
+	for _ in $(seq 1 200); do
+		code=$(curl -sS -o /dev/null -w '%{http_code}' --aws-sigv4 aws:amz:us-east-1:s3 \
+			--user S3RVER:S3RVER -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+			-X PUT "http://127.0.0.1:$S3_PORT/mails" 2>/dev/null || true)
+		[ "$code" = 200 ] && return 0
+		kill -0 "${PID[s3rver]}" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# Requests sent = outcomes counted (2xx/4xx/5xx/network error per attempt,
+# so a retried request counts twice, as the provider bills it).
 blob_counters() {	# put get head list delete totals from stratusctl status
 	"$STRATUSCTL" -c "$W/stratus/stratus.conf" status blob 2>/dev/null | awk '
-		{ for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] !~ /inflight/) {
+		{ for (i = 1; i <= NF; i++) if (split($i, kv, "=") == 2 && kv[1] ~ /_(2xx|4xx|5xx|neterr)$/) {
 			split(kv[1], op, "_"); tot[op[1]] += kv[2] } }
 		END { printf "%d %d %d %d %d\n", tot["put"], tot["get"], tot["head"], tot["list"], tot["delete"] }'
 }
@@ -376,6 +401,18 @@ if [ -z "$STRATUS_REASON" ] && start_stratus; then
 	log "Stratus serves: imap=${STRATUS_IMAP:-no} idle=${STRATUS_IDLE:-no}" \
 		"lmtp=${STRATUS_LMTP:-no} pop3=${STRATUS_POP3:-no}"
 fi
+# The S3 variant runs what posix Stratus serves, with the same preload.
+S3_OK=0
+if [ $PROFILE != smoke ] && [ "${STRATUS_IMAP:-0}${STRATUS_LMTP:-0}${STRATUS_POP3:-0}" != 000 ]; then
+	if start_s3rver && start_stratus stratus-s3 \
+		"s3:http://S3RVER:S3RVER@127.0.0.1:$S3_PORT/?bucket=mails"; then
+		if [ "${STRATUS_LMTP:-0}" = 1 ]; then preload stratus-s3 && S3_OK=1
+		else preload_imap stratus-s3 && S3_OK=1; fi
+		[ $S3_OK = 1 ] && SERVERS="$SERVERS stratus-s3"
+	fi
+	log "Stratus on S3 (s3rver): $([ $S3_OK = 1 ] && echo yes || echo no)"
+fi
+record stratus-s3 meta 0 ok "$S3_OK"
 record stratus meta 0 imap "${STRATUS_IMAP:-0}"
 record stratus meta 0 lmtp "${STRATUS_LMTP:-0}"
 record stratus meta 0 pop3 "${STRATUS_POP3:-0}"
@@ -403,7 +440,7 @@ serves() {	# serves SERVER WORKLOAD: may this server run this workload?
 	if [ "$1" = dovecot-maildir ]; then
 		case " $MAILDIR_WORKLOADS " in *" $2 "*) return 0 ;; *) return 1 ;; esac
 	fi
-	[ "$1" != stratus ] && return 0
+	case $1 in stratus|stratus-s3) ;; *) return 0 ;; esac
 	case $2 in
 		lmtp) [ "${STRATUS_LMTP:-0}" = 1 ] ;;
 		pop3) [ "${STRATUS_POP3:-0}" = 1 ] ;;
