@@ -41,7 +41,7 @@ quick)
 	RUNS=3 DUR=2 C_LO=10 C_HI=100 USERS=100 PER_USER=20 USER_MAX=1048576
 	BIG=5000 POP_MSGS=1000 IDLE_K=500 IDLE_HOLD=2 HIB=1 ;;
 full)
-	RUNS=3 DUR=10 C_LO=10 C_HI=100 USERS=100 PER_USER=50 USER_MAX=5242880
+	RUNS=3 DUR=5 C_LO=10 C_HI=100 USERS=100 PER_USER=50 USER_MAX=5242880
 	BIG=100000 POP_MSGS=1000 IDLE_K=10000 IDLE_HOLD=5 HIB=2 ;;
 esac
 LMTP_CONNS=4 LMTP_SIZE=4096 SEED=42
@@ -286,7 +286,8 @@ lg() {
 	mkdir -p "$W/out"
 	local c0 c1 rc=0
 	c0=$(tree_cpu_ticks "${PID[$s]}")
-	"$LG" "$mode" --port "$port" --label "$s/$wl/$run" --seed "$SEED" "$@" \
+	# the load generator bounds itself; timeout is the last resort
+	timeout -k 10 900 "$LG" "$mode" --port "$port" --label "$s/$wl/$run" --seed "$SEED" "$@" \
 		>"$out.txt" 2>"$out.err" || rc=$?
 	c1=$(tree_cpu_ticks "${PID[$s]}")
 	record "$s" "$wl" "$run" cpu_s "$(awk -v a="$c0" -v b="$c1" -v t="$(getconf CLK_TCK)" \
@@ -353,6 +354,7 @@ idle_row() {
 		--hold $((IDLE_HOLD + wait_extra + 60)) --duration 120 --connect-parallel 50 \
 		--label "$s/idle" >"$out.txt" 2>"$out.err" &
 	local lgpid=$!
+	STARTED_PIDS="$STARTED_PIDS $lgpid"
 	for _ in $(seq 1 1200); do
 		grep -q '^idle ready' "$out.txt" && break
 		kill -0 "$lgpid" 2>/dev/null || break
