@@ -4,6 +4,8 @@
 # a shared working tree cannot break your build.
 #   tools/private-build.sh NAME [PATH...]     e.g. tools/private-build.sh imap svc-imap tests/integration/test_imap.py
 # Then: meson test -C /tmp/stratus-NAME/build --print-errorlogs [TEST...]
+# (the sanitizer build; a plain -O2 build in /tmp/stratus-NAME/plain is
+# compiled as well, since `make run` uses one).
 set -e
 name=${1:?usage: tools/private-build.sh NAME [PATH...]}; shift
 top=$(git rev-parse --show-toplevel)
@@ -23,3 +25,7 @@ rm -rf "$stage"
 [ -d "$top/tests/node_modules" ] && ln -sfn "$top/tests/node_modules" "$src/tests/node_modules"
 [ -f "$build/build.ninja" ] || meson setup "$build" "$src" -Db_sanitize=address,undefined >/dev/null
 meson compile -C "$build"
+# gcc -O2 without sanitizers warns differently (use-after-free,
+# maybe-uninitialized); `make run` uses that build, so compile it too.
+[ -f "$dir/plain/build.ninja" ] || meson setup "$dir/plain" "$src" >/dev/null
+meson compile -C "$dir/plain" >/dev/null || meson compile -C "$dir/plain"
