@@ -227,6 +227,8 @@ def main():
     w("")
     for k in ("cores", "cpu", "memory", "kernel", "os", "dovecot", "stratus"):
         w("- %s: %s" % (k, m.get(k, "?")))
+    w("- load average (1/5/15 min): %s — the machine is shared, so other work adds "
+      "noise; the alternating runs spread it over both servers" % m.get("loadavg", "?"))
     w("")
     w("## Parameters")
     w("")

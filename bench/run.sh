@@ -31,6 +31,7 @@ BENCH=$ROOT/bench
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
 . "$BENCH/lib-proc.sh"
 T0=$(date +%s)
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # -- parameters per profile ------------------------------------------------
 case $PROFILE in
@@ -528,6 +529,7 @@ fi
 	echo "seed	$SEED"
 	echo "corpus	$(tr '\n' ';' <"$W/corpus.txt")"
 	echo "elapsed_s	$(( $(date +%s) - T0 ))"
+	echo "loadavg	$LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 } >"$W/meta.tsv"
 mkdir -p "$BENCH/results"
 OUT=$BENCH/results/latest.md
