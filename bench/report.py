@@ -192,14 +192,35 @@ def main():
         lambda s: rep.value(s, "pop3", "seconds_per_session"), 3)
     row("5", "POP3 RETR throughput MB/s", lambda s: rep.value(s, "pop3", "mb_per_s"))
     objreq = res.get(("stratus", "objreq"), {}).get("1", {})
-    names = (("delivery", "delivery (LMTP, 1 recipient)"),
-             ("fetch_uncached_session", "session with FETCH BODY[] of an uncached body"),
-             ("fetch_cached_session", "session with FETCH BODY[] of a cached body"),
-             ("select_cold_session", "session with SELECT, cold (after restart)"),
-             ("select_warm_session", "session with SELECT, warm"))
-    for key, label in names:
-        v = objreq.get(key) or (rep.stratus_reason if key != "delivery" or
-                                not rep.stratus["lmtp"] else "n/a (not measured)")
+
+    def parse_req(s):
+        try:
+            f = s.split()
+            return {f[i]: float(f[i + 1]) for i in range(0, len(f), 2)}
+        except (AttributeError, IndexError, ValueError):
+            return None
+
+    def minus(a, b):
+        """requests of a session with an operation minus the bare session"""
+        pa, pb = parse_req(objreq.get(a)), parse_req(objreq.get(b))
+        if pa is None or pb is None:
+            return objreq.get(a)
+        return " ".join("%s %g" % (k, pa[k] - pb.get(k, 0)) for k in pa)
+
+    lines = (("delivery", "delivery (LMTP, 1 recipient)", objreq.get("delivery")),
+             ("select_cold_session", "SELECT, cold (first session after a restart; "
+              "LOGIN/SELECT/LOGOUT)", objreq.get("select_cold_session")),
+             ("select_warm_session", "SELECT, warm (LOGIN/SELECT/LOGOUT again)",
+              objreq.get("select_warm_session")),
+             ("fetch_uncached_session", "FETCH BODY[] of a body not fetched before "
+              "(session minus the warm SELECT session)",
+              minus("fetch_uncached_session", "select_warm_session")),
+             ("fetch_cached_session", "FETCH BODY[] of the same body again",
+              minus("fetch_cached_session", "select_warm_session")))
+    for key, label, v in lines:
+        if not v:
+            v = rep.stratus_reason if (key == "delivery" and not rep.stratus["lmtp"]) or \
+                (key != "delivery" and not rep.stratus["imap"]) else "n/a (not measured)"
         w("| 6 | object-storage requests per %s | %s | | no object storage | no object storage | | |" % (label, v))
     row("7", "CPU seconds per 1,000 LMTP deliveries",
         lambda s: rep.derived(s, "lmtp", "cpu_s", "deliveries", 1000), 2)

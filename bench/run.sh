@@ -190,8 +190,10 @@ userdb {
   args = home=$d/home/%2Mu/%u
 }
 plugin {
-  obox_fs = $fs
-  obox_index_fs = $fs
+  # as the reference backend: bodies through a local fscache, indexes
+  # compressed (spec/backend-configuration.txt)
+  obox_fs = fscache:512M:$d/fscache:$fs
+  obox_index_fs = compress:gz:6:$fs
 }
 service imap-login {
   inet_listener imap {
@@ -216,7 +218,7 @@ CONF
 
 start_stratus() {	# start_stratus [NAME [OBOX_FS]]; sets STRATUS_REASON on failure
 	local n=${1:-stratus} d=$W/${1:-stratus}
-	mkdir -p "$d/run" "$d/home" "$d/objects"
+	mkdir -p "$d/run" "$d/home" "$d/objects" "$d/fscache"
 	local fs=${2:-posix:prefix=$d/objects/}
 	cp "$W/users" "$d/users"
 	[ -n "${IMAP[$n]:-}" ] || {
