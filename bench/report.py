@@ -41,7 +41,8 @@ class Report:
     def __init__(self, meta, res):
         self.meta, self.res = meta, res
         m = res.get(("stratus", "meta"), {}).get("0", {})
-        self.stratus = {p: m.get(p) == "1" for p in ("imap", "lmtp", "pop3", "idle")}
+        self.stratus = {p: m.get(p) == "1" for p in ("imap", "lmtp", "pop3", "idle", "big")}
+        self.why = {p: m.get("why_" + p, "") for p in self.stratus}
         self.stratus_reason = m.get("reason") or NA_STRATUS
         s3 = res.get(("stratus-s3", "meta"), {}).get("0", {})
         self.s3_ok = s3.get("ok") == "1"
@@ -51,13 +52,16 @@ class Report:
         if server not in ("stratus", "stratus-s3"):
             return None
         if not self.stratus[proto]:
+            if server == "stratus" and self.stratus_reason == NA_STRATUS and \
+                    self.why.get(proto):
+                return "n/a (not implemented yet: %s)" % self.why[proto]
             return self.stratus_reason
         if server == "stratus-s3" and not self.s3_ok:
             return "n/a (S3 variant not run)"
         return None
 
     def proto_of(self, wl):
-        return {"lmtp": "lmtp", "pop3": "pop3"}.get(wl, "imap")
+        return {"lmtp": "lmtp", "pop3": "pop3", "big": "big"}.get(wl, "imap")
 
     def value(self, server, wl, key, scale=1.0):
         """(median, None) or (None, reason)."""

@@ -379,7 +379,7 @@ idle_row() {
 }
 
 # -- Stratus: start and find out what it serves -------------------------------
-STRATUS_IMAP="" STRATUS_LMTP="" STRATUS_POP3="" STRATUS_IDLE=""
+STRATUS_IMAP="" STRATUS_LMTP="" STRATUS_POP3="" STRATUS_IDLE="" STRATUS_BIG=""
 if [ -z "$STRATUS_REASON" ] && start_stratus; then
 	log "Stratus started; preloading and probing its protocols"
 	SERVERS="stratus"
@@ -396,6 +396,10 @@ if [ -z "$STRATUS_REASON" ] && start_stratus; then
 		lg stratus probe-imap 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
 			--duration 10 --mix "$MIX" --expect-messages "$PER_USER" --max-errors 1 &&
 			STRATUS_IMAP=1
+		# the large-mailbox row needs only SELECT and FETCH BODY[]
+		lg stratus probe-big 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
+			--duration 10 --mix select=1,body=1 --user-fmt 'big%u@example.com' \
+			--expect-messages "$BIG" --max-errors 1 && STRATUS_BIG=1
 		lg stratus probe-pop3 0 pop3 --clients 1 --max-sessions 1 --duration 10 \
 			--user-fmt 'pop%u@example.com' --users 1 --expect-messages "$POP_MSGS" \
 			--max-errors 1 && STRATUS_POP3=1
@@ -422,6 +426,19 @@ record stratus meta 0 imap "${STRATUS_IMAP:-0}"
 record stratus meta 0 lmtp "${STRATUS_LMTP:-0}"
 record stratus meta 0 pop3 "${STRATUS_POP3:-0}"
 record stratus meta 0 idle "${STRATUS_IDLE:-0}"
+record stratus meta 0 big "${STRATUS_BIG:-0}"
+# the first error of each failed probe says what is missing
+first_error() {	# first_error PROBE [PREFIX]: "APPEND: Unknown command."
+	local f=$W/out/stratus.$1.0.err
+	[ -s "$f" ] || return 1
+	sed -n -E '1{s/^error: //;s/^(imap|pop3|lmtp):? [^ ]*@[^ ]* //;s/a[0-9]+ (BAD|NO) //
+		s/Error in IMAP command [A-Z]+: //;s/\|/ /g;p}' "$f" | cut -c1-70 | sed "s/^/${2:-}/"
+}
+[ "${STRATUS_LMTP:-0}" = 1 ] || record stratus meta 0 why_lmtp "$(first_error preload-users)"
+[ "${STRATUS_IMAP:-0}" = 1 ] || record stratus meta 0 why_imap "$(first_error probe-imap || first_error probe-append 'preload: ')"
+[ "${STRATUS_BIG:-0}" = 1 ] || record stratus meta 0 why_big "$(first_error probe-big || first_error probe-append 'preload: ')"
+[ "${STRATUS_POP3:-0}" = 1 ] || record stratus meta 0 why_pop3 "$(first_error probe-pop3 || first_error probe-append 'preload: ')"
+[ "${STRATUS_IDLE:-0}" = 1 ] || record stratus meta 0 why_idle "$(first_error probe-idle)"
 record stratus meta 0 reason "${STRATUS_REASON:-}"
 
 VARIANTS="dovecot-mdbox dovecot-maildir"
@@ -450,6 +467,7 @@ serves() {	# serves SERVER WORKLOAD: may this server run this workload?
 		lmtp) [ "${STRATUS_LMTP:-0}" = 1 ] ;;
 		pop3) [ "${STRATUS_POP3:-0}" = 1 ] ;;
 		idle) [ "${STRATUS_IDLE:-0}" = 1 ] ;;
+		big) [ "${STRATUS_BIG:-0}" = 1 ] ;;
 		*) [ "${STRATUS_IMAP:-0}" = 1 ] ;;
 	esac
 }
