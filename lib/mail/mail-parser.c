@@ -124,9 +124,16 @@ static void close_top(struct mail_parser *p, struct pos end)
 {
 	struct open_part *s = &p->stack[p->depth - 1];
 
-	/* an empty body gives the header's blank line to the boundary */
-	if (!s->in_header && end.off < s->body_start.off)
+	/* an empty body gives the header's blank line to the boundary; an
+	 * (empty) encapsulated message then starts where the part ends */
+	if (!s->in_header && end.off < s->body_start.off) {
 		s->in_header = true;
+		for (struct mail_part *c = s->part->children; c != NULL;
+		     c = c->next) {
+			if (c->offset > end.off)
+				c->offset = end.off;
+		}
+	}
 	if (s->in_header) {
 		size_diff(&s->part->header, end, s->hdr_start);
 		memset(&s->part->body, 0, sizeof(s->part->body));
@@ -246,10 +253,14 @@ static bool boundary_line(struct mail_parser *p, const char *data,
 		return false;
 
 	/* the parts inside the multipart end before this line's
-	 * preceding line terminator */
-	while ((int)p->depth - 1 > idx) {
+	 * preceding line terminator, except that a header cut short by the
+	 * boundary keeps it for the parts around it (Dovecot) */
+	bool cut_header = p->stack[p->depth - 1].in_header &&
+		p->last_le.off >= p->stack[p->depth - 1].hdr_start.off;
+	for (bool innermost = true; (int)p->depth - 1 > idx;
+	     innermost = false) {
 		field_flush(p);
-		close_top(p, p->last_le);
+		close_top(p, innermost || !cut_header ? p->last_le : p->pos);
 	}
 	struct open_part *m = &p->stack[idx];
 	if (len >= m->blen + 2 && k >= m->blen + 2 &&

@@ -284,8 +284,10 @@ static void fetch_fields(const unsigned char *hdr, size_t len,
 			(void)buf_append(out, "\r\n", 2);
 	}
 	/* the blank line ends the output; Dovecot adds a missing one only
-	 * when some field was written */
-	if (iter.p < hdr + len || out->len > start)
+	 * when some field was written and the header's last line was
+	 * complete, or when the header is empty */
+	if (iter.p < hdr + len || len == 0 ||
+	    (out->len > start && hdr[len - 1] == '\n'))
 		(void)buf_append(out, "\r\n", 2);
 }
 

@@ -221,6 +221,23 @@ static void test_every_split_same_tree(void **state)
 	free(names);
 }
 
+/* fuzz find: an empty message/rfc822 right before a boundary gives its
+ * blank line to the boundary; its child must stay inside it. */
+static void test_empty_rfc822_child_inside_parent(void **state)
+{
+	const char *m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: message/rfc822\r\n\r\n--b--\r\n";
+	struct mail_part *root = mail_parse(m, strlen(m));
+	const struct mail_part *rfc = root->children;
+
+	(void)state;
+	assert_non_null(rfc->children);
+	assert_int_equal(rfc->header.physical, 30);
+	assert_int_equal(rfc->body.physical, 0);
+	assert_int_equal(rfc->children->offset, mail_part_body_offset(rfc));
+	mail_part_free(&root);
+}
+
 static void test_abort_frees(void **state)
 {
 	struct mail_parser *p = mail_parser_init(NULL);
@@ -244,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_depth_limit_degrades),
 		cmocka_unit_test(test_parts_limit_degrades),
 		cmocka_unit_test(test_every_split_same_tree),
+		cmocka_unit_test(test_empty_rfc822_child_inside_parent),
 		cmocka_unit_test(test_abort_frees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
