@@ -258,8 +258,10 @@ void mail_params_free(struct mail_params *params)
 
 static void params_add(struct mail_params *params, char *name, char *value)
 {
-	params->v = xreallocarray(params->v, params->count + 1,
-				  sizeof(*params->v));
+	if ((params->count & (params->count - 1)) == 0)
+		params->v = xreallocarray(params->v, params->count == 0 ? 1 :
+					  params->count * 2,
+					  sizeof(*params->v));
 	params->v[params->count].name = name;
 	params->v[params->count].value = value;
 	params->count++;
@@ -367,7 +369,9 @@ static void params_parse(struct rfc822_parser *p, struct mail_params *params)
 			continue;
 		}
 		if (split_cont_key(key.data, &base, &idx, &ext)) {
-			cont = xreallocarray(cont, ncont + 1, sizeof(*cont));
+			if ((ncont & (ncont - 1)) == 0)
+				cont = xreallocarray(cont, ncont == 0 ? 1 :
+						     ncont * 2, sizeof(*cont));
 			cont[ncont].key = base;
 			cont[ncont].idx = idx;
 			cont[ncont].extended = ext;
@@ -516,7 +520,10 @@ static void add_address(struct addr_ctx *ctx)
 {
 	struct mail_address_list *l = ctx->list;
 
-	l->v = xreallocarray(l->v, l->count + 1, sizeof(*l->v));
+	/* grow by doubling: a hostile header may hold millions */
+	if ((l->count & (l->count - 1)) == 0)
+		l->v = xreallocarray(l->v, l->count == 0 ? 1 : l->count * 2,
+				     sizeof(*l->v));
 	l->v[l->count++] = ctx->addr;
 	memset(&ctx->addr, 0, sizeof(ctx->addr));
 }
