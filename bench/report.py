@@ -257,7 +257,8 @@ def main():
     w("")
     w("## Parameters")
     w("")
-    w("- profile `--%s`, %s runs per workload, %s s measured per run, whole run took %s s" % (
+    w("- profile `--%s`, %s runs per workload, %s s measured per run, whole run took %s s "
+      "(after the build)" % (
         m["profile"], m["runs"], m["duration_s"], m["elapsed_s"]))
     w("- users: %s mailboxes `bench001…` with %s messages each (corpus seed %s, mixed "
       "text/HTML/attachments, at most %s bytes); client i always uses user i, so checks are exact" % (

@@ -107,6 +107,8 @@ if ! ninja -C "$BUILD" -n $STRATUS_TARGETS 2>/dev/null | grep -q 'no work to do'
 	log "Stratus does not build:"; grep -m3 -E 'error|ERROR' "$W/build-stratus.log" >&2 || true
 fi
 STRATUSCTL=$BUILD/svc-ctl/stratusctl
+log "built; the benchmark's clock starts now"
+T0=$(date +%s)	# the profiles' time budgets exclude a first build
 
 # Dovecot keeps one inotify instance per IDLE session on maildir/mdbox.
 cur=$(cat /proc/sys/fs/inotify/max_user_instances)
