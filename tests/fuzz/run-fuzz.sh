@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs one libFuzzer target briefly: the checked-in corpus (hostile inputs
 # found earlier, which must not crash again) and then RUNS new inputs.
-exe=$1; corpus=$2; runs=$3
+exe=$(realpath "$1"); corpus=$(realpath -m "$2"); runs=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$corpus"
