@@ -43,8 +43,8 @@ static void test_utf7_invalid(void **state)
 		"&Jjo-&Jjo-",			/* two adjacent runs */
 		"a\x80", "&Jj*-", "&Jjp-",	/* nonzero padding bits */
 		"&AAA-",			/* NUL (fuzz-imap-parser) */
-		"&JjAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-		"AAAAAAjk-",
+		("&JjAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		 "AAAAAAjk-"),
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct buf b = BUF_INIT;
