@@ -36,7 +36,7 @@ test: build
 	@meson compile -C $(ASAN_BUILD)
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) \
 		-Dfuzz=true -Dfuzz_runs=$(FUZZ_RUNS) -Db_sanitize=address,undefined
-	@meson compile -C $(FUZZ_BUILD)
+	@./tests/build-fuzz.sh $(FUZZ_BUILD)
 	@./tests/run-tests.sh $(ASAN_BUILD) $(FUZZ_BUILD)
 
 # Side-by-side benchmarks against Dovecot CE: writes bench/results/latest.md.
