@@ -63,8 +63,10 @@ W=$(mktemp -d /tmp/stratus-bench.XXXXXX)
 chmod 755 "$W"
 STARTED_PIDS=""
 INOTIFY_OLD=""
+CURRENT_LG=""
 cleanup() {
 	set +e
+	[ -n "$CURRENT_LG" ] && kill -TERM "$CURRENT_LG" 2>/dev/null
 	for p in $STARTED_PIDS; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -294,9 +296,14 @@ lg() {
 	mkdir -p "$W/out"
 	local c0 c1 rc=0
 	c0=$(tree_cpu_ticks "${PID[$s]}")
-	# the load generator bounds itself; timeout is the last resort
+	# the load generator bounds itself; timeout is the last resort. It
+	# runs in the background so that a signal reaches our trap at once
+	# (bash runs traps only between foreground commands).
 	timeout -k 10 900 "$LG" "$mode" --port "$port" --label "$s/$wl/$run" --seed "$SEED" "$@" \
-		>"$out.txt" 2>"$out.err" || rc=$?
+		>"$out.txt" 2>"$out.err" &
+	CURRENT_LG=$!
+	wait "$CURRENT_LG" || rc=$?
+	CURRENT_LG=""
 	c1=$(tree_cpu_ticks "${PID[$s]}")
 	record "$s" "$wl" "$run" cpu_s "$(awk -v a="$c0" -v b="$c1" -v t="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.3f", (b - a) / t }')"
