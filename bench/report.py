@@ -60,6 +60,11 @@ class Report:
             return "n/a (S3 variant not run)"
         return None
 
+    def not_run(self, server):
+        if server == "dovecot-maildir" and self.meta.get("profile") != "full":
+            return "(--full only)"
+        return "n/a (not run)"
+
     def proto_of(self, wl):
         return {"lmtp": "lmtp", "pop3": "pop3", "big": "big"}.get(wl, "imap")
 
@@ -70,7 +75,7 @@ class Report:
             return None, why
         runs = self.res.get((server, wl))
         if not runs:
-            return None, "n/a (not run)"
+            return None, self.not_run(server)
         vals, bad = [], 0
         for r in runs.values():
             if r.get("rc", "0") != "0" or r.get("errors", "0") not in ("0", ""):
@@ -94,7 +99,7 @@ class Report:
             return None, why
         runs = self.res.get((server, wl))
         if not runs:
-            return None, "n/a (not run)"
+            return None, self.not_run(server)
         vals = []
         for r in runs.values():
             if r.get("rc", "0") != "0":
@@ -263,7 +268,7 @@ def main():
     w("- users: %s mailboxes `bench001…` with %s messages each (corpus seed %s, mixed "
       "text/HTML/attachments, at most %s bytes); client i always uses user i, so checks are exact" % (
           m["users"], m["per_user"], m["seed"], m["user_max"]))
-    w("- corpus: %s" % m["corpus"])
+    w("- corpus: %s" % m["corpus"].replace("corpus: ", "").rstrip(";").replace(";", "; "))
     w("- IMAP mix per round: `%s` (append = APPEND of a \\Deleted message then EXPUNGE; "
       "FETCH BODY[] is `BODY.PEEK[]` of a random message; headers = last 10 messages)" % m["mix"])
     w("- sessions workload: connect, LOGIN, SELECT INBOX, one round, LOGOUT, repeat; "
@@ -280,7 +285,9 @@ def main():
       "reaped children (cutime/cstime), over the run")
     w("- Dovecot: `bench/dovecot/dovecot.conf.in` — mail_fsync = never, login processes "
       "in high-performance mode, process_limit 20000, loopback only")
-    w("- Stratus: `stratusctl run` with posix object storage in the run's temp folder")
+    w("- Stratus: `stratusctl run` on the run's temp folder, objects through a local fscache "
+      "and indexes gzip-compressed as in the reference backend; posix object storage, and "
+      "the tests' SigV4-checking s3rver for the S3 column (run only once Stratus serves)")
     w("")
     w("Reproduce: `make bench` (or `bench/run.sh --quick`; `--full` for the issue's sizes). "
       "Raw per-run records: `%s`." % ("bench/results/latest.tsv" if m["profile"] != "smoke"
