@@ -18,7 +18,7 @@
 static void check_item(const char *name, const char *golden, size_t glen,
 		       const char *item, const struct buf *got)
 {
-	size_t elen;
+	size_t elen = 0;
 	char *expect = golden_item(golden, glen, item, &elen);
 
 	assert_non_null(expect);
