@@ -87,6 +87,8 @@ static struct blob_call *blob_call_begin(struct rpc_call *call,
 	bc->log_user = xstrdup(user);
 	bc->log.user = bc->log_user;
 	bc->log.session = ctx != NULL ? ctx->session : NULL;
+	/* the fs call follows at once: per-user headers (addhdr) */
+	fs_set_request_user(fs, user);
 	*fs_r = fs;
 	return bc;
 }

@@ -67,7 +67,16 @@ void fs_deinit(struct fs **_fs)
 	while (fs != NULL) {
 		struct fs *parent = fs->parent;
 		fs->v->free(fs);
+		free(fs->req_user);
 		free(fs);
 		fs = parent;
 	}
+}
+
+void fs_set_request_user(struct fs *fs, const char *user)
+{
+	while (fs->parent != NULL)
+		fs = fs->parent;
+	free(fs->req_user);
+	fs->req_user = user != NULL ? xstrdup(user) : NULL;
 }

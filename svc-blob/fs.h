@@ -90,6 +90,11 @@ struct fs {
 	struct loop *loop;
 	struct blob_stats *stats;
 	void *priv;
+	/* The user of the operation being started, set on the driver by
+	 * fs_set_request_user() (owned). Drivers read it only while an
+	 * operation call runs (wrappers forward calls synchronously), for
+	 * per-user headers such as scality's addhdr. */
+	char *req_user;
 };
 
 /* Settings that come from outside the fs string. */
@@ -111,6 +116,10 @@ struct fs_settings {
 int fs_init(const char *str, struct loop *loop, struct blob_stats *stats,
 	    const struct fs_settings *set, struct fs **fs_r, char **error_r);
 void fs_deinit(struct fs **fs);
+
+/* Names the user of the next operation started on `fs` (any layer of a
+ * chain; stored on its driver). NULL clears it. */
+void fs_set_request_user(struct fs *fs, const char *user);
 
 static inline void fs_put(struct fs *fs, const char *key, int fd,
 			  const struct fs_meta *meta, fs_cb *cb, void *ctx)

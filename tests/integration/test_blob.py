@@ -19,6 +19,7 @@ import unittest
 
 from stratus_harness import SANITIZER_RE, SRC, Stratus, free_port, main
 from faultproxy import FaultProxy
+from cdmi_server import CdmiServer
 
 USER = "user1@example.com"
 NODE_MODULES = os.path.join(SRC, "tests", "node_modules", "@20minutes", "s3rver")
@@ -319,6 +320,90 @@ class S3FaultTest(S3Case):
     def st_ctl(self):
         from stratus_harness import STRATUSCTL
         return STRATUSCTL
+
+
+class CdmiDriverTest(DriverSuite, BlobTestCase):
+    """The scality (CDMI) driver against tests/integration/cdmi_server.py,
+    our own server written from the SNIA CDMI 1.1.1 spec, with the spec's
+    addhdr/bulk parameters."""
+    extra = "mail_prefetch_count = 4\n"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cdmi = CdmiServer(containers=["/mails/"]).start()
+        try:
+            super().setUpClass()
+        except Exception:
+            cls.cdmi.stop()
+            raise
+
+    @classmethod
+    def chain(cls):
+        return ("scality:http://127.0.0.1:%d/mails/?addhdr=X-Dovecot-Hash:%%2Mu/%%2.3Mu"
+                "&bulk_delete=1&bulk_link=1" % cls.cdmi.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            cls.cdmi.stop()
+
+    def test_addhdr_per_user_on_every_request(self):
+        import hashlib
+        del self.cdmi.requests[:]
+        self.put("hdr/a", b"x")
+        self.get("hdr/a")
+        self.st.fs("head", USER, "hdr/a")
+        self.st.fs("ls", USER, "hdr/")
+        self.st.fs("cp", USER, "hdr/a", "hdr/b")
+        self.st.fs("rm", USER, "hdr/a", "hdr/b")
+        self.put("hdr/c", b"y", user="user2@example.com")
+        reqs = list(self.cdmi.requests)
+        self.assertGreaterEqual(len(reqs), 8)
+        hashes = {}
+        for user in (USER, "user2@example.com"):
+            md5 = hashlib.md5(user.encode()).hexdigest()
+            hashes[user] = md5[:2] + "/" + md5[2:5]
+        seen = set()
+        for method, path, headers in reqs:
+            # the key starts with the same %2Mu/%2.3Mu: the header names
+            # the path's own hash parts (a container PUT may name fewer)
+            hdr = headers.get("X-Dovecot-Hash")
+            self.assertIn(hdr, hashes.values(), "%s %s" % (method, path))
+            self.assertTrue(("/mails/" + hdr + "/").startswith(path) or
+                            path.startswith("/mails/" + hdr + "/"), "%s %s %s" % (method, path, hdr))
+            seen.add(hdr)
+        self.assertEqual(seen, set(hashes.values()))
+
+    def test_cdmi_wire_format(self):
+        del self.cdmi.requests[:]
+        self.put("wire/m", b"\x00\xffbinary")
+        puts = [(p, h) for m, p, h in self.cdmi.requests if m == "PUT"]
+        obj = [h for p, h in puts if p.endswith("/wire/m")]
+        self.assertEqual(obj[-1]["Content-Type"], "application/cdmi-object")
+        self.assertEqual(obj[-1]["X-CDMI-Specification-Version"], "1.1.1")
+        item = self.cdmi.store.items[[p for p in self.cdmi.store.items if p.endswith("/wire/m")][0]]
+        self.assertEqual(item["value"], b"\x00\xffbinary")
+        self.assertIn("stratus_physical_size", item["metadata"])
+        head = self.st.fs("head", USER, "wire/m").stdout
+        self.assertIn("size 8", head)
+        gets = [h for m, p, h in self.cdmi.requests if m == "GET" and p.endswith("/wire/m")]
+        self.assertEqual(gets, [])
+        self.get("wire/m")
+        gets = [h for m, p, h in self.cdmi.requests if m == "GET" and p.endswith("/wire/m")]
+        self.assertNotIn("X-CDMI-Specification-Version", gets[-1])
+
+    def test_server_error_is_tempfail(self):
+        self.put("err/a", b"x")
+        self.cdmi.set_fault(lambda m, p: 503 if m == "GET" else None)
+        try:
+            r = self.st.fs("get", USER, "err/a", "/dev/null", check=False)
+        finally:
+            self.cdmi.set_fault(None)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("TEMPFAIL", r.stderr)
+        self.assertEqual(self.get("err/a"), b"x")
 
 
 class ZlibTest(BlobTestCase):
