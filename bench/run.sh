@@ -148,6 +148,8 @@ python3 "$BENCH/corpus/gen-corpus.py" --out "$W/corpus-user" --count "$PER_USER"
 	--seed "$SEED" --max-size "$USER_MAX" >"$W/corpus.txt"
 python3 "$BENCH/corpus/gen-corpus.py" --out "$W/corpus-pop" --count "$POP_MSGS" \
 	--seed $((SEED + 1)) --max-size 131072 >>"$W/corpus.txt"
+mkdir -p "$W/corpus-one"
+cp "$W/corpus-user/00001.eml" "$W/corpus-one/"
 
 # -- servers -----------------------------------------------------------------
 declare -A PID IMAP POP3 LMTP
@@ -319,14 +321,23 @@ lg() {
 	return "$rc"
 }
 
+# Every mailbox gets its first message from a single connection: two
+# parallel first deliveries to one new Dovecot user can both try to
+# create its INBOX, and one gets "451 Mailbox already exists".
 preload() {	# preload SERVER: same mailboxes everywhere, through LMTP
 	local s=$1
 	lg "$s" preload-users 0 lmtp --files "$W/corpus-user" --users "$USERS" \
-		--rcpts "$PRELOAD_RCPTS" --clients 2 --duration 0 --max-errors 5 || return 1
-	lg "$s" preload-big 0 lmtp --user-fmt 'big%u@example.com' --users 1 \
-		--max-messages "$BIG" --msg-size 2048 --clients 4 --duration 0 --max-errors 5 || return 1
+		--rcpts "$PRELOAD_RCPTS" --clients 1 --duration 0 --max-errors 5 || return 1
+	lg "$s" preload-lmtp-users 0 lmtp --files "$W/corpus-one" --users "$USERS" \
+		--user-fmt 'lmtp%03u@example.com' --rcpts "$PRELOAD_RCPTS" --clients 1 \
+		--duration 0 --max-errors 5 || return 1
+	lg "$s" preload-big-first 0 lmtp --user-fmt 'big%u@example.com' --users 1 \
+		--max-messages 1 --msg-size 2048 --clients 1 --duration 0 --max-errors 5 || return 1
+	lg "$s" preload-big 0 lmtp --user-fmt 'big%u@example.com' --users 1 --seed 7 \
+		--max-messages $((BIG - 1)) --msg-size 2048 --clients 4 --duration 0 \
+		--max-errors 5 || return 1
 	lg "$s" preload-pop 0 lmtp --files "$W/corpus-pop" --user-fmt 'pop%u@example.com' \
-		--users 1 --clients 2 --duration 0 --max-errors 5 || return 1
+		--users 1 --clients 1 --duration 0 --max-errors 5 || return 1
 }
 
 preload_imap() {	# preload_imap SERVER: the same mailboxes through APPEND
