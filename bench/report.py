@@ -257,6 +257,9 @@ def main():
     w("")
     for k in ("cores", "cpu", "memory", "kernel", "os", "dovecot", "stratus"):
         w("- %s: %s" % (k, m.get(k, "?")))
+    if m.get("stratus", "").endswith("-dirty"):
+        w("  (built from the working tree at that commit, including work in progress that "
+          "was not committed yet: Stratus figures show what it could do at that moment)")
     w("- load average (1/5/15 min): %s — the machine is shared, so other work adds "
       "noise; the alternating runs spread it over both servers" % m.get("loadavg", "?"))
     w("")
