@@ -4,61 +4,10 @@
  * owns the IMAP syntax and replies. */
 #include "imap-index.h"
 #include "imap-utf7.h"
-#include "rpc-versions.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define INDEX_RPC_TIMEOUT_MS 60000
-
-struct index_call {
-	struct imap_client *client;
-	imap_index_cb *cb;
-};
-
-void imap_index_init(struct imap_ctx *ctx)
-{
-	char *path = service_rpc_socket_path(ctx->svc->cfg, "index");
-	ctx->index = rpc_client_new(ctx->svc->loop, path,
-				    &stratus__index__descriptor,
-				    INDEX_RPC_MAJOR, INDEX_RPC_MINOR);
-	free(path);
-}
-
-void imap_index_deinit(struct imap_ctx *ctx)
-{
-	rpc_client_free(&ctx->index);
-}
-
-static void index_reply(const struct rpc_reply *reply, void *ctx)
-{
-	struct index_call *call = ctx;
-	struct imap_client *client = call->client;
-	imap_index_cb *cb = call->cb;
-	free(call);
-	if (!imap_client_unref(client) || client->cmd == NULL)
-		return;
-	cb(client->cmd, reply);
-}
-
-void imap_index_call(struct imap_cmd *cmd, enum imap_index_method method,
-		     const ProtobufCMessage *req, imap_index_cb *cb)
-{
-	struct imap_client *client = cmd->client;
-	struct index_call *call = xcalloc(1, sizeof(*call));
-	Stratus__Context c = STRATUS__CONTEXT__INIT;
-	c.session = client->session;
-	c.user = client->user;
-	c.client_ip = client->ip;
-	c.client_port = client->port;
-	c.service = (char *)"imap";
-	call->client = client;
-	call->cb = cb;
-	imap_client_ref(client);
-	rpc_client_call(client->ctx->index, method, &c, req, NULL, 0,
-			INDEX_RPC_TIMEOUT_MS, index_reply, call);
-}
 
 void imap_index_fail(struct imap_cmd *cmd, const struct rpc_reply *reply,
 		     const char *mailbox)
@@ -115,7 +64,7 @@ void imap_append_astring(struct buf *out, const char *s)
 	if (is_astring_atom(s))
 		buf_append_str(out, s);
 	else
-		imap_append_string(out, s);
+		imap_quote_string(out, s);
 }
 
 const char *imap_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg,
@@ -437,6 +386,9 @@ void imap_client_unselect(struct imap_client *client)
 	free(client->uids);
 	client->uids = NULL;
 	client->n_uids = 0;
+	free(client->own);
+	client->own = NULL;
+	client->n_own = 0;
 	if (client->state == IMAP_STATE_SELECTED)
 		imap_client_set_state(client, IMAP_STATE_AUTH);
 }
@@ -462,6 +414,9 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	client->selected = xstrdup(cmd->ctx);
 	client->selected_readonly = examine;
 	client->uidvalidity = st->uidvalidity;
+	client->highest_modseq = st->highest_modseq;
+	client->uidnext = st->uidnext;
+	client->n_recent = st->recent;
 	client->n_uids = r->n_uids;
 	client->uids = xreallocarray(NULL, r->n_uids + 1, sizeof(uint32_t));
 	if (r->n_uids > 0)

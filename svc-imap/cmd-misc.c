@@ -82,9 +82,9 @@ static void id_reply(struct imap_client *client, struct buf *out)
 		}
 		if (pairs++ > 0)
 			buf_append_c(out, ' ');
-		imap_append_string(out, key);
+		imap_quote_string(out, key);
 		buf_append_c(out, ' ');
-		imap_append_nstring(out, value);
+		imap_quote_nstring(out, value);
 		free(key);
 		free(value);
 	}
@@ -176,7 +176,7 @@ static void namespace_list(const struct imap_settings *set, const char *type,
 		if (ns->hidden || strcmp(ns->type, type) != 0)
 			continue;
 		buf_append_str(out, n++ == 0 ? "((" : "(");
-		imap_append_string(out, ns->prefix);
+		imap_quote_string(out, ns->prefix);
 		buf_printf(out, " \"%s%c\")", ns->sep == '\\' || ns->sep == '"' ?
 			   "\\" : "", ns->sep);
 	}

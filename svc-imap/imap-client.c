@@ -371,6 +371,7 @@ static void imap_client_run_command(struct imap_client *client)
 	const char *error;
 
 	cmd->client = client;
+	cmd->id = ++client->next_cmd_id;
 	client->ctx->n_commands++;
 	if (imap_parse_command(text, len, client->reader.literals,
 			       client->reader.n_literals, &cmd->pool, &cmd->c,

@@ -29,6 +29,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "CLOSE", cmd_close, IMAP_CMD_SELECTED },
 	{ "UNSELECT", cmd_unselect, IMAP_CMD_SELECTED },
 	{ "CHECK", cmd_check, IMAP_CMD_SELECTED },
+	{ "APPEND", cmd_append, IMAP_CMD_AUTH },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -84,7 +85,7 @@ static bool needs_literal(const char *s)
 	return false;
 }
 
-void imap_append_string(struct buf *out, const char *s)
+void imap_quote_string(struct buf *out, const char *s)
 {
 	if (needs_literal(s)) {
 		buf_printf(out, "{%zu}\r\n%s", strlen(s), s);
@@ -99,10 +100,10 @@ void imap_append_string(struct buf *out, const char *s)
 	buf_append_c(out, '"');
 }
 
-void imap_append_nstring(struct buf *out, const char *s)
+void imap_quote_nstring(struct buf *out, const char *s)
 {
 	if (s == NULL)
 		buf_append_str(out, "NIL");
 	else
-		imap_append_string(out, s);
+		imap_quote_string(out, s);
 }

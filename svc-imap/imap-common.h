@@ -32,6 +32,12 @@ struct imap_ctx {
 	struct imap_settings set;
 	struct rpc_client *auth;
 	struct rpc_client *index;
+	struct rpc_client *blob;
+	struct rpc_client *quota;
+	struct imap_rpc_methods {
+		int blob_put, blob_get, blob_delete;
+		int quota_get, quota_check, quota_commit, quota_changed;
+	} methods;		/* descriptor indexes, looked up by name */
 	struct imap_client *clients;
 	uint64_t n_commands;
 	uint64_t n_connections;
@@ -73,6 +79,17 @@ struct imap_client {
 	uint32_t uidvalidity;
 	uint32_t *uids;
 	size_t n_uids;
+	uint64_t highest_modseq;	/* what the session has seen */
+	uint32_t uidnext;		/* UIDs from here are new to it */
+	uint32_t n_recent;
+	/* Flag changes this session made and already reported in its own
+	 * FETCH replies, so the next sync does not repeat them. */
+	struct imap_own_change {
+		uint32_t uid;
+		uint64_t modseq;
+	} *own;
+	size_t n_own;
+	uint64_t next_cmd_id;
 };
 
 /* A command handler returns true when the command is finished (the tagged
@@ -98,11 +115,13 @@ struct imap_command_def {
 
 struct imap_cmd {
 	struct imap_client *client;
+	uint64_t id;			/* unique per client: late RPC replies */
 	struct imap_pool pool;
 	struct imap_command c;
 	const struct imap_command_def *def;
 	imap_cmd_line_fn *line_fn;	/* set: input lines go here */
 	void *ctx;			/* the handler's state */
+	void *sync;			/* imap_sync_reply()'s state */
 	void (*ctx_free)(void *ctx);
 };
 
@@ -136,8 +155,10 @@ const struct imap_command_def *imap_command_find(const char *name);
 /* The CAPABILITY list for the client's state (no "* CAPABILITY"). */
 void imap_capability_string(struct imap_client *client, struct buf *out);
 /* Appends arg as an IMAP string: atom-safe quoted, or a literal. */
-void imap_append_string(struct buf *out, const char *s);
-void imap_append_nstring(struct buf *out, const char *s);
+void imap_quote_string(struct buf *out, const char *s);
+void imap_quote_nstring(struct buf *out, const char *s);
+/* "5", "5:7,9": a UID list (ascending) as a compact sequence set. */
+void imap_append_uidset(struct buf *out, const uint32_t *uids, size_t n);
 
 /* cmd-*.c */
 bool cmd_capability(struct imap_cmd *cmd);
@@ -160,6 +181,24 @@ bool cmd_unselect(struct imap_cmd *cmd);
 bool cmd_check(struct imap_cmd *cmd);
 void imap_client_unselect(struct imap_client *client);
 bool cmd_authenticate(struct imap_cmd *cmd);
+bool cmd_append(struct imap_cmd *cmd);
+bool cmd_fetch(struct imap_cmd *cmd);
+bool cmd_store(struct imap_cmd *cmd);
+bool cmd_expunge(struct imap_cmd *cmd);
+bool cmd_copy(struct imap_cmd *cmd);
+bool cmd_search(struct imap_cmd *cmd);
+bool cmd_uid(struct imap_cmd *cmd);
+bool cmd_idle(struct imap_cmd *cmd);
+bool cmd_getquota(struct imap_cmd *cmd);
+
+/* imap-sync.c: untagged EXPUNGE/EXISTS/RECENT/FETCH for what changed in
+ * the selected mailbox since the session last looked, then the tagged
+ * reply and imap_cmd_done(). Not for FETCH/STORE/SEARCH by sequence
+ * number (RFC 3501 7.4.1: no EXPUNGE then): those reply directly. */
+void imap_sync_reply(struct imap_cmd *cmd, const char *resp,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void imap_client_own_change(struct imap_client *client, uint32_t uid,
+			    uint64_t modseq);
 
 /* imap-auth.c: the SASL exchange with svc-auth. */
 void imap_auth_init(struct imap_ctx *ctx);

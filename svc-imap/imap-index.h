@@ -5,6 +5,7 @@
 #define IMAP_INDEX_H
 
 #include "imap-common.h"
+#include "imap-rpc.h"
 #include "index.pb-c.h"
 
 enum imap_index_method {
@@ -15,10 +16,16 @@ enum imap_index_method {
 	IMAP_INDEX_SUBSCRIBE = 4,
 	IMAP_INDEX_STATUS = 5,
 	IMAP_INDEX_OPEN = 6,
+	IMAP_INDEX_APPEND = 7,
+	IMAP_INDEX_STORE = 8,
 	IMAP_INDEX_EXPUNGE = 9,
+	IMAP_INDEX_COPY = 10,
+	IMAP_INDEX_FETCH = 11,
+	IMAP_INDEX_SEARCH = 12,
+	IMAP_INDEX_WAIT = 13,
 };
 
-typedef void imap_index_cb(struct imap_cmd *cmd, const struct rpc_reply *reply);
+typedef imap_rpc_cb imap_index_cb;
 
 void imap_index_init(struct imap_ctx *ctx);
 void imap_index_deinit(struct imap_ctx *ctx);

@@ -51,6 +51,8 @@ struct imap_settings {
 	char *id_log;
 	char *login_greeting;
 	bool auth_plain, auth_login;
+	bool quota;		/* mail_plugins has quota: Check before saving */
+	bool imap_quota;	/* mail_plugins has imap_quota: GETQUOTA* */
 	struct imap_namespace *namespaces;
 	size_t n_namespaces;
 };
