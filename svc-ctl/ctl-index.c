@@ -1,13 +1,23 @@
 /* stratusctl metacache list|flush|clean [USER], stratusctl index
  * rebuild USER, and small mailbox commands for tests and operators
- * (stratusctl mailbox list|status|append|wait USER ...), all through
- * svc-index's RPC. */
+ * (stratusctl mailbox list|status|create|rename|append|deliver|wait
+ * USER ...), all through svc-index's RPC. `deliver` stores a real
+ * message object through svc-blob first (key "<mailbox-guid>/
+ * <message-guid>" with its BlobMeta), the way LMTP and APPEND do, so a
+ * rebuild from objects can find it. */
 #include "ctl.h"
 #include "buf.h"
 #include "rpc.h"
 #include "rpc-versions.h"
 #include "service.h"
 #include "index.pb-c.h"
+#include "blob.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +27,8 @@
 #define CTL_INDEX_TIMEOUT_MS 120000
 
 enum {
-	CTL_M_LIST = 0, CTL_M_STATUS = 5, CTL_M_APPEND = 7, CTL_M_STORE = 8,
+	CTL_M_LIST = 0, CTL_M_CREATE = 1, CTL_M_RENAME = 3, CTL_M_STATUS = 5,
+	CTL_M_APPEND = 7, CTL_M_STORE = 8,
 	CTL_M_WAIT = 13, CTL_M_CACHE_LIST = 14, CTL_M_CACHE_FLUSH = 15,
 	CTL_M_CACHE_CLEAN = 16, CTL_M_REBUILD = 17,
 };
@@ -143,13 +154,151 @@ static void ctl_print_status(const Stratus__IndexMailboxStatus *s)
 	       (unsigned long long)s->vsize);
 }
 
+/* The mailbox's GUID, creating the mailbox when it is missing. */
+static char *ctl_mailbox_guid(struct ctl_index *ci, char *user, char *box)
+{
+	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
+	struct rpc_reply reply = { 0 };
+	req.user = user;
+	req.mailbox = box;
+	char *guid = NULL;
+	if (rpc_client_call_sync(ci->client, CTL_M_STATUS, &req.base, NULL, 0,
+				 CTL_INDEX_TIMEOUT_MS, &reply) < 0 &&
+	    reply.status == STRATUS__STATUS__STATUS_NOT_FOUND) {
+		rpc_reply_clear(&reply);
+		Stratus__IndexMailboxCreateRequest creq =
+			STRATUS__INDEX_MAILBOX_CREATE_REQUEST__INIT;
+		creq.user = user;
+		creq.mailbox = box;
+		if (ctl_index_call(ci, CTL_M_CREATE, &creq.base, &reply) == NULL)
+			goto out;
+	} else if (reply.msg == NULL) {
+		fprintf(stderr, "stratusctl: index: %s: %s\n",
+			rpc_status_name(reply.status),
+			reply.error != NULL ? reply.error : "");
+		goto out;
+	}
+	const Stratus__IndexMailboxStatusReply *r = (const void *)reply.msg;
+	guid = xstrdup(r->status->guid);
+out:
+	rpc_reply_clear(&reply);
+	return guid;
+}
+
+/* Counts LF-only line ends: the CRLF size is the size plus that. */
+static uint64_t ctl_crlf_size(int fd, uint64_t size)
+{
+	char buf[65536], prev = '\0';
+	ssize_t n;
+	uint64_t extra = 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' && prev != '\r')
+				extra++;
+			prev = buf[i];
+		}
+	}
+	(void)lseek(fd, 0, SEEK_SET);
+	return size + extra;
+}
+
+/* mailbox deliver USER BOX FILE [FLAG...]: Put the object, then Append
+ * its record, as a delivery does. */
+static int ctl_mailbox_deliver(struct ctl_index *ci, struct ctl_args *args)
+{
+	char *user = args->argv[1];
+	char *box = args->argv[2];
+	int fd = open(args->argv[3], O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "stratusctl: %s: %s\n", args->argv[3],
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return CTL_EXIT_FAILURE;
+	}
+	char *box_guid = ctl_mailbox_guid(ci, user, box);
+	if (box_guid == NULL) {
+		close(fd);
+		return CTL_EXIT_FAILURE;
+	}
+	uint8_t raw[16];
+	char msg_guid[33];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		memset(raw, 0x5a, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(msg_guid + 2 * i, 3, "%02x", raw[i]);
+	char *key = xasprintf("%s/%s", box_guid, msg_guid);
+	int64_t now = (int64_t)time(NULL);
+	Stratus__BlobMeta meta = STRATUS__BLOB_META__INIT;
+	meta.mailbox_guid = box_guid;
+	meta.message_guid = msg_guid;
+	meta.received_date = now;
+	meta.save_date = now;
+	meta.physical_size = (uint64_t)st.st_size;
+	meta.virtual_size = ctl_crlf_size(fd, (uint64_t)st.st_size);
+	Stratus__BlobPutRequest put = STRATUS__BLOB_PUT_REQUEST__INIT;
+	put.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
+	put.user = user;
+	put.key = key;
+	put.meta = &meta;
+	char *path = service_rpc_socket_path(ci->cfg, "blob");
+	struct rpc_client *blob = rpc_client_new(ci->loop, path,
+						 &stratus__blob__descriptor,
+						 BLOB_RPC_MAJOR, BLOB_RPC_MINOR);
+	free(path);
+	struct rpc_reply reply = { 0 };
+	int ret = CTL_EXIT_FAILURE;
+	if (rpc_client_call_sync(blob, (uint32_t)rpc_method_index(
+				 &stratus__blob__descriptor, "Put"),
+				 &put.base, &fd, 1, CTL_INDEX_TIMEOUT_MS,
+				 &reply) < 0) {
+		fprintf(stderr, "stratusctl: blob put: %s: %s\n",
+			rpc_status_name(reply.status),
+			reply.error != NULL ? reply.error : "");
+		goto out;
+	}
+	const Stratus__BlobPutReply *pr = (const void *)reply.msg;
+	Stratus__IndexAppendRequest req = STRATUS__INDEX_APPEND_REQUEST__INIT;
+	Stratus__IndexMessage m = STRATUS__INDEX_MESSAGE__INIT;
+	Stratus__IndexMessage *mp = &m;
+	req.user = user;
+	req.mailbox = box;
+	req.messages = &mp;
+	req.n_messages = 1;
+	m.guid = msg_guid;
+	m.object_id = pr->object_id;
+	m.flags = args->argv + 4;
+	m.n_flags = (size_t)(args->argc - 4);
+	m.physical_size = meta.physical_size;
+	m.virtual_size = meta.virtual_size;
+	m.internal_date = now;
+	m.save_date = now;
+	struct rpc_reply areply = { 0 };
+	const Stratus__IndexAppendReply *r = (const void *)
+		ctl_index_call(ci, CTL_M_APPEND, &req.base, &areply);
+	if (r != NULL) {
+		printf("APPENDUID %u %u %s\n", r->uidvalidity, r->uids[0], key);
+		ret = 0;
+	}
+	rpc_reply_clear(&areply);
+out:
+	rpc_reply_clear(&reply);
+	rpc_client_free(&blob);
+	close(fd);
+	free(key);
+	free(box_guid);
+	return ret;
+}
+
 /* mailbox list USER [PATTERN] | status USER BOX |
- * append USER BOX [FLAG...] | wait USER BOX MODSEQ UIDNEXT TIMEOUT_MS */
+ * create USER BOX | rename USER OLD NEW | append USER BOX [FLAG...] |
+ * deliver USER BOX FILE [FLAG...] | wait USER BOX MODSEQ UIDNEXT TIMEOUT_MS */
 static int ctl_mailbox(struct ctl_args *args)
 {
 	if (args->argc < 2) {
-		fprintf(stderr, "usage: stratusctl mailbox list|status|append|"
-			"wait USER ...\n");
+		fprintf(stderr, "usage: stratusctl mailbox list|status|create|"
+			"rename|append|deliver|wait USER ...\n");
 		return CTL_EXIT_USAGE;
 	}
 	const char *verb = args->argv[0];
@@ -189,6 +338,23 @@ static int ctl_mailbox(struct ctl_args *args)
 		if (r != NULL)
 			ctl_print_status(r->status);
 		ret = r == NULL ? CTL_EXIT_FAILURE : 0;
+	} else if (strcmp(verb, "deliver") == 0 && args->argc >= 4) {
+		ret = ctl_mailbox_deliver(&ci, args);
+	} else if (strcmp(verb, "create") == 0 && args->argc >= 3) {
+		Stratus__IndexMailboxCreateRequest req =
+			STRATUS__INDEX_MAILBOX_CREATE_REQUEST__INIT;
+		req.user = user;
+		req.mailbox = args->argv[2];
+		ret = ctl_index_call(&ci, CTL_M_CREATE, &req.base, &reply) ==
+			NULL ? CTL_EXIT_FAILURE : 0;
+	} else if (strcmp(verb, "rename") == 0 && args->argc >= 4) {
+		Stratus__IndexMailboxRenameRequest req =
+			STRATUS__INDEX_MAILBOX_RENAME_REQUEST__INIT;
+		req.user = user;
+		req.mailbox = args->argv[2];
+		req.new_name = args->argv[3];
+		ret = ctl_index_call(&ci, CTL_M_RENAME, &req.base, &reply) ==
+			NULL ? CTL_EXIT_FAILURE : 0;
 	} else if (strcmp(verb, "append") == 0 && args->argc >= 3) {
 		Stratus__IndexAppendRequest req =
 			STRATUS__INDEX_APPEND_REQUEST__INIT;

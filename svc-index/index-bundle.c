@@ -15,6 +15,8 @@
 #include "index-bundle.h"
 #include "index-file.h"
 #include "index-evict.h"
+#include "index-blob.h"
+#include "index-rebuild.h"
 #include "buf.h"
 #include "log.h"
 #include "rpc.h"
@@ -30,41 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define INDEX_BLOB_TIMEOUT_MS 60000
-#define INDEX_BLOB_M_PUT 0
-#define INDEX_BLOB_M_GET 1
 #define INDEX_UPLOAD_TICK_MS 1000
-
-/* Requests in flight, freed at shutdown (the client drops their
- * callbacks then). Each context starts with this link. */
-struct index_blob_op {
-	struct index_blob_op *prev, *next;
-	char *user;
-};
-
-struct index_blob {
-	struct rpc_client *client;
-	struct index_blob_op *ops;
-};
-
-static void index_op_link(struct index_blob *b, struct index_blob_op *op)
-{
-	op->next = b->ops;
-	if (b->ops != NULL)
-		b->ops->prev = op;
-	b->ops = op;
-}
-
-static void index_op_unlink(struct index_blob *b, struct index_blob_op *op)
-{
-	if (op->prev != NULL)
-		op->prev->next = op->next;
-	else if (b != NULL && b->ops == op)
-		b->ops = op->next;
-	if (op->next != NULL)
-		op->next->prev = op->prev;
-	op->prev = op->next = NULL;
-}
 
 struct index_upload {
 	struct index_blob_op op;
@@ -78,29 +46,6 @@ struct index_upload {
 static bool index_bundle_enabled(const struct index_service *svc)
 {
 	return svc->blob != NULL && svc->set.bundles;
-}
-
-static int index_memfd_from(const uint8_t *data, size_t len)
-{
-	int fd = memfd_create("stratus-bundle", MFD_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void index_upload_done(const struct rpc_reply *reply, void *ctx)
@@ -128,7 +73,7 @@ static void index_upload_done(const struct rpc_reply *reply, void *ctx)
 			}
 		}
 	}
-	index_op_unlink(up->svc->blob, &up->op);
+	index_blob_op_unlink(up->svc->blob, &up->op);
 	if (up->cb != NULL)
 		up->cb(up->ctx, ret);
 	free(up->op.user);
@@ -161,7 +106,7 @@ void index_bundle_upload(struct index_user *user, index_bundle_done_cb *cb,
 	uint8_t *bundle = index_bundle_encode(raw, slen, svc->set.compress_level,
 					      &blen);
 	free(raw);
-	int fd = bundle == NULL ? -1 : index_memfd_from(bundle, blen);
+	int fd = bundle == NULL ? -1 : index_blob_memfd(bundle, blen);
 	free(bundle);
 	struct index_upload *up = xcalloc(1, sizeof(*up));
 	up->svc = svc;
@@ -179,12 +124,12 @@ void index_bundle_upload(struct index_user *user, index_bundle_done_cb *cb,
 		return;
 	}
 	user->uploading = true;
-	index_op_link(svc->blob, &up->op);
+	index_blob_op_link(svc->blob, &up->op);
 	Stratus__BlobPutRequest req = STRATUS__BLOB_PUT_REQUEST__INIT;
 	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
 	req.user = user->name;
 	req.key = (char *)INDEX_BUNDLE_KEY;
-	rpc_client_call(svc->blob->client, INDEX_BLOB_M_PUT, NULL, &req.base,
+	rpc_client_call(svc->blob->client, svc->blob->m_put, NULL, &req.base,
 			&fd, 1, INDEX_BLOB_TIMEOUT_MS, index_upload_done, up);
 	close(fd);
 }
@@ -197,27 +142,6 @@ struct index_fetch {
 	int local;
 };
 
-static int index_read_fd(int fd, uint8_t **data_r, size_t *len_r)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > INDEX_STATE_MAX)
-		return -1;
-	size_t size = (size_t)st.st_size;
-	uint8_t *data = xmalloc(size + 1);
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, data + got, size - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	*data_r = data;
-	*len_r = got;
-	return 0;
-}
-
 static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 {
 	struct index_fetch *f = ctx;
@@ -228,7 +152,9 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	if (user == NULL || user->state != INDEX_USER_LOADING)
 		goto out;
 	if (reply->status == STRATUS__STATUS__STATUS_NOT_FOUND) {
-		/* No bundle: the local cache (or a fresh index) it is. */
+		/* No bundle: the local cache, or what the objects say. */
+		if (f->local != 1 && f->svc->set.rebuild_from_objects)
+			goto rebuild;
 		goto done;
 	}
 	if (reply->status != STRATUS__STATUS__STATUS_OK ||
@@ -244,7 +170,7 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	}
 	uint8_t *data;
 	size_t len;
-	if (index_read_fd(reply->fds[0], &data, &len) < 0) {
+	if (index_blob_read_fd(reply->fds[0], INDEX_STATE_MAX, &data, &len) < 0) {
 		status = STRATUS__STATUS__STATUS_TEMPFAIL;
 		error = "cannot read the downloaded bundle";
 		goto done;
@@ -255,8 +181,10 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	if (st == NULL) {
 		log_error(&lctx, "index bundle unusable (%s); keeping %s",
 			  error, f->local == 1 ? "the local index" :
-			  "a fresh index");
+			  "what the objects say");
 		error = NULL;
+		if (f->local != 1 && f->svc->set.rebuild_from_objects)
+			goto rebuild;
 		goto done;
 	}
 	if (f->local != 1 || st->generation > user->generation) {
@@ -275,8 +203,11 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	stratus__indexfile__state__free_unpacked(st, NULL);
 done:
 	index_user_load_done(user, status, error);
+	goto out;
+rebuild:
+	index_rebuild_load(user);
 out:
-	index_op_unlink(f->svc->blob, &f->op);
+	index_blob_op_unlink(f->svc->blob, &f->op);
 	free(f->op.user);
 	free(f);
 }
@@ -301,6 +232,11 @@ static bool index_local_fresh(struct index_user *user)
 void index_bundle_load(struct index_user *user, int local)
 {
 	struct index_service *svc = user->svc;
+	if (!index_bundle_enabled(svc) && local != 1 && svc->blob != NULL &&
+	    svc->set.rebuild_from_objects) {
+		index_rebuild_load(user);
+		return;
+	}
 	if (!index_bundle_enabled(svc) ||
 	    (local == 1 && index_local_fresh(user))) {
 		index_user_load_done(user, 0, NULL);
@@ -310,12 +246,12 @@ void index_bundle_load(struct index_user *user, int local)
 	f->svc = svc;
 	f->op.user = xstrdup(user->name);
 	f->local = local;
-	index_op_link(svc->blob, &f->op);
+	index_blob_op_link(svc->blob, &f->op);
 	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
 	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
 	req.user = user->name;
 	req.key = (char *)INDEX_BUNDLE_KEY;
-	rpc_client_call(svc->blob->client, INDEX_BLOB_M_GET, NULL, &req.base,
+	rpc_client_call(svc->blob->client, svc->blob->m_get, NULL, &req.base,
 			NULL, 0, INDEX_BLOB_TIMEOUT_MS, index_fetch_done, f);
 }
 
@@ -361,14 +297,9 @@ void index_bundle_user_dropped(struct index_user *user)
 
 void index_bundle_init(struct index_service *svc)
 {
+	index_blob_init(svc);
 	if (!svc->set.bundles)
 		return;
-	svc->blob = xcalloc(1, sizeof(*svc->blob));
-	char *path = service_rpc_socket_path(svc->cfg, "blob");
-	svc->blob->client = rpc_client_new(svc->loop, path,
-					   &stratus__blob__descriptor,
-					   BLOB_RPC_MAJOR, BLOB_RPC_MINOR);
-	free(path);
 	uint64_t tick = svc->set.delay_uploads &&
 		svc->set.upload_interval_ms < INDEX_UPLOAD_TICK_MS ?
 		svc->set.upload_interval_ms : INDEX_UPLOAD_TICK_MS;
@@ -379,15 +310,5 @@ void index_bundle_init(struct index_service *svc)
 void index_bundle_deinit(struct index_service *svc)
 {
 	loop_timer_remove(&svc->upload_timer);
-	if (svc->blob != NULL) {
-		rpc_client_free(&svc->blob->client);
-		while (svc->blob->ops != NULL) {
-			struct index_blob_op *op = svc->blob->ops;
-			index_op_unlink(svc->blob, op);
-			free(op->user);
-			free(op);	/* first member of its context */
-		}
-		free(svc->blob);
-		svc->blob = NULL;
-	}
+	index_blob_deinit(svc);
 }

@@ -113,6 +113,7 @@ struct index_user {
 	unsigned int saved_since_upload;
 	uint64_t dirty_since_ms;
 	bool uploading;
+	bool rebuilding;	/* index-rebuild.c owns the LOADING state */
 	uint64_t last_access_ms;
 	struct index_user *lru_prev, *lru_next;	/* most recent first */
 	struct index_user *hash_next;

@@ -8,6 +8,7 @@
 #include "index-file.h"
 #include "index-bundle.h"
 #include "index-evict.h"
+#include "index-marker.h"
 #include "buf.h"
 #include "log.h"
 #include "var-expand.h"
@@ -326,6 +327,7 @@ int index_user_commit(struct index_user *user,
 			user->saved_since_upload += ops[i]->n_records;
 	}
 	user->svc->n_commits++;
+	index_marker_committed(user, ops, n_ops);
 	if (!user->dirty) {
 		user->dirty = true;
 		user->dirty_since_ms = loop_now_ms(user->svc->loop);
