@@ -136,8 +136,11 @@ int s3_xml_parse_list(const char *xml, size_t len, unsigned int max,
 	pos = c;
 	while (xml_next(&pos, end, "Contents", &c, &clen)) {
 		const char *q = c;
+		/* more keys than max-keys asked for: the continuation token
+		 * would skip the ones past max, so refuse the page rather
+		 * than lose keys from a listing (a rebuild reads it) */
 		if (r->n_entries >= max)
-			break;
+			return -1;
 		if (!xml_next(&q, c + clen, "Key", &v, &vlen))
 			continue;
 		char *key = s3_xml_text(v, vlen, FS_KEY_MAX);

@@ -17,7 +17,8 @@ void s3_xml_parse_error(const char *xml, size_t len, char **code_r,
 
 /* ListObjectsV2: appends <Contents> Key/Size to the result (at most
  * `max`), sets r->next to NextContinuationToken when IsTruncated. -1 when
- * the answer is not a listing. */
+ * the answer is not a listing or holds more than `max` keys (going on
+ * from its token would silently skip the extra ones). */
 int s3_xml_parse_list(const char *xml, size_t len, unsigned int max,
 		      struct fs_result *r);
 

@@ -4,7 +4,8 @@
  *   fs put [--index] USER KEY FILE|-     store a file (or stdin)
  *   fs get [--index] USER KEY [FILE]     print or save an object
  *   fs head [--index] USER KEY           size and metadata
- *   fs ls [--index] USER [PREFIX]        list keys (all pages)
+ *   fs ls [--index] [--page N] USER [PREFIX]  list keys (all pages,
+ *                                        N keys a page; default: driver's)
  *   fs rm [--index] USER KEY...          delete
  *   fs cp [--index] USER SRC DST         server-side copy
  *   fs stats                             request accounting */
@@ -160,8 +161,17 @@ static int ctl_fs_run(struct rpc_client *c, Stratus__BlobChain chain,
 				       (unsigned long long)m->virtual_size);
 			ret = 0;
 		}
-	} else if (strcmp(cmd, "ls") == 0 && (argc == 1 || argc == 2)) {
+	} else if (strcmp(cmd, "ls") == 0 && argc >= 1) {
 		Stratus__BlobListRequest req = STRATUS__BLOB_LIST_REQUEST__INIT;
+		if (argc >= 3 && strcmp(argv[0], "--page") == 0) {
+			req.max_keys = (uint32_t)strtoul(argv[1], NULL, 10);
+			argc -= 2;
+			argv += 2;
+		}
+		if (argc != 1 && argc != 2) {
+			fprintf(stderr, "usage: stratusctl fs ls [--index] [--page N] USER [PREFIX]\n");
+			return -2;
+		}
 		char *cont = xstrdup("");
 		req.chain = chain;
 		req.user = argv[0];

@@ -156,6 +156,16 @@ class DriverSuite:
         out = self.st.fs("ls", USER, "lst/").stdout.split()
         self.assertEqual(out[0::2], keys[20:])
 
+    def test_list_continuation_pages(self):
+        keys = ["pg/k%02d" % i for i in range(25)] + ["pg/sub/z%d" % i for i in range(3)]
+        for k in keys:
+            self.put(k, b"p")
+        before = self.st.stats()
+        out = self.st.fs("ls", "--page", "7", USER, "pg/").stdout.split("\n")
+        listed = [line.split()[0] for line in out if line]
+        self.assertEqual(listed, sorted(keys))
+        self.list_requests = self.st.stats()["list_2xx"] - before["list_2xx"]
+
     def test_copy(self):
         self.put("cp/src", b"copy me")
         self.st.fs("cp", USER, "cp/src", "cp/dst")
@@ -233,6 +243,12 @@ class S3DriverTest(DriverSuite, S3Case):
                              capture_output=True, text=True).stdout.lower()
         self.assertIn("x-amz-meta-physical-size: 1", out)
 
+    def test_list_continuation_pages(self):
+        # 28 keys, 7 a page: 4 ListObjectsV2 requests chained by s3rver's
+        # continuation tokens (which need --openssl-legacy-provider)
+        super().test_list_continuation_pages()
+        self.assertEqual(self.list_requests, 4)
+
     def test_request_accounting(self):
         before = self.st.stats()
         self.put("acct/a", b"1")
@@ -286,6 +302,23 @@ class S3FaultTest(S3Case):
         self.assertEqual(self.get("f/t"), b"t" * 5000)
         after = self.st.stats()
         self.assertEqual(after["get_retries"] - before["get_retries"], 2)
+
+    def test_503_on_get_retried(self):
+        self.put("f/g503", b"get after slow down")
+        before = self.st.stats()
+        self.proxy.push_faults("503")
+        self.assertEqual(self.get("f/g503"), b"get after slow down")
+        after = self.st.stats()
+        self.assertEqual(after["get_5xx"] - before["get_5xx"], 1)
+        self.assertEqual(after["get_retries"] - before["get_retries"], 1)
+        self.assertEqual(after["get_2xx"] - before["get_2xx"], 1)
+        # every attempt answered 503: the GET fails as a temporary error
+        self.proxy.fail_matching = lambda m, p: "503" if m == "GET" else None
+        r = self.st.fs("get", USER, "f/g503", "/dev/null", check=False)
+        self.proxy.fail_matching = None
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("TEMPFAIL", r.stderr)
+        self.assertIn("503", r.stderr)
 
     def test_4xx_never_retried(self):
         before = self.st.stats()
