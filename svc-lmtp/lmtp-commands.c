@@ -168,6 +168,10 @@ static void lmtp_rcpt_lookup_done(struct lmtp_client *client,
 		lmtp_client_reply(client, "552 5.2.2 <%s> Mailbox is full",
 				  rcpt->address);
 		break;
+	case LMTP_RESULT_OVER_QUOTA_TEMP:
+		lmtp_client_reply(client, "452 4.2.2 <%s> Mailbox is full",
+				  rcpt->address);
+		break;
 	case LMTP_RESULT_TEMPFAIL:
 		lmtp_client_reply(client, "451 4.3.0 <%s> Temporary internal "
 				  "error", rcpt->address);
@@ -339,9 +343,14 @@ static void lmtp_deliver_done(struct lmtp_client *client,
 					rcpt->address, client->session);
 		break;
 	case LMTP_RESULT_OVER_QUOTA:
+	case LMTP_RESULT_OVER_QUOTA_TEMP:
+		/* error carries quota_exceeded_message */
 		server->n_failed++;
-		rcpt->reply = xasprintf("552 5.2.2 <%s> Quota exceeded",
-					rcpt->address);
+		rcpt->reply = xasprintf("%s <%s> %s",
+					result == LMTP_RESULT_OVER_QUOTA ?
+					"552 5.2.2" : "452 4.2.2",
+					rcpt->address, error != NULL ? error :
+					"Quota exceeded");
 		break;
 	default:
 		server->n_failed++;

@@ -33,6 +33,11 @@ struct lmtp_settings {
 	char *postmaster_address;
 	char *submission_host;
 	char *sendmail_path;
+	bool mailbox_autocreate;	/* lda_mailbox_autocreate */
+	bool mailbox_autosubscribe;	/* lda_mailbox_autosubscribe */
+	bool quota_enabled;	/* quota in mail_plugins + plugin/quota */
+	bool mail_log_save;	/* mail_log plugin logs "saved" lines */
+	char *mail_log_fields;	/* plugin/mail_log_fields */
 };
 
 void lmtp_settings_read(struct lmtp_settings *set, const struct config *cfg);
@@ -43,6 +48,7 @@ enum lmtp_result {
 	LMTP_RESULT_NOT_FOUND,		/* 550 5.1.1 */
 	LMTP_RESULT_TEMPFAIL,		/* 451 4.3.0 */
 	LMTP_RESULT_OVER_QUOTA,		/* 552 5.2.2 */
+	LMTP_RESULT_OVER_QUOTA_TEMP,	/* 452 4.2.2 (quota_full_tempfail) */
 };
 
 struct lmtp_rcpt {

@@ -1,20 +1,18 @@
 /* The RPC backend of the LMTP engine: recipient lookups through svc-auth's
- * UserdbLookup; delivery (headers, svc-blob Put, svc-index Append) once
- * svc-index's redesigned Append contract has landed. Until then every
- * delivery answers 451 4.3.0, so nothing is acknowledged that was not
- * stored. */
+ * UserdbLookup, and delivery through lmtp-store.c (svc-index, svc-blob,
+ * svc-quota). Method numbers are looked up by name once, at start. */
 #include "lmtp-delivery.h"
+#include "lmtp-rpc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.pb-c.h"
+#include "blob.pb-c.h"
+#include "index.pb-c.h"
+#include "quota.pb-c.h"
 #include "rpc-versions.h"
 #include "service.h"
-
-struct lmtp_rpc_backend {
-	struct rpc_client *auth;
-};
 
 struct lmtp_lookup_req {
 	struct lmtp_server *server;
@@ -23,8 +21,8 @@ struct lmtp_lookup_req {
 	lmtp_lookup_cb *cb;
 };
 
-static void lmtp_context(const struct lmtp_client *client, const char *user,
-			 Stratus__Context *ctx)
+void lmtp_rpc_context(const struct lmtp_client *client, const char *user,
+		      Stratus__Context *ctx)
 {
 	stratus__context__init(ctx);
 	ctx->session = (char *)client->session;
@@ -75,40 +73,79 @@ static void lmtp_rpc_rcpt_lookup(struct lmtp_server *server,
 	ureq.user = rcpt->lookup_user;
 	ureq.protocol = (char *)"lmtp";
 	Stratus__Context ctx;
-	lmtp_context(client, rcpt->lookup_user, &ctx);
-	rpc_client_call(be->auth, 1 /* UserdbLookup */, &ctx, &ureq.base,
+	lmtp_rpc_context(client, rcpt->lookup_user, &ctx);
+	rpc_client_call(be->auth, be->m_userdb, &ctx, &ureq.base,
 			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_lookup_reply,
 			req);
 }
 
-static void lmtp_rpc_deliver(struct lmtp_server *server,
-			     struct lmtp_client *client,
-			     const struct lmtp_txn *txn,
-			     struct lmtp_rcpt *rcpt, lmtp_deliver_cb *cb)
-{
-	(void)server;
-	(void)txn;
-	cb(client, rcpt, LMTP_RESULT_TEMPFAIL,
-	   "storage (svc-index append) is not wired yet");
-}
-
 static const struct lmtp_backend lmtp_rpc_backend_ops = {
 	.rcpt_lookup = lmtp_rpc_rcpt_lookup,
-	.deliver = lmtp_rpc_deliver,
+	.deliver = lmtp_store,
 	.trust = NULL,
 };
+
+static struct rpc_client *
+lmtp_rpc_client(struct loop *loop, const struct config *cfg, const char *name,
+		const ProtobufCServiceDescriptor *desc, uint32_t major,
+		uint32_t minor)
+{
+	char *path = service_rpc_socket_path(cfg, name);
+	struct rpc_client *c = rpc_client_new(loop, path, desc, major, minor);
+	free(path);
+	return c;
+}
+
+static uint32_t lmtp_method(const ProtobufCServiceDescriptor *desc,
+			    const char *name)
+{
+	int i = rpc_method_index(desc, name);
+	if (i < 0)
+		log_panic("%s has no method %s", desc->name, name);
+	return (uint32_t)i;
+}
 
 const struct lmtp_backend *
 lmtp_rpc_backend_new(struct loop *loop, const struct config *cfg,
 		     void **ctx_r)
 {
 	struct lmtp_rpc_backend *be = xcalloc(1, sizeof(*be));
-	char *path = service_rpc_socket_path(cfg, "auth");
-	be->auth = rpc_client_new(loop, path, &stratus__auth__descriptor,
-				  AUTH_RPC_MAJOR, AUTH_RPC_MINOR);
-	free(path);
+	be->auth = lmtp_rpc_client(loop, cfg, "auth", &stratus__auth__descriptor,
+				   AUTH_RPC_MAJOR, AUTH_RPC_MINOR);
+	be->index = lmtp_rpc_client(loop, cfg, "index",
+				    &stratus__index__descriptor,
+				    INDEX_RPC_MAJOR, INDEX_RPC_MINOR);
+	be->blob = lmtp_rpc_client(loop, cfg, "blob", &stratus__blob__descriptor,
+				   BLOB_RPC_MAJOR, BLOB_RPC_MINOR);
+	be->quota = lmtp_rpc_client(loop, cfg, "quota",
+				    &stratus__quota__descriptor,
+				    QUOTA_RPC_MAJOR, QUOTA_RPC_MINOR);
+	be->m_userdb = lmtp_method(&stratus__auth__descriptor, "UserdbLookup");
+	be->m_status = lmtp_method(&stratus__index__descriptor,
+				   "MailboxStatus");
+	be->m_create = lmtp_method(&stratus__index__descriptor,
+				   "MailboxCreate");
+	be->m_subscribe = lmtp_method(&stratus__index__descriptor,
+				      "MailboxSubscribe");
+	be->m_append = lmtp_method(&stratus__index__descriptor, "Append");
+	be->m_put = lmtp_method(&stratus__blob__descriptor, "Put");
+	be->m_delete = lmtp_method(&stratus__blob__descriptor, "Delete");
+	be->m_check = lmtp_method(&stratus__quota__descriptor, "Check");
+	be->m_commit = lmtp_method(&stratus__quota__descriptor, "Commit");
 	*ctx_r = be;
 	return &lmtp_rpc_backend_ops;
+}
+
+void lmtp_rpc_backend_status(void *ctx, Stratus__StatusReply *reply)
+{
+	struct lmtp_rpc_backend *be = ctx;
+	if (be == NULL)
+		return;
+	rpc_status_add_counter(reply, "blob_puts", be->n_puts);
+	rpc_status_add_counter(reply, "blob_put_failures", be->n_put_failures);
+	rpc_status_add_counter(reply, "blob_deletes", be->n_deletes);
+	rpc_status_add_counter(reply, "index_append_failures",
+			       be->n_append_failures);
 }
 
 void lmtp_rpc_backend_free(void *ctx)
@@ -117,5 +154,8 @@ void lmtp_rpc_backend_free(void *ctx)
 	if (be == NULL)
 		return;
 	rpc_client_free(&be->auth);
+	rpc_client_free(&be->index);
+	rpc_client_free(&be->blob);
+	rpc_client_free(&be->quota);
 	free(be);
 }

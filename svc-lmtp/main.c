@@ -117,12 +117,17 @@ static void lmtp_status(Stratus__StatusReply *reply, struct service *svc)
 	service_status_counter(reply, "delivery_failed", server->n_failed);
 	service_status_counter(reply, "rcpt_rejected",
 			       server->n_rejected_rcpts);
+	lmtp_rpc_backend_status(server->backend_ctx, reply);
 }
 
 static const char *const lmtp_settings_implemented[] = {
 	"hostname",
 	"login_greeting",
 	"recipient_delimiter",
+	"lmtp_save_to_detail_mailbox",
+	"lmtp_hdr_delivery_address",
+	"lda_mailbox_autocreate",
+	"lda_mailbox_autosubscribe",
 	NULL
 };
 

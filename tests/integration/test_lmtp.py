@@ -1,12 +1,39 @@
 """svc-lmtp end to end: the real service set, driven with smtplib.LMTP
 and raw sockets (TCP and the UNIX socket)."""
 
+import glob
 import os
+import re
 import smtplib
 import socket
 import unittest
 
-from stratus_harness import StratusTestCase, main
+from stratus_harness import Stratus, StratusTestCase, SANITIZER_RE, main
+
+MSG = (b"From: a@example.org\r\nTo: user1@example.com\r\n"
+       b"Message-ID: <m1@example.org>\r\nSubject: hello\r\n\r\n"
+       b"line one\r\n.dot line\r\nbare lf\nend\r\n")
+
+
+def objects_of(stratus, user):
+    """Message objects (not index bundles) stored for user, as bytes."""
+    out = []
+    for path in glob.glob(os.path.join(stratus.dir, "objects", "*", "*", user, "*", "*")):
+        with open(path, "rb") as f:
+            out.append(f.read())
+    return out
+
+
+def passwd_file_auth(stratus_dir, users_file):
+    return f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {users_file}
+}}
+userdb {{
+  driver = passwd-file
+  args = {users_file}
+  default_fields = home={stratus_dir}/home/%u
+}}"""
 
 
 def read_reply(f):
@@ -42,17 +69,6 @@ class LmtpProtocolTest(StratusTestCase):
         with smtplib.LMTP(path) as l:
             self.assertEqual(l.ehlo()[0], 250)
 
-    def test_rcpt_lookup_answers_with_enhanced_code(self):
-        # With the harness's `userdb static` every user exists (as in
-        # Dovecot without a passdb check), so 250 is right here; an
-        # unknown user of a real userdb must get 550 5.1.1.
-        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
-            l.ehlo()
-            self.assertEqual(l.mail("a@example.org")[0], 250)
-            code, msg = l.rcpt("nobody@example.com")
-            self.assertIn(code, (250, 550, 451))
-            if code == 550:
-                self.assertTrue(msg.startswith(b"5.1.1"), msg)
 
     def test_bad_sequence_and_long_line(self):
         s, f = self.connect()
@@ -67,6 +83,152 @@ class LmtpProtocolTest(StratusTestCase):
             self.assertTrue(read_reply(f).startswith("250 2.1.0"))
             self.assertTrue(read_reply(f).startswith("503 5.5.1"))
             self.assertTrue(read_reply(f).startswith("221 2.0.0"))
+
+
+class LmtpDeliveryTest(StratusTestCase):
+    """Delivery into storage: the object holds the added trace headers and
+    the body byte for byte; svc-index lists it in INBOX."""
+
+    extra_config = """mail_plugins = $mail_plugins notify mail_log
+protocol lmtp {
+  lmtp_save_to_detail_mailbox = yes
+  lda_mailbox_autocreate = yes
+}
+"""
+
+    def status(self, user, box):
+        r = self.stratus.ctl("mailbox", "status", user, box, check=False)
+        return r.stdout
+
+    def test_delivered_message_is_stored_with_trace_headers(self):
+        before = len(objects_of(self.stratus, "user1@example.com"))
+        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
+            l.ehlo("mx.example.org")
+            l.mail("a@example.org")
+            l.rcpt("user1@example.com")
+            code, msg = l.data(MSG)
+            self.assertEqual(code, 250)
+            self.assertRegex(msg.decode(), r"^2\.0\.0 <user1@example.com> \S+ Saved$")
+        objs = objects_of(self.stratus, "user1@example.com")
+        self.assertEqual(len(objs), before + 1)
+        stored = [o for o in objs if o.endswith(MSG)]
+        self.assertEqual(len(stored), 1)
+        head = stored[0][:-len(MSG)].decode()
+        self.assertTrue(head.startswith("Return-Path: <a@example.org>\r\n"
+                                        "Delivered-To: user1@example.com\r\n"
+                                        "Received: from mx.example.org ([127.0.0.1])\r\n"
+                                        "\tby "), head)
+        self.assertIn("\tfor <user1@example.com>; ", head)
+        self.assertIn("messages=", self.status("user1@example.com", "INBOX"))
+        log = self.stratus.wait_log(r"lmtp\(user1@example.com\)<\d+><[^>]+>: Info: saved: "
+                                    r"uid=\d+, box=INBOX, msgid=<m1@example.org>, size=\d+")
+        self.assertTrue(log)
+        self.assertIn("msgid=<m1@example.org>: saved mail to INBOX", self.stratus.read_log())
+
+    def test_null_sender_and_bdat(self):
+        s = socket.create_connection(("127.0.0.1", self.stratus.ports["lmtp"]), 10)
+        f = s.makefile("rb")
+        with s:
+            read_reply(f)
+            s.sendall(b"LHLO x\r\nMAIL FROM:<>\r\nRCPT TO:<user2@example.com>\r\n"
+                      b"BDAT 5\r\nSubjeBDAT %d LAST\r\n" % (len(MSG) - 5) + MSG[5:])
+            read_reply(f)
+            self.assertTrue(read_reply(f).startswith("250 2.1.0"))
+            self.assertTrue(read_reply(f).startswith("250 2.1.5"))
+            self.assertTrue(read_reply(f).startswith("250 2.0.0 5 octets"))
+            self.assertRegex(read_reply(f), r"^250 2\.0\.0 <user2@example.com> \S+ Saved")
+        objs = [o for o in objects_of(self.stratus, "user2@example.com")
+                if o.endswith(b"Subje" + MSG[5:])]
+        self.assertEqual(len(objs), 1)
+        self.assertTrue(objs[0].startswith(b"Return-Path: <>\r\n"))
+
+    def test_multiple_recipients_one_reply_each(self):
+        s = socket.create_connection(("127.0.0.1", self.stratus.ports["lmtp"]), 10)
+        f = s.makefile("rb")
+        body = MSG.replace(b"hello", b"multi")
+        with s:
+            read_reply(f)
+            s.sendall(b"LHLO x\r\nMAIL FROM:<a@example.org>\r\n"
+                      b"RCPT TO:<user1@example.com>\r\nRCPT TO:<user2@example.com>\r\n"
+                      b"RCPT TO:<user1+Lists@example.com>\r\nDATA\r\n")
+            for _ in range(6):
+                read_reply(f)
+            s.sendall(body.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+            replies = [read_reply(f) for _ in range(3)]
+        self.assertRegex(replies[0], r"^250 2\.0\.0 <user1@example.com> ")
+        self.assertRegex(replies[1], r"^250 2\.0\.0 <user2@example.com> ")
+        self.assertRegex(replies[2], r"^250 2\.0\.0 <user1\+Lists@example.com> ")
+        u1 = [o for o in objects_of(self.stratus, "user1@example.com") if o.endswith(body)]
+        u2 = [o for o in objects_of(self.stratus, "user2@example.com") if o.endswith(body)]
+        self.assertEqual(len(u1), 2)
+        self.assertEqual(len(u2), 1)
+        # with several recipients, Received names none of them
+        self.assertNotIn(b"\tfor <", u2[0])
+        self.assertIn(b"Delivered-To: user2@example.com\r\n", u2[0])
+        # lmtp_save_to_detail_mailbox + lda_mailbox_autocreate
+        self.assertIn("Lists messages=1", self.status("user1@example.com", "Lists"))
+
+
+class LmtpUserdbTest(unittest.TestCase):
+    """A real userdb (passwd-file): an unknown recipient is 550 5.1.1."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stratus = Stratus(auth_config="")
+        users = cls.stratus.users_file
+        cls.stratus.auth_config = passwd_file_auth(cls.stratus.dir, users)
+        with open(cls.stratus.config, "w") as f:
+            f.write(cls.stratus.render_config("imap pop3 lmtp sieve"))
+        cls.stratus.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        text = cls.stratus.cleanup()
+        m = SANITIZER_RE.search(text)
+        if m:
+            raise AssertionError("sanitizer report:\n" + text[max(0, m.start() - 2000):m.start() + 4000])
+
+    def test_unknown_user_is_550_511(self):
+        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
+            l.ehlo()
+            self.assertEqual(l.mail("a@example.org")[0], 250)
+            code, msg = l.rcpt("nobody@example.com")
+            self.assertEqual(code, 550, msg)
+            self.assertTrue(msg.startswith(b"5.1.1 "), msg)
+            code, msg = l.rcpt("user1@example.com")
+            self.assertEqual(code, 250, msg)
+            code, msg = l.data(MSG)
+            self.assertEqual(code, 250, msg)
+
+
+class LmtpQuotaTest(StratusTestCase):
+    """svc-quota refuses: 552 5.2.2 with quota_exceeded_message, nothing stored."""
+
+    extra_config = """mail_plugins = $mail_plugins quota
+plugin {
+  quota = count:User quota
+  quota_rule = *:storage=1k
+  quota_grace = 0
+  quota_exceeded_message = Quota exceeded (mailbox for user is full)
+}
+"""
+
+    def test_over_quota_is_552_522(self):
+        big = MSG + b"x" * 3000 + b"\r\n"
+        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
+            l.ehlo()
+            l.mail("a@example.org")
+            l.rcpt("user2@example.com")
+            code, msg = l.data(big)
+            self.assertEqual(code, 552, msg)
+            self.assertEqual(msg, b"5.2.2 <user2@example.com> Quota exceeded (mailbox for user is full)")
+        self.assertEqual(objects_of(self.stratus, "user2@example.com"), [])
+        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
+            l.ehlo()
+            l.mail("a@example.org")
+            l.rcpt("user2@example.com")
+            code, msg = l.data(MSG)
+            self.assertEqual(code, 250, msg)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,31 @@
+/* The RPC backend's state, shared by lmtp-delivery.c (recipient lookups,
+ * the backend table) and lmtp-store.c (storing one recipient's copy). */
+#ifndef LMTP_RPC_H
+#define LMTP_RPC_H
+
+#include "lmtp-common.h"
+#include "rpc.h"
+
+struct lmtp_rpc_backend {
+	struct rpc_client *auth, *index, *blob, *quota;
+	/* descriptor indexes, looked up by name once */
+	uint32_t m_userdb;
+	uint32_t m_status, m_create, m_subscribe, m_append;
+	uint32_t m_put, m_delete;
+	uint32_t m_check, m_commit;
+	uint64_t n_puts, n_put_failures, n_append_failures, n_deletes;
+};
+
+/* The Context every call of this client carries (user for logs). */
+void lmtp_rpc_context(const struct lmtp_client *client, const char *user,
+		      Stratus__Context *ctx);
+
+/* Stores rcpt's copy of txn: headers + body as one svc-blob object, then
+ * the svc-index append (with svc-quota's check around it when quota is
+ * enabled). cb runs once, from the loop; OK only after both the PUT and
+ * the append succeeded. */
+void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
+		const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
+		lmtp_deliver_cb *cb);
+
+#endif

@@ -1,0 +1,464 @@
+/* Stores one recipient's copy of a delivered message. The steps, each an
+ * asynchronous RPC answered from the loop:
+ *   1. svc-index MailboxStatus of the target (the detail folder with
+ *      lmtp_save_to_detail_mailbox; created with lda_mailbox_autocreate,
+ *      else INBOX): its GUID names the object.
+ *   2. svc-quota Check (only when quota is enabled): reserves the size.
+ *   3. svc-blob Put of "<mailbox-guid>/<message-guid>" with BlobMeta.
+ *   4. svc-index Append of the object id; then svc-quota Commit.
+ * The recipient's 250 comes only after 3 and 4 succeeded. When the append
+ * is refused the object is deleted again, so nothing half-done remains;
+ * when svc-index went away without answering, the append may have
+ * happened, and deleting the object could leave a visible message without
+ * a body, so the object is left for a rebuild to find (logged). */
+#include "lmtp-rpc.h"
+#include "lmtp-message.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "blob.pb-c.h"
+#include "index.pb-c.h"
+#include "quota.pb-c.h"
+
+#define LMTP_GUID_LEN 32
+
+struct lmtp_store {
+	struct lmtp_server *server;
+	struct lmtp_rpc_backend *be;
+	struct lmtp_client *client;
+	struct lmtp_rcpt *rcpt;
+	lmtp_deliver_cb *cb;
+	struct log_ctx log;	/* the recipient as the user */
+	char *mailbox;
+	char *mailbox_guid;
+	char guid[LMTP_GUID_LEN + 1];
+	char *key;
+	char *object_id;
+	int64_t received_time;
+	struct lmtp_message msg;
+	uint64_t reservation;
+	bool created;
+};
+
+static void lmtp_store_status(struct lmtp_store *st);
+
+static void lmtp_guid_new(char out[LMTP_GUID_LEN + 1])
+{
+	unsigned char raw[LMTP_GUID_LEN / 2];
+	size_t got = 0;
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+	}
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[LMTP_GUID_LEN] = '\0';
+}
+
+static void lmtp_store_context(const struct lmtp_store *st,
+			       Stratus__Context *ctx)
+{
+	lmtp_rpc_context(st->client, st->rcpt->user, ctx);
+}
+
+static void lmtp_store_finish(struct lmtp_store *st, enum lmtp_result result,
+			      const char *error)
+{
+	st->cb(st->client, st->rcpt, result, error);
+	lmtp_message_free(&st->msg);
+	free(st->mailbox);
+	free(st->mailbox_guid);
+	free(st->key);
+	free(st->object_id);
+	free(st);
+}
+
+static void lmtp_ignore_reply(const struct rpc_reply *reply, void *ctx)
+{
+	(void)reply;
+	(void)ctx;
+}
+
+/* Releases or confirms the quota reservation (no answer awaited: a lost
+ * Commit only delays svc-quota's view until its next recount). */
+static void lmtp_store_quota_commit(struct lmtp_store *st, bool stored)
+{
+	if (!st->server->set.quota_enabled || st->reservation == 0)
+		return;
+	Stratus__QuotaCommitRequest req = STRATUS__QUOTA_COMMIT_REQUEST__INIT;
+	Stratus__Context ctx;
+	lmtp_store_context(st, &ctx);
+	req.user = st->rcpt->user;
+	req.reservation = st->reservation;
+	req.stored = stored;
+	rpc_client_call(st->be->quota, st->be->m_commit, &ctx, &req.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_ignore_reply, NULL);
+	st->reservation = 0;
+}
+
+static void lmtp_store_delete_object(struct lmtp_store *st)
+{
+	Stratus__BlobDeleteRequest req = STRATUS__BLOB_DELETE_REQUEST__INIT;
+	Stratus__Context ctx;
+	lmtp_store_context(st, &ctx);
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
+	req.user = st->rcpt->user;
+	req.keys = &st->key;
+	req.n_keys = 1;
+	st->be->n_deletes++;
+	rpc_client_call(st->be->blob, st->be->m_delete, &ctx, &req.base, NULL,
+			0, RPC_DEFAULT_TIMEOUT_MS, lmtp_ignore_reply, NULL);
+}
+
+/* mail_log's line for the save, fields in mail_log_fields order. */
+static void lmtp_store_log_saved(struct lmtp_store *st, uint32_t uid)
+{
+	const struct lmtp_settings *set = &st->server->set;
+	log_info(&st->log, "msgid=%s: saved mail to %s",
+		 st->msg.msgid != NULL ? st->msg.msgid : "<unspecified>",
+		 st->mailbox);
+	if (!set->mail_log_save)
+		return;
+	struct buf line = BUF_INIT;
+	const char *p = set->mail_log_fields;
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		size_t n = strcspn(p, " \t,");
+		if (n == 0)
+			break;
+		size_t before = line.len;
+		if (line.len > 0)
+			buf_append_str(&line, ", ");
+		if (n == 3 && strncmp(p, "uid", 3) == 0)
+			buf_printf(&line, "uid=%u", uid);
+		else if (n == 3 && strncmp(p, "box", 3) == 0)
+			buf_printf(&line, "box=%s", st->mailbox);
+		else if (n == 5 && strncmp(p, "msgid", 5) == 0)
+			buf_printf(&line, "msgid=%s", st->msg.msgid != NULL ?
+				   st->msg.msgid : "(null)");
+		else if (n == 4 && strncmp(p, "size", 4) == 0)
+			buf_printf(&line, "size=%llu", (unsigned long long)
+				   st->msg.physical_size);
+		else if (n == 5 && strncmp(p, "vsize", 5) == 0)
+			buf_printf(&line, "vsize=%llu", (unsigned long long)
+				   st->msg.virtual_size);
+		else if (n == 4 && strncmp(p, "from", 4) == 0)
+			buf_printf(&line, "from=%s", st->msg.from != NULL ?
+				   st->msg.from : "");
+		else if (n == 7 && strncmp(p, "subject", 7) == 0)
+			buf_printf(&line, "subject=%s", st->msg.subject != NULL ?
+				   st->msg.subject : "");
+		else if (n == 5 && strncmp(p, "flags", 5) == 0)
+			buf_append_str(&line, "flags=()");
+		else
+			line.len = before;	/* unknown field: skipped */
+		line.data[line.len] = '\0';
+		p += n;
+	}
+	log_info(&st->log, "saved: %s", line.data != NULL ? line.data : "");
+	buf_free(&line);
+}
+
+/* ---- 4. Append ---- */
+
+static void lmtp_store_append_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct lmtp_store *st = ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		st->be->n_append_failures++;
+		bool uncertain =
+			reply->status == STRATUS__STATUS__STATUS_UNAVAILABLE ||
+			reply->status == STRATUS__STATUS__STATUS_TIMEOUT;
+		if (uncertain)
+			log_warning(&st->log, "append of %s to %s: no answer "
+				    "(%s); the object is kept for a rebuild",
+				    st->key, st->mailbox,
+				    rpc_status_name(reply->status));
+		else
+			lmtp_store_delete_object(st);
+		lmtp_store_quota_commit(st, false);
+		char *error = xasprintf("svc-index append to %s: %s", st->mailbox,
+					reply->error != NULL ? reply->error :
+					rpc_status_name(reply->status));
+		lmtp_store_finish(st, LMTP_RESULT_TEMPFAIL, error);
+		free(error);
+		return;
+	}
+	const Stratus__IndexAppendReply *r = (const void *)reply->msg;
+	uint32_t uid = r->n_uids > 0 ? r->uids[0] : 0;
+	lmtp_store_quota_commit(st, true);
+	lmtp_store_log_saved(st, uid);
+	lmtp_store_finish(st, LMTP_RESULT_OK, NULL);
+}
+
+static void lmtp_store_append(struct lmtp_store *st)
+{
+	Stratus__IndexAppendRequest req = STRATUS__INDEX_APPEND_REQUEST__INIT;
+	Stratus__IndexMessage m = STRATUS__INDEX_MESSAGE__INIT;
+	Stratus__IndexMessage *msgs[] = { &m };
+	Stratus__Context ctx;
+	lmtp_store_context(st, &ctx);
+	m.guid = st->guid;
+	m.object_id = st->object_id;
+	m.internal_date = st->received_time;
+	m.physical_size = st->msg.physical_size;
+	m.virtual_size = st->msg.virtual_size;
+	req.user = st->rcpt->user;
+	req.mailbox = st->mailbox;
+	req.messages = msgs;
+	req.n_messages = 1;
+	rpc_client_call(st->be->index, st->be->m_append, &ctx, &req.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_store_append_reply,
+			st);
+}
+
+/* ---- 3. Put ---- */
+
+static void lmtp_store_put_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct lmtp_store *st = ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		st->be->n_put_failures++;
+		lmtp_store_quota_commit(st, false);
+		char *error = xasprintf("svc-blob put %s: %s", st->key,
+					reply->error != NULL ? reply->error :
+					rpc_status_name(reply->status));
+		lmtp_store_finish(st, LMTP_RESULT_TEMPFAIL, error);
+		free(error);
+		return;
+	}
+	const Stratus__BlobPutReply *r = (const void *)reply->msg;
+	st->object_id = xstrdup(*r->object_id != '\0' ? r->object_id :
+				st->key);
+	lmtp_store_append(st);
+}
+
+static void lmtp_store_put(struct lmtp_store *st)
+{
+	Stratus__BlobPutRequest req = STRATUS__BLOB_PUT_REQUEST__INIT;
+	Stratus__BlobMeta meta = STRATUS__BLOB_META__INIT;
+	Stratus__Context ctx;
+	lmtp_store_context(st, &ctx);
+	meta.mailbox_guid = st->mailbox_guid;
+	meta.received_date = st->received_time;
+	meta.physical_size = st->msg.physical_size;
+	meta.virtual_size = st->msg.virtual_size;
+	meta.message_guid = st->guid;
+	st->key = xasprintf("%s/%s", st->mailbox_guid, st->guid);
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
+	req.user = st->rcpt->user;
+	req.key = st->key;
+	req.meta = &meta;
+	st->be->n_puts++;
+	rpc_client_call(st->be->blob, st->be->m_put, &ctx, &req.base,
+			&st->msg.fd, 1, RPC_DEFAULT_TIMEOUT_MS,
+			lmtp_store_put_reply, st);
+}
+
+/* ---- 2. Quota ---- */
+
+static void lmtp_store_check_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct lmtp_store *st = ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		char *error = xasprintf("svc-quota check: %s",
+					reply->error != NULL ? reply->error :
+					rpc_status_name(reply->status));
+		lmtp_store_finish(st, LMTP_RESULT_TEMPFAIL, error);
+		free(error);
+		return;
+	}
+	const Stratus__QuotaCheckReply *r = (const void *)reply->msg;
+	if (!r->allowed) {
+		log_info(&st->log, "msgid=%s: save failed to %s: %s",
+			 st->msg.msgid != NULL ? st->msg.msgid :
+			 "<unspecified>", st->mailbox, r->message);
+		lmtp_store_finish(st, r->tempfail ? LMTP_RESULT_OVER_QUOTA_TEMP :
+				  LMTP_RESULT_OVER_QUOTA,
+				  *r->message != '\0' ? r->message : NULL);
+		return;
+	}
+	st->reservation = r->reservation;
+	lmtp_store_put(st);
+}
+
+static void lmtp_store_check(struct lmtp_store *st)
+{
+	if (!st->server->set.quota_enabled) {
+		lmtp_store_put(st);
+		return;
+	}
+	Stratus__QuotaCheckRequest req = STRATUS__QUOTA_CHECK_REQUEST__INIT;
+	Stratus__Context ctx;
+	lmtp_store_context(st, &ctx);
+	req.user = st->rcpt->user;
+	req.mailbox = st->mailbox;
+	req.bytes = st->msg.physical_size;
+	req.messages = 1;
+	req.delivery = true;
+	rpc_client_call(st->be->quota, st->be->m_check, &ctx, &req.base, NULL,
+			0, RPC_DEFAULT_TIMEOUT_MS, lmtp_store_check_reply, st);
+}
+
+/* ---- 1. The target mailbox ---- */
+
+static void lmtp_store_fallback_inbox(struct lmtp_store *st)
+{
+	free(st->mailbox);
+	st->mailbox = xstrdup("INBOX");
+	lmtp_store_status(st);
+}
+
+static void lmtp_store_create_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct lmtp_store *st = ctx;
+	if (reply->status == STRATUS__STATUS__STATUS_EXISTS) {
+		/* created meanwhile by another delivery */
+		lmtp_store_status(st);
+		return;
+	}
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		/* an invalid name: deliver to INBOX, as Dovecot does */
+		log_info(&st->log, "cannot create mailbox %s (%s): saving to "
+			 "INBOX", st->mailbox, reply->error != NULL ?
+			 reply->error : rpc_status_name(reply->status));
+		lmtp_store_fallback_inbox(st);
+		return;
+	}
+	const Stratus__IndexMailboxStatusReply *r = (const void *)reply->msg;
+	st->mailbox_guid = xstrdup(r->status != NULL ? r->status->guid : "");
+	if (st->server->set.mailbox_autosubscribe) {
+		Stratus__IndexSubscribeRequest sreq =
+			STRATUS__INDEX_SUBSCRIBE_REQUEST__INIT;
+		Stratus__Context c;
+		lmtp_store_context(st, &c);
+		sreq.user = st->rcpt->user;
+		sreq.mailbox = st->mailbox;
+		sreq.subscribe = true;
+		rpc_client_call(st->be->index, st->be->m_subscribe, &c,
+				&sreq.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+				lmtp_ignore_reply, NULL);
+	}
+	lmtp_store_check(st);
+}
+
+static void lmtp_store_status_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct lmtp_store *st = ctx;
+	bool inbox = strcasecmp(st->mailbox, "INBOX") == 0;
+	if ((reply->status == STRATUS__STATUS__STATUS_NOT_FOUND ||
+	     reply->status == STRATUS__STATUS__STATUS_INVALID) && !inbox) {
+		if (st->server->set.mailbox_autocreate && !st->created &&
+		    reply->status == STRATUS__STATUS__STATUS_NOT_FOUND) {
+			st->created = true;
+			Stratus__IndexMailboxCreateRequest req =
+				STRATUS__INDEX_MAILBOX_CREATE_REQUEST__INIT;
+			Stratus__Context c;
+			lmtp_store_context(st, &c);
+			req.user = st->rcpt->user;
+			req.mailbox = st->mailbox;
+			rpc_client_call(st->be->index, st->be->m_create, &c,
+					&req.base, NULL, 0,
+					RPC_DEFAULT_TIMEOUT_MS,
+					lmtp_store_create_reply, st);
+			return;
+		}
+		lmtp_store_fallback_inbox(st);
+		return;
+	}
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		char *error = xasprintf("svc-index status of %s: %s",
+					st->mailbox, reply->error != NULL ?
+					reply->error :
+					rpc_status_name(reply->status));
+		lmtp_store_finish(st, LMTP_RESULT_TEMPFAIL, error);
+		free(error);
+		return;
+	}
+	const Stratus__IndexMailboxStatusReply *r = (const void *)reply->msg;
+	if (r->status == NULL || *r->status->guid == '\0' ||
+	    strchr(r->status->guid, '/') != NULL) {
+		lmtp_store_finish(st, LMTP_RESULT_TEMPFAIL,
+				  "svc-index returned no mailbox GUID");
+		return;
+	}
+	free(st->mailbox_guid);
+	st->mailbox_guid = xstrdup(r->status->guid);
+	lmtp_store_check(st);
+}
+
+static void lmtp_store_status(struct lmtp_store *st)
+{
+	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
+	Stratus__Context ctx;
+	lmtp_store_context(st, &ctx);
+	req.user = st->rcpt->user;
+	req.mailbox = st->mailbox;
+	rpc_client_call(st->be->index, st->be->m_status, &ctx, &req.base, NULL,
+			0, RPC_DEFAULT_TIMEOUT_MS, lmtp_store_status_reply, st);
+}
+
+/* ---- start ---- */
+
+static const char *lmtp_delivered_to(const struct lmtp_settings *set,
+				     const struct lmtp_rcpt *rcpt)
+{
+	if (strcmp(set->hdr_delivery_address, "none") == 0)
+		return NULL;
+	if (strcmp(set->hdr_delivery_address, "original") == 0 &&
+	    rcpt->orcpt != NULL)
+		return rcpt->orcpt;
+	return rcpt->address;
+}
+
+void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
+		const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
+		lmtp_deliver_cb *cb)
+{
+	struct lmtp_store *st = xcalloc(1, sizeof(*st));
+	st->server = server;
+	st->be = server->backend_ctx;
+	st->client = client;
+	st->rcpt = rcpt;
+	st->cb = cb;
+	st->msg.fd = -1;
+	st->log = client->log;
+	st->log.user = rcpt->user;
+	st->mailbox = xstrdup(rcpt->mailbox != NULL ? rcpt->mailbox :
+			      "INBOX");
+	st->received_time = txn->received_time;
+	lmtp_guid_new(st->guid);
+
+	const char *delivered_to = lmtp_delivered_to(&server->set, rcpt);
+	struct lmtp_trace_info info = {
+		.mail_from = txn->mail_from,
+		.delivered_to = delivered_to,
+		/* "for" names the recipient only when it is the only one */
+		.for_rcpt = txn->n_rcpts == 1 ? delivered_to : NULL,
+		.helo = client->helo,
+		.client_ip = client->client_ip,
+		.hostname = server->set.hostname,
+		.session = client->session,
+		.time = txn->received_time,
+	};
+	struct buf headers = BUF_INIT;
+	lmtp_trace_headers(&info, &headers);
+	char *error = NULL;
+	int r = lmtp_message_build(&headers, txn->body_fd, txn->body_size,
+				   &st->msg, &error);
+	buf_free(&headers);
+	if (r < 0) {
+		/* the engine allows an answer before the call returns */
+		lmtp_store_finish(st, LMTP_RESULT_TEMPFAIL, error);
+		free(error);
+		return;
+	}
+	lmtp_store_status(st);
+}
