@@ -324,20 +324,28 @@ lg() {
 # Every mailbox gets its first message from a single connection: two
 # parallel first deliveries to one new Dovecot user can both try to
 # create its INBOX, and one gets "451 Mailbox already exists".
-preload() {	# preload SERVER: same mailboxes everywhere, through LMTP
+preload_base() {	# the users' mailboxes, and one message for each LMTP user
 	local s=$1
 	lg "$s" preload-users 0 lmtp --files "$W/corpus-user" --users "$USERS" \
 		--rcpts "$PRELOAD_RCPTS" --clients 1 --duration 0 --max-errors 5 || return 1
 	lg "$s" preload-lmtp-users 0 lmtp --files "$W/corpus-one" --users "$USERS" \
 		--user-fmt 'lmtp%03u@example.com' --rcpts "$PRELOAD_RCPTS" --clients 1 \
-		--duration 0 --max-errors 5 || return 1
+		--duration 0 --max-errors 5
+}
+preload_big() {
+	local s=$1
 	lg "$s" preload-big-first 0 lmtp --user-fmt 'big%u@example.com' --users 1 \
 		--max-messages 1 --msg-size 2048 --clients 1 --duration 0 --max-errors 5 || return 1
 	lg "$s" preload-big 0 lmtp --user-fmt 'big%u@example.com' --users 1 --seed 7 \
 		--max-messages $((BIG - 1)) --msg-size 2048 --clients 4 --duration 0 \
-		--max-errors 5 || return 1
-	lg "$s" preload-pop 0 lmtp --files "$W/corpus-pop" --user-fmt 'pop%u@example.com' \
-		--users 1 --clients 1 --duration 0 --max-errors 5 || return 1
+		--max-errors 5
+}
+preload_pop() {
+	lg "$1" preload-pop 0 lmtp --files "$W/corpus-pop" --user-fmt 'pop%u@example.com' \
+		--users 1 --clients 1 --duration 0 --max-errors 5
+}
+preload() {	# preload SERVER: same mailboxes everywhere, through LMTP
+	preload_base "$1" && preload_big "$1" && preload_pop "$1"
 }
 
 preload_imap() {	# preload_imap SERVER: the same mailboxes through APPEND
@@ -407,8 +415,16 @@ if [ -z "$STRATUS_REASON" ] && start_stratus; then
 	log "Stratus started; preloading and probing its protocols"
 	SERVERS="stratus"
 	PRELOADED=""
-	if preload stratus; then
+	if preload_base stratus; then
 		STRATUS_LMTP=1 PRELOADED=1
+		# the large mailbox and the POP3 mailbox cost minutes to fill
+		# while delivery is slow: only when the commands they need work
+		lg stratus probe-body 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
+			--duration 10 --mix select=1,body=1 --expect-messages "$PER_USER" \
+			--max-errors 1 && { preload_big stratus || true; }
+		lg stratus probe-pop3-users 0 pop3 --clients 1 --max-sessions 1 --duration 10 \
+			--users 1 --expect-messages "$PER_USER" --max-errors 1 &&
+			{ preload_pop stratus || true; }
 	elif lg stratus probe-append 0 imap-append --clients 1 --users 1 \
 		--user-fmt 'probe%u@example.com' --max-messages 1 --max-errors 1; then
 		# LMTP cannot store yet but APPEND can: preload through IMAP
@@ -438,8 +454,13 @@ S3_OK=0
 if [ $PROFILE != smoke ] && [ "${STRATUS_IMAP:-0}${STRATUS_LMTP:-0}${STRATUS_POP3:-0}" != 000 ]; then
 	if start_s3rver && start_stratus stratus-s3 \
 		"s3:http://S3RVER:S3RVER@127.0.0.1:$S3_PORT/?bucket=mails"; then
-		if [ "${STRATUS_LMTP:-0}" = 1 ]; then preload stratus-s3 && S3_OK=1
-		else preload_imap stratus-s3 && S3_OK=1; fi
+		if [ "${STRATUS_LMTP:-0}" = 1 ]; then
+			preload_base stratus-s3 && S3_OK=1
+			[ "${STRATUS_BIG:-0}" = 1 ] && { preload_big stratus-s3 || S3_OK=0; }
+			[ "${STRATUS_POP3:-0}" = 1 ] && { preload_pop stratus-s3 || S3_OK=0; }
+		else
+			preload_imap stratus-s3 && S3_OK=1
+		fi
 		[ $S3_OK = 1 ] && SERVERS="$SERVERS stratus-s3"
 	fi
 	log "Stratus on S3 (s3rver): $([ $S3_OK = 1 ] && echo yes || echo no)"
@@ -459,8 +480,8 @@ first_error() {	# first_error PROBE [PREFIX]: "APPEND: Unknown command."
 }
 [ "${STRATUS_LMTP:-0}" = 1 ] || record stratus meta 0 why_lmtp "$(first_error preload-users)"
 [ "${STRATUS_IMAP:-0}" = 1 ] || record stratus meta 0 why_imap "$(first_error probe-imap || first_error probe-append 'preload: ')"
-[ "${STRATUS_BIG:-0}" = 1 ] || record stratus meta 0 why_big "$(first_error probe-big || first_error probe-append 'preload: ')"
-[ "${STRATUS_POP3:-0}" = 1 ] || record stratus meta 0 why_pop3 "$(first_error probe-pop3 || first_error probe-append 'preload: ')"
+[ "${STRATUS_BIG:-0}" = 1 ] || record stratus meta 0 why_big "$(first_error probe-body || first_error probe-big || first_error probe-append 'preload: ')"
+[ "${STRATUS_POP3:-0}" = 1 ] || record stratus meta 0 why_pop3 "$(first_error probe-pop3-users || first_error probe-pop3 || first_error probe-append 'preload: ')"
 [ "${STRATUS_IDLE:-0}" = 1 ] || record stratus meta 0 why_idle "$(first_error probe-idle)"
 record stratus meta 0 reason "${STRATUS_REASON:-}"
 
