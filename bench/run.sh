@@ -203,6 +203,11 @@ plugin {
   # compressed (spec/backend-configuration.txt)
   obox_fs = fscache:512M:$d/fscache:$fs
   obox_index_fs = compress:gz:6:$fs
+  # the spec's metacache policy: index bundles are uploaded in the
+  # background, not after every delivery
+  obox_use_object_ids = yes
+  metacache_delay_uploads = yes
+  metacache_close_delay = 2s
 }
 service imap-login {
   inet_listener imap {
