@@ -173,6 +173,7 @@ static void lmtp_rcpt_lookup_done(struct lmtp_client *client,
 				  rcpt->address);
 		break;
 	case LMTP_RESULT_TEMPFAIL:
+	case LMTP_RESULT_REJECTED:	/* only after DATA */
 		lmtp_client_reply(client, "451 4.3.0 <%s> Temporary internal "
 				  "error", rcpt->address);
 		break;
@@ -351,6 +352,13 @@ static void lmtp_deliver_done(struct lmtp_client *client,
 					"552 5.2.2" : "452 4.2.2",
 					rcpt->address, error != NULL ? error :
 					"Quota exceeded");
+		break;
+	case LMTP_RESULT_REJECTED:
+		/* Sieve reject/ereject during the transaction (RFC 5429 2.1):
+		 * error carries the script's reason, one line */
+		server->n_failed++;
+		rcpt->reply = xasprintf("550 5.7.1 %s", error != NULL ?
+					error : "Rejected by Sieve");
 		break;
 	default:
 		server->n_failed++;

@@ -38,6 +38,7 @@ struct lmtp_settings {
 	bool quota_enabled;	/* quota in mail_plugins + plugin/quota */
 	bool mail_log_save;	/* mail_log plugin logs "saved" lines */
 	char *mail_log_fields;	/* plugin/mail_log_fields */
+	bool sieve_enabled;	/* sieve in mail_plugins (lmtp-sieve.c) */
 };
 
 void lmtp_settings_read(struct lmtp_settings *set, const struct config *cfg);
@@ -49,6 +50,7 @@ enum lmtp_result {
 	LMTP_RESULT_TEMPFAIL,		/* 451 4.3.0 */
 	LMTP_RESULT_OVER_QUOTA,		/* 552 5.2.2 */
 	LMTP_RESULT_OVER_QUOTA_TEMP,	/* 452 4.2.2 (quota_full_tempfail) */
+	LMTP_RESULT_REJECTED,		/* 550 5.7.1 <reason>: Sieve reject */
 };
 
 struct lmtp_rcpt {

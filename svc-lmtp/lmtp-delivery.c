@@ -3,6 +3,7 @@
  * svc-quota). Method numbers are looked up by name once, at start. */
 #include "lmtp-delivery.h"
 #include "lmtp-rpc.h"
+#include "lmtp-sieve.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,7 @@ static void lmtp_rpc_rcpt_lookup(struct lmtp_server *server,
 
 static const struct lmtp_backend lmtp_rpc_backend_ops = {
 	.rcpt_lookup = lmtp_rpc_rcpt_lookup,
-	.deliver = lmtp_store,
+	.deliver = lmtp_sieve_deliver,	/* lmtp_store when no sieve */
 	.trust = NULL,
 };
 
@@ -130,8 +131,10 @@ lmtp_rpc_backend_new(struct loop *loop, const struct config *cfg,
 	be->m_append = lmtp_method(&stratus__index__descriptor, "Append");
 	be->m_put = lmtp_method(&stratus__blob__descriptor, "Put");
 	be->m_delete = lmtp_method(&stratus__blob__descriptor, "Delete");
+	be->m_get = lmtp_method(&stratus__blob__descriptor, "Get");
 	be->m_check = lmtp_method(&stratus__quota__descriptor, "Check");
 	be->m_commit = lmtp_method(&stratus__quota__descriptor, "Commit");
+	be->sieve = lmtp_sieve_settings_new(cfg);
 	*ctx_r = be;
 	return &lmtp_rpc_backend_ops;
 }
@@ -157,5 +160,6 @@ void lmtp_rpc_backend_free(void *ctx)
 	rpc_client_free(&be->index);
 	rpc_client_free(&be->blob);
 	rpc_client_free(&be->quota);
+	lmtp_sieve_settings_free(&be->sieve);
 	free(be);
 }

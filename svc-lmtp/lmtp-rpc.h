@@ -11,9 +11,10 @@ struct lmtp_rpc_backend {
 	/* descriptor indexes, looked up by name once */
 	uint32_t m_userdb;
 	uint32_t m_status, m_create, m_subscribe, m_append;
-	uint32_t m_put, m_delete;
+	uint32_t m_put, m_delete, m_get;
 	uint32_t m_check, m_commit;
 	uint64_t n_puts, n_put_failures, n_append_failures, n_deletes;
+	struct lmtp_sieve_settings *sieve;	/* lmtp-sieve.c */
 };
 
 /* The Context every call of this client carries (user for logs). */
@@ -27,5 +28,23 @@ void lmtp_rpc_context(const struct lmtp_client *client, const char *user,
 void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
 		const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
 		lmtp_deliver_cb *cb);
+
+/* What a Sieve action changes about one stored copy (lmtp-sieve.c). */
+struct lmtp_store_opts {
+	const char *mailbox;	/* NULL: rcpt->mailbox */
+	bool create;		/* fileinto :create, even without autocreate */
+	const char *const *flags;	/* IMAP flags/keywords to set */
+	size_t n_flags;
+	int body_fd;		/* -1: txn's body; else an edited body */
+	uint64_t body_size;
+};
+typedef void lmtp_store_done_fn(void *ctx, enum lmtp_result result,
+				const char *error);
+/* lmtp_store with opts; done(ctx, ...) runs once instead of a
+ * lmtp_deliver_cb, so one delivery can store several copies. */
+void lmtp_store_with(struct lmtp_server *server, struct lmtp_client *client,
+		     const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
+		     const struct lmtp_store_opts *opts,
+		     lmtp_store_done_fn *done, void *done_ctx);
 
 #endif

@@ -77,6 +77,7 @@ void lmtp_settings_read(struct lmtp_settings *set, const struct config *cfg)
 	const char *fields = config_plugin_get(cfg, "lmtp", "mail_log_fields");
 	set->mail_log_fields = xstrdup(fields != NULL && *fields != '\0' ?
 				       fields : "uid box msgid size");
+	set->sieve_enabled = lmtp_mail_plugin(cfg, "sieve");
 }
 
 void lmtp_settings_free(struct lmtp_settings *set)

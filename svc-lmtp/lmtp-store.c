@@ -41,6 +41,11 @@ struct lmtp_store {
 	struct lmtp_message msg;
 	uint64_t reservation;
 	bool created;
+	bool force_create;	/* Sieve fileinto :create */
+	char **flags;		/* Sieve imap4flags */
+	size_t n_flags;
+	lmtp_store_done_fn *done;	/* instead of cb when set */
+	void *done_ctx;
 };
 
 static void lmtp_store_status(struct lmtp_store *st);
@@ -71,7 +76,13 @@ static void lmtp_store_context(const struct lmtp_store *st,
 static void lmtp_store_finish(struct lmtp_store *st, enum lmtp_result result,
 			      const char *error)
 {
-	st->cb(st->client, st->rcpt, result, error);
+	if (st->done != NULL)
+		st->done(st->done_ctx, result, error);
+	else
+		st->cb(st->client, st->rcpt, result, error);
+	for (size_t i = 0; i < st->n_flags; i++)
+		free(st->flags[i]);
+	free(st->flags);
 	lmtp_message_free(&st->msg);
 	free(st->mailbox);
 	free(st->mailbox_guid);
@@ -117,6 +128,15 @@ static void lmtp_store_delete_object(struct lmtp_store *st)
 			0, RPC_DEFAULT_TIMEOUT_MS, lmtp_ignore_reply, NULL);
 }
 
+static void lmtp_store_log_flags(const struct lmtp_store *st,
+				 struct buf *line)
+{
+	buf_append_str(line, "flags=(");
+	for (size_t i = 0; i < st->n_flags; i++)
+		buf_printf(line, "%s%s", i > 0 ? " " : "", st->flags[i]);
+	buf_append_str(line, ")");
+}
+
 /* mail_log's line for the save, fields in mail_log_fields order. */
 static void lmtp_store_log_saved(struct lmtp_store *st, uint32_t uid)
 {
@@ -156,7 +176,7 @@ static void lmtp_store_log_saved(struct lmtp_store *st, uint32_t uid)
 			buf_printf(&line, "subject=%s", st->msg.subject != NULL ?
 				   st->msg.subject : "");
 		else if (n == 5 && strncmp(p, "flags", 5) == 0)
-			buf_append_str(&line, "flags=()");
+			lmtp_store_log_flags(st, &line);
 		else
 			line.len = before;	/* unknown field: skipped */
 		line.data[line.len] = '\0';
@@ -210,6 +230,8 @@ static void lmtp_store_append(struct lmtp_store *st)
 	m.internal_date = st->received_time;
 	m.physical_size = st->msg.physical_size;
 	m.virtual_size = st->msg.virtual_size;
+	m.flags = st->flags;
+	m.n_flags = st->n_flags;
 	req.user = st->rcpt->user;
 	req.mailbox = st->mailbox;
 	req.messages = msgs;
@@ -311,6 +333,9 @@ static void lmtp_store_check(struct lmtp_store *st)
 
 static void lmtp_store_fallback_inbox(struct lmtp_store *st)
 {
+	if (st->done != NULL)	/* Sieve: Pigeonhole logs the fallback */
+		log_info(&st->log, "mailbox %s does not exist: saving to "
+			 "INBOX instead", st->mailbox);
 	free(st->mailbox);
 	st->mailbox = xstrdup("INBOX");
 	lmtp_store_status(st);
@@ -355,7 +380,8 @@ static void lmtp_store_status_reply(const struct rpc_reply *reply, void *ctx)
 	bool inbox = strcasecmp(st->mailbox, "INBOX") == 0;
 	if ((reply->status == STRATUS__STATUS__STATUS_NOT_FOUND ||
 	     reply->status == STRATUS__STATUS__STATUS_INVALID) && !inbox) {
-		if (st->server->set.mailbox_autocreate && !st->created &&
+		if ((st->server->set.mailbox_autocreate ||
+		     st->force_create) && !st->created &&
 		    reply->status == STRATUS__STATUS__STATUS_NOT_FOUND) {
 			st->created = true;
 			Stratus__IndexMailboxCreateRequest req =
@@ -418,22 +444,30 @@ static const char *lmtp_delivered_to(const struct lmtp_settings *set,
 	return rcpt->address;
 }
 
-void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
-		const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
-		lmtp_deliver_cb *cb)
+static struct lmtp_store *
+lmtp_store_new(struct lmtp_server *server, struct lmtp_client *client,
+	       const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt)
 {
 	struct lmtp_store *st = xcalloc(1, sizeof(*st));
 	st->server = server;
 	st->be = server->backend_ctx;
 	st->client = client;
 	st->rcpt = rcpt;
-	st->cb = cb;
 	st->msg.fd = -1;
 	st->log = client->log;
 	st->log.user = rcpt->user;
 	st->mailbox = xstrdup(rcpt->mailbox != NULL ? rcpt->mailbox :
 			      "INBOX");
 	st->received_time = txn->received_time;
+	return st;
+}
+
+static void lmtp_store_start(struct lmtp_store *st, const struct lmtp_txn *txn,
+			     int body_fd, uint64_t body_size)
+{
+	struct lmtp_server *server = st->server;
+	struct lmtp_client *client = st->client;
+	struct lmtp_rcpt *rcpt = st->rcpt;
 	lmtp_guid_new(st->guid);
 
 	const char *delivered_to = lmtp_delivered_to(&server->set, rcpt);
@@ -451,8 +485,8 @@ void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
 	struct buf headers = BUF_INIT;
 	lmtp_trace_headers(&info, &headers);
 	char *error = NULL;
-	int r = lmtp_message_build(&headers, txn->body_fd, txn->body_size,
-				   &st->msg, &error);
+	int r = lmtp_message_build(&headers, body_fd, body_size, &st->msg,
+				   &error);
 	buf_free(&headers);
 	if (r < 0) {
 		/* the engine allows an answer before the call returns */
@@ -461,4 +495,39 @@ void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
 		return;
 	}
 	lmtp_store_status(st);
+}
+
+void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
+		const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
+		lmtp_deliver_cb *cb)
+{
+	struct lmtp_store *st = lmtp_store_new(server, client, txn, rcpt);
+	st->cb = cb;
+	lmtp_store_start(st, txn, txn->body_fd, txn->body_size);
+}
+
+void lmtp_store_with(struct lmtp_server *server, struct lmtp_client *client,
+		     const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
+		     const struct lmtp_store_opts *opts,
+		     lmtp_store_done_fn *done, void *done_ctx)
+{
+	struct lmtp_store *st = lmtp_store_new(server, client, txn, rcpt);
+	st->done = done;
+	st->done_ctx = done_ctx;
+	st->force_create = opts->create;
+	if (opts->mailbox != NULL) {
+		free(st->mailbox);
+		st->mailbox = xstrdup(opts->mailbox);
+	}
+	if (opts->n_flags > 0) {
+		st->flags = xreallocarray(NULL, opts->n_flags,
+					  sizeof(*st->flags));
+		for (size_t i = 0; i < opts->n_flags; i++)
+			st->flags[i] = xstrdup(opts->flags[i]);
+		st->n_flags = opts->n_flags;
+	}
+	if (opts->body_fd >= 0)
+		lmtp_store_start(st, txn, opts->body_fd, opts->body_size);
+	else
+		lmtp_store_start(st, txn, txn->body_fd, txn->body_size);
 }
