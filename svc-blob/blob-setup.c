@@ -2,7 +2,8 @@
  * mail objects (under a compress layer for the zlib plugin: zlib_save
  * compresses on save, reads always auto-detect) and obox_index_fs for
  * index bundles; plus the parallelism limits (mail_prefetch_count and
- * obox_max_parallel_*, which default to it). */
+ * obox_max_parallel_*, which default to it). The limits apply to each
+ * chain on its own (see http-client.c). */
 #include "blob.h"
 #include "blob-keys.h"
 #include "buf.h"
@@ -117,7 +118,7 @@ int blob_init(struct blob *blob, const struct config *cfg, struct loop *loop,
 		return -1;
 	}
 	log_info(NULL, "mail objects: %s; index bundles: %s; zlib_save level %u; "
-		 "parallel gets %u writes %u copies %u deletes %u",
+		 "parallel (per chain) gets %u writes %u copies %u deletes %u",
 		 blob->mail_fs ? "configured" : "not configured",
 		 blob->index_fs ? "configured" : "not configured", level,
 		 set.max_parallel_gets, set.max_parallel_writes,

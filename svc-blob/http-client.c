@@ -3,7 +3,15 @@
  * queue and in-flight bound, so a burst of deletes cannot starve message
  * fetches and the storage never sees more than the configured number of
  * parallel requests of a kind. A slot stays taken while a request waits
- * out its retry backoff. */
+ * out its retry backoff.
+ *
+ * The bounds are per http_client, and each chain's driver has its own
+ * client: with obox_fs and obox_index_fs both on HTTP storage, up to twice
+ * mail_prefetch_count GETs (and twice each obox_max_parallel_*) can be in
+ * flight from one svc-blob. Dovecot applies the same settings per fs
+ * instance (per user session), so this is not looser than Dovecot; making
+ * them one service-wide budget means sharing the in-flight counts and
+ * waking the other client's queue when a slot frees - not done yet. */
 #include "http-client.h"
 #include "fs-drivers.h"
 #include "log.h"
