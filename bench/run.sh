@@ -26,7 +26,14 @@ case "${1:-}" in
 	*) echo "usage: $0 [--smoke|--quick|--full]" >&2; exit 2 ;;
 esac
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# bash reads a script as it runs: run from a private copy so that an edit
+# (or a git pull) during a long run cannot change the rest of it.
+if [ -z "${BENCH_SELF_COPY:-}" ]; then
+	self=$(mktemp /tmp/stratus-bench-run.XXXXXX)
+	cp "$0" "$self"
+	BENCH_SELF_COPY=$self BENCH_ROOT=$(cd "$(dirname "$0")/.." && pwd) exec bash "$self" "$@"
+fi
+ROOT=$BENCH_ROOT
 BENCH=$ROOT/bench
 BUILD=${BENCH_BUILD:-$ROOT/build-bench}
 . "$BENCH/lib-proc.sh"
@@ -66,6 +73,7 @@ INOTIFY_OLD=""
 CURRENT_LG=""
 cleanup() {
 	set +e
+	rm -f "$BENCH_SELF_COPY"
 	[ -n "$CURRENT_LG" ] && kill -TERM "$CURRENT_LG" 2>/dev/null
 	for p in $STARTED_PIDS; do
 		kill -TERM "$p" 2>/dev/null
