@@ -27,6 +27,7 @@ int ctl_cmd_metacache(struct ctl_args *args);
 int ctl_cmd_index(struct ctl_args *args);
 int ctl_cmd_mailbox(struct ctl_args *args);
 int ctl_cmd_quota(struct ctl_args *args);
+int ctl_cmd_sieve(struct ctl_args *args);
 
 /* One synchronous call by method name to a service's RPC socket; prints
  * the error. The reply belongs to the caller (rpc_reply_clear). */

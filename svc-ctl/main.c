@@ -24,6 +24,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "mailbox", ctl_cmd_mailbox, "mailbox list|status|append|wait USER ...  mailboxes through svc-index" },
 	{ "quota", ctl_cmd_quota, "quota get|recalc|changed USER | quota check USER BOX BYTES  svc-quota by hand" },
 	{ "auth", ctl_cmd_auth, "auth test|cache flush|connect|trust ...  drive svc-auth" },
+	{ "sieve", ctl_cmd_sieve, "sieve list|get|put|activate|deactivate|delete USER [NAME] [FILE]  a user's Sieve scripts" },
 };
 
 static void ctl_usage(void)

@@ -9,26 +9,12 @@
 #include "sieve.h"
 #include "managesieve-common.h"
 
-#define ACTIVE_KEY "sieve/.active"
-
-bool ms_script_name_valid(const char *name, size_t len)
-{
-	/* RFC 5804 1.6: no controls; plus what our keys need: no '/',
-	 * no leading '.', no ".svbin" suffix. */
-	if (len == 0 || len > 256 || strlen(name) != len || name[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c < 0x20 || c == 0x7f || c == '/')
-			return false;
-	}
-	return !(len > 6 && strcmp(name + len - 6, ".svbin") == 0);
-}
+#define ACTIVE_KEY SIEVE_STORAGE_ACTIVE_KEY
 
 static char *script_key(const char *name, bool binary)
 {
-	return xasprintf("sieve/%s%s", name, binary ? ".svbin" : "");
+	return binary ? sieve_storage_binary_key(name) :
+	       sieve_storage_script_key(name);
 }
 
 static bool take_name(struct ms_client *client, unsigned int idx,
@@ -40,7 +26,7 @@ static bool take_name(struct ms_client *client, unsigned int idx,
 		ms_reply(client, "NO", NULL, "Invalid arguments.");
 		return false;
 	}
-	if (!ms_script_name_valid(a->str, a->len)) {
+	if (!sieve_storage_name_valid(a->str, a->len)) {
 		ms_reply(client, "NO", NULL, "Invalid script name.");
 		return false;
 	}
@@ -54,32 +40,17 @@ static bool take_name(struct ms_client *client, unsigned int idx,
 static bool compile(struct ms_client *client, const char *src, size_t len,
 		    void **bin_r, size_t *bin_len_r)
 {
-	struct sieve_script *script;
 	char *error;
-	unsigned int lines = 0;
 
-	if (sieve_script_compile(src, len, client->ctx->set.max_script_size,
-				 &script, &error) < 0) {
-		char *p = error;
-
-		while ((p = strchr(p, '\n')) != NULL) {
-			if (++lines == client->ctx->set.max_compile_errors) {
-				p[1] = '\0';
-				break;
-			}
-			p++;
-		}
-		/* One error goes as a quoted string, several as a literal. */
-		len = strlen(error);
-		if (lines <= 1 && len > 0 && error[len - 1] == '\n')
-			error[len - 1] = '\0';
+	if (sieve_storage_compile(src, len, client->ctx->set.max_script_size,
+				  client->ctx->set.max_compile_errors, bin_r,
+				  bin_len_r, &error) < 0) {
+		/* One error goes as a quoted string, several as a literal
+		 * (ms_reply decides by the newlines). */
 		ms_reply(client, "NO", NULL, "%s", error);
 		free(error);
 		return false;
 	}
-	if (bin_r != NULL)
-		sieve_binary_save(script, bin_r, bin_len_r);
-	sieve_script_free(&script);
 	return true;
 }
 
@@ -88,42 +59,26 @@ static bool compile(struct ms_client *client, const char *src, size_t len,
 /* NULL, or the quota response code and text when adding `size` bytes as
  * script `name` would exceed the quotas. */
 static const char *quota_check(struct ms_client *client, const char *name,
-			       uint64_t size, struct ms_script_entry *e,
+			       uint64_t size, struct sieve_storage_entry *e,
 			       size_t n, const char **text_r)
 {
 	const struct ms_settings *set = &client->ctx->set;
-	uint64_t total = size;
-	bool exists = false;
+	const struct sieve_storage_limits lim = {
+		.max_script_size = set->max_script_size,
+		.max_scripts = set->quota_max_scripts,
+		.max_storage = set->quota_max_storage,
+	};
 
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(e[i].name, name) == 0)
-			exists = true;
-		else
-			total += e[i].size;
-	}
-	if (size > set->max_script_size) {
-		*text_r = "Script is too large.";
-		return "QUOTA/MAXSIZE";
-	}
-	if (!exists && set->quota_max_scripts != 0 &&
-	    n + 1 > set->quota_max_scripts) {
-		*text_r = "Script count quota exceeded.";
-		return "QUOTA/MAXSCRIPTS";
-	}
-	if (set->quota_max_storage != 0 && total > set->quota_max_storage) {
-		*text_r = "Script storage quota exceeded.";
-		return "QUOTA/MAXSTORAGE";
-	}
-	return NULL;
+	return sieve_storage_quota_check(&lim, name, size, e, n, text_r);
 }
 
 static void havespace_listed(struct ms_client *client, int status,
-			     struct ms_script_entry *e, size_t n)
+			     struct sieve_storage_entry *e, size_t n)
 {
 	const char *code, *text;
 
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	code = quota_check(client, client->name, client->scratch_num, e, n,
@@ -162,7 +117,7 @@ void cmd_havespace(struct ms_client *client)
 static void put_done(struct ms_client *client, int status)
 {
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	log_info(&client->log, "sieve: stored script '%s' (%zu bytes)",
@@ -177,7 +132,7 @@ static void put_source_done(struct ms_client *client, int status)
 	char *key;
 
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	/* Compiled again here rather than kept: cheap, and it keeps the
@@ -191,13 +146,13 @@ static void put_source_done(struct ms_client *client, int status)
 }
 
 static void put_listed(struct ms_client *client, int status,
-		       struct ms_script_entry *e, size_t n)
+		       struct sieve_storage_entry *e, size_t n)
 {
 	const char *code, *text;
 	char *key;
 
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	code = quota_check(client, client->name, client->script_len, e, n,
@@ -254,15 +209,15 @@ void cmd_checkscript(struct ms_client *client)
 static void list_active(struct ms_client *client, int status,
 			const char *data, size_t len)
 {
-	struct ms_script_entry *e = client->entries;
+	struct sieve_storage_entry *e = client->entries;
 	size_t n = client->n_entries;
 	struct buf out = BUF_INIT;
 
 	if (status == MS_FAIL) {
-		ms_entries_free(e, n);
+		sieve_storage_entries_free(e, n);
 		client->entries = NULL;
 		client->n_entries = 0;
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -274,19 +229,19 @@ static void list_active(struct ms_client *client, int status,
 		ms_client_send(client, "%s", out.data);
 	}
 	buf_free(&out);
-	ms_entries_free(e, n);
+	sieve_storage_entries_free(e, n);
 	client->entries = NULL;
 	client->n_entries = 0;
 	ms_reply(client, "OK", NULL, "Listscripts completed.");
 }
 
 static void list_listed(struct ms_client *client, int status,
-			struct ms_script_entry *e, size_t n)
+			struct sieve_storage_entry *e, size_t n)
 {
-	struct ms_script_entry *copy;
+	struct sieve_storage_entry *copy;
 
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	/* The entries die with this callback: keep a copy for the next
@@ -296,7 +251,7 @@ static void list_listed(struct ms_client *client, int status,
 		copy[i].name = xstrdup(e[i].name);
 		copy[i].size = e[i].size;
 	}
-	ms_entries_free(client->entries, client->n_entries);
+	sieve_storage_entries_free(client->entries, client->n_entries);
 	client->entries = copy;
 	client->n_entries = n;
 	ms_storage_get(client, ACTIVE_KEY, list_active);
@@ -316,7 +271,7 @@ void cmd_listscripts(struct ms_client *client)
 static void setactive_done(struct ms_client *client, int status)
 {
 	if (status == MS_FAIL) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	log_info(&client->log, "sieve: activated script '%s'",
@@ -329,12 +284,12 @@ static void setactive_got(struct ms_client *client, int status,
 			  const char *data, size_t len)
 {
 	if (status == MS_NOT_FOUND) {
-		ms_reply(client, "NO", "NONEXISTENT", "There is no script by "
-			 "that name.");
+		ms_reply(client, "NO", "NONEXISTENT", "Sieve script does not "
+			 "exist.");
 		return;
 	}
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	/* A script that no longer compiles is not activated. */
@@ -374,12 +329,12 @@ static void getscript_got(struct ms_client *client, int status,
 	int n;
 
 	if (status == MS_NOT_FOUND) {
-		ms_reply(client, "NO", "NONEXISTENT", "There is no script by "
-			 "that name.");
+		ms_reply(client, "NO", "NONEXISTENT", "Sieve script does not "
+			 "exist.");
 		return;
 	}
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	n = snprintf(head, sizeof(head), "{%zu}\r\n", len);
@@ -405,12 +360,12 @@ void cmd_getscript(struct ms_client *client)
 static void delete_done(struct ms_client *client, int status)
 {
 	if (status == MS_NOT_FOUND) {
-		ms_reply(client, "NO", "NONEXISTENT", "There is no script by "
-			 "that name.");
+		ms_reply(client, "NO", "NONEXISTENT", "Sieve script does not "
+			 "exist.");
 		return;
 	}
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	log_info(&client->log, "sieve: deleted script '%s'", client->name);
@@ -443,13 +398,13 @@ static void delete_active_got(struct ms_client *client, int status,
 	char *keys[2];
 
 	if (status == MS_FAIL) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	if (status == MS_OK && strlen(client->name) == len &&
 	    memcmp(client->name, data, len) == 0) {
-		ms_reply(client, "NO", "ACTIVE", "You may not delete an "
-			 "active script.");
+		ms_reply(client, "NO", "ACTIVE", "Cannot delete the active "
+			 "sieve script.");
 		return;
 	}
 	keys[0] = script_key(client->name, false);
@@ -470,7 +425,7 @@ void cmd_deletescript(struct ms_client *client)
 static void rename_finished(struct ms_client *client, int status)
 {
 	if (status == MS_FAIL) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	ms_reply(client, "OK", NULL, "Renamescript completed.");
@@ -491,7 +446,7 @@ static void rename_active_got(struct ms_client *client, int status,
 static void rename_old_deleted(struct ms_client *client, int status)
 {
 	if (status == MS_FAIL) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	ms_storage_get(client, ACTIVE_KEY, rename_active_got);
@@ -502,7 +457,7 @@ static void rename_bin_put(struct ms_client *client, int status)
 	char *keys[2];
 
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	keys[0] = script_key(client->name, false);
@@ -520,7 +475,7 @@ static void rename_source_put(struct ms_client *client, int status)
 	char *key;
 
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	key = script_key(client->name2, true);
@@ -554,12 +509,12 @@ static void rename_new_checked(struct ms_client *client, int status,
 	(void)data;
 	(void)len;
 	if (status == MS_OK) {
-		ms_reply(client, "NO", "ALREADYEXISTS", "A script with that "
-			 "name already exists.");
+		ms_reply(client, "NO", "ALREADYEXISTS", "A sieve script with "
+			 "that name already exists.");
 		return;
 	}
 	if (status == MS_FAIL) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	key = script_key(client->name2, false);
@@ -574,12 +529,12 @@ static void rename_old_got(struct ms_client *client, int status,
 	char *key;
 
 	if (status == MS_NOT_FOUND) {
-		ms_reply(client, "NO", "NONEXISTENT", "There is no script by "
-			 "that name.");
+		ms_reply(client, "NO", "NONEXISTENT", "Sieve script does not "
+			 "exist.");
 		return;
 	}
 	if (status != MS_OK) {
-		ms_reply(client, "NO", "TRYLATER", "Storage unavailable.");
+		ms_reply_internal(client);
 		return;
 	}
 	free(client->script);

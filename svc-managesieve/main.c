@@ -24,6 +24,9 @@ static const char *const implemented[] = {
 	"plugin/sieve_quota_max_storage",
 	"plugin/sieve_max_script_size",
 	"plugin/sieve_max_redirects",
+	/* through svc-auth's Connect (protocol sieve) and Trust */
+	"mail_max_userip_connections",
+	"login_trusted_networks",
 	NULL
 };
 

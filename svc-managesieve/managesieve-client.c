@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -34,6 +35,7 @@ static const struct {
 	{ "LOGOUT", ANY, cmd_logout },
 	{ "STARTTLS", NOT_AUTH, cmd_starttls },
 	{ "AUTHENTICATE", NOT_AUTH, cmd_authenticate },
+	{ "XCLIENT", NOT_AUTH, cmd_xclient },
 	{ "UNAUTHENTICATE", AUTH, cmd_unauthenticate },
 	{ "HAVESPACE", AUTH, cmd_havespace },
 	{ "PUTSCRIPT", AUTH, cmd_putscript },
@@ -101,6 +103,18 @@ void ms_client_send(struct ms_client *client, const char *fmt, ...)
 	flush(client);
 }
 
+void ms_reply_internal(struct ms_client *client)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	ms_reply(client, "NO", "TRYLATER", "Internal error occurred. Refer "
+		 "to server log for more information. [%s]", stamp);
+}
+
 static void client_free(struct ms_client *client)
 {
 	struct ms_ctx *ctx = client->ctx;
@@ -119,7 +133,7 @@ static void client_free(struct ms_client *client)
 	free(client->name);
 	free(client->name2);
 	free(client->script);
-	ms_entries_free(client->entries, client->n_entries);
+	sieve_storage_entries_free(client->entries, client->n_entries);
 	free(client);
 	ctx->svc->clients--;
 	service_clients_changed(ctx->svc);
@@ -146,6 +160,7 @@ void ms_client_disconnect(struct ms_client *client, const char *reason)
 		return;
 	if (reason != NULL)
 		log_info(&client->log, "Disconnected: %s", reason);
+	ms_auth_release(client);
 	loop_io_remove(&client->io);
 	loop_timer_remove(&client->idle);
 	close(client->fd);
@@ -172,6 +187,10 @@ void ms_capability(struct ms_client *client)
 		buf_append_str(&b, "\r\n\"SASL\" \"\"");
 	buf_printf(&b, "\r\n\"MAXREDIRECTS\" \"%u\"", set->max_redirects);
 	buf_append_str(&b, "\r\n\"VERSION\" \"1.0\"");
+	/* Only a proxy in login_trusted_networks may forward, so only it
+	 * hears of XCLIENT (as Pigeonhole's managesieve-login). */
+	if (client->trusted && client->user == NULL)
+		buf_append_str(&b, "\r\n\"XCLIENT\"");
 	ms_client_send(client, "%s", b.data);
 	buf_free(&b);
 }
@@ -231,12 +250,25 @@ static void cmd_capability(struct ms_client *client)
 	ms_reply(client, "OK", NULL, "Capability completed.");
 }
 
+/* RFC 5804 2.11: an echo tag comes back as the TAG response code. */
 static void cmd_noop(struct ms_client *client)
 {
-	if (client->cmd.n_args == 1)
-		ms_reply(client, "OK", NULL, "%s", client->cmd.args[0].str);
-	else
+	const struct ms_command *cmd = &client->cmd;
+	struct buf code = BUF_INIT;
+
+	if (cmd->n_args == 0) {
 		ms_reply(client, "OK", NULL, "NOOP Completed");
+		return;
+	}
+	if (cmd->n_args != 1 || cmd->args[0].type != MS_ARG_STRING ||
+	    strlen(cmd->args[0].str) != cmd->args[0].len) {
+		ms_reply(client, "NO", NULL, "Invalid echo tag.");
+		return;
+	}
+	buf_append_str(&code, "TAG ");
+	ms_quote(&code, cmd->args[0].str);
+	ms_reply(client, "OK", code.data, "Done");
+	buf_free(&code);
 }
 
 static void cmd_logout(struct ms_client *client)
@@ -253,10 +285,27 @@ static void cmd_starttls(struct ms_client *client)
 static void cmd_unauthenticate(struct ms_client *client)
 {
 	log_info(&client->log, "Unauthenticated");
+	ms_auth_release(client);
 	free(client->user);
 	client->user = NULL;
 	client->log.user = NULL;
 	ms_reply(client, "OK", NULL, "Unauthenticate completed.");
+}
+
+/* Counts an unknown or malformed command; too many end the connection
+ * (a client that speaks another protocol gets nowhere). */
+static void bad_command(struct ms_client *client, const char *text)
+{
+	unsigned int max = client->user == NULL ?
+			   MS_MAX_BAD_COMMANDS_PREAUTH : MS_MAX_BAD_COMMANDS;
+
+	if (++client->bad_commands >= max) {
+		client->disconnecting = true;
+		ms_reply(client, "BYE", NULL, "Too many invalid MANAGESIEVE "
+			 "commands.");
+		return;
+	}
+	ms_reply(client, "NO", NULL, "%s", text);
 }
 
 static void dispatch(struct ms_client *client)
@@ -277,10 +326,63 @@ static void dispatch(struct ms_client *client)
 		commands[i].fn(client);
 		return;
 	}
-	ms_reply(client, "NO", NULL, "Unknown command.");
+	bad_command(client, "Unknown command.");
 }
 
 static void handle_input_locked(struct ms_client *client);
+
+/* A SASL continuation response: a string (quoted or literal), or for
+ * older clients a bare "*" or bare base64. false: wait for more input
+ * (or the client is gone). */
+static bool sasl_response_input(struct ms_client *client)
+{
+	const struct ms_settings *set = &client->ctx->set;
+	ms_line_fn *fn = client->line_fn;
+	struct ms_command resp;
+	size_t consumed;
+	const char *error;
+	enum ms_parse_result r;
+
+	r = ms_parse_response(client->in.data, client->in.len, set->max_line,
+			      &resp, &consumed, &error);
+	if (r == MS_PARSE_ERROR) {
+		/* Perhaps bare: take the line's one atom-like word. */
+		char *nl = memchr(client->in.data, '\n', client->in.len);
+		size_t len = nl != NULL ? (size_t)(nl - client->in.data) : 0;
+
+		if (len > 0 && client->in.data[len - 1] == '\r')
+			len--;
+		if (len > 0 && strspn(client->in.data, "ABCDEFGHIJKLMNOPQRSTUVW"
+			"XYZabcdefghijklmnopqrstuvwxyz0123456789+/=*") == len) {
+			memset(&resp, 0, sizeof(resp));
+			resp.name = xstrdup("");
+			resp.args[0].type = MS_ARG_ATOM;
+			resp.args[0].str = xstrndup(client->in.data, len);
+			resp.args[0].len = len;
+			resp.n_args = 1;
+			r = MS_PARSE_OK;
+		}
+	}
+	if (r == MS_PARSE_NEED_MORE)
+		return false;
+	if (r == MS_PARSE_TOO_LONG) {
+		ms_client_send(client, "BYE \"Authentication response too "
+			       "large.\"");
+		ms_client_disconnect(client, "SASL response too long");
+		return false;
+	}
+	explicit_bzero(client->in.data, consumed);
+	buf_consume(&client->in, consumed);
+	client->line_fn = NULL;
+	client->busy = true;
+	fn(client, r == MS_PARSE_OK ? &resp : NULL);
+	if (r == MS_PARSE_OK) {
+		for (unsigned int i = 0; i < resp.n_args; i++)
+			explicit_bzero(resp.args[i].str, resp.args[i].len);
+		ms_command_free(&resp);
+	}
+	return true;
+}
 
 static void handle_input(struct ms_client *client)
 {
@@ -300,30 +402,8 @@ static void handle_input_locked(struct ms_client *client)
 		enum ms_parse_result r;
 
 		if (client->line_fn != NULL) {
-			char *nl = memchr(client->in.data, '\n', client->in.len);
-			size_t len;
-
-			if (nl == NULL) {
-				if (client->in.len > set->max_line)
-					ms_client_disconnect(client,
-						"SASL response too long");
+			if (!sasl_response_input(client))
 				return;
-			}
-			len = (size_t)(nl - client->in.data);
-			if (len > 0 && client->in.data[len - 1] == '\r')
-				len--;
-			client->in.data[len] = '\0';
-			{
-				ms_line_fn *fn = client->line_fn;
-				char *line = xstrndup(client->in.data, len);
-
-				buf_consume(&client->in,
-					    (size_t)(nl - client->in.data) + 1);
-				client->line_fn = NULL;
-				client->busy = true;
-				fn(client, line, len);
-				free(line);
-			}
 			continue;
 		}
 		r = ms_parse_command(client->in.data, client->in.len,
@@ -339,7 +419,7 @@ static void handle_input_locked(struct ms_client *client)
 		}
 		buf_consume(&client->in, consumed);
 		if (r == MS_PARSE_ERROR) {
-			ms_reply(client, "NO", NULL, "%s", error);
+			bad_command(client, error);
 			continue;
 		}
 		loop_timer_reset(client->idle);
@@ -420,6 +500,8 @@ void ms_client_create(struct ms_ctx *ctx, int fd)
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		addr_string(&ss, client->ip, sizeof(client->ip), &client->port);
+	memcpy(client->peer_ip, client->ip, sizeof(client->peer_ip));
+	client->peer_port = client->port;
 	sl = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
 		addr_string(&ss, client->local_ip, sizeof(client->local_ip),
@@ -445,7 +527,8 @@ void ms_client_create(struct ms_ctx *ctx, int fd)
 				 client);
 	client->idle = loop_timer_add(ctx->svc->loop, MS_IDLE_TIMEOUT_MSECS,
 				      false, client_idle, client);
-	ms_capability(client);
-	ms_client_send(client, "OK \"%s ready.\"",
-		       ctx->set.implementation);
+	/* No input until the greeting went out. */
+	client->busy = true;
+	loop_io_set_events(client->io, 0);
+	ms_auth_greet(client);
 }

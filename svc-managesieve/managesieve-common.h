@@ -12,11 +12,18 @@
 #include "log.h"
 #include "loop.h"
 #include "service.h"
+#include "sieve-storage.h"
 #include "managesieve-parser.h"
 
 #define MS_INPUT_CHUNK 16384
 #define MS_IDLE_TIMEOUT_MSECS (30 * 60 * 1000)
 #define MS_MAX_AUTH_FAILURES 3
+/* Unknown or malformed commands before BYE, as Pigeonhole: few before
+ * login, more after. */
+#define MS_MAX_BAD_COMMANDS_PREAUTH 3
+#define MS_MAX_BAD_COMMANDS 20
+/* The greeting waits this long for svc-auth's Trust answer. */
+#define MS_TRUST_TIMEOUT_MS 5000
 #define MS_RPC_TIMEOUT_MS 30000
 #define SIEVE_MAX_SCRIPT_SIZE_LIMIT (16 * 1024 * 1024)
 
@@ -38,14 +45,10 @@ struct ms_ctx {
 	struct ms_client *clients;
 };
 
-struct ms_script_entry {
-	char *name;
-	uint64_t size;
-};
-
 struct ms_client;
-typedef void ms_line_fn(struct ms_client *client, const char *line,
-			size_t len);
+/* A SASL continuation response as parsed (NULL: malformed). */
+typedef void ms_line_fn(struct ms_client *client,
+			const struct ms_command *resp);
 
 struct ms_client {
 	struct ms_ctx *ctx;
@@ -53,10 +56,16 @@ struct ms_client {
 	int fd;
 	struct loop_io *io;
 	struct loop_timer *idle;
+	/* ip/port/session: the client's, possibly forwarded by a trusted
+	 * proxy (XCLIENT); peer_ip/peer_port: the TCP peer's. */
 	char ip[64];
+	char peer_ip[64];
 	char local_ip[64];
-	unsigned int port, local_port;
+	unsigned int port, peer_port, local_port;
 	char *session;
+	bool trusted;		/* peer in login_trusted_networks */
+	bool connect_counted;	/* svc-auth Connect holds a count for us */
+	unsigned int bad_commands;
 	char *user;
 	struct log_ctx log;
 	struct buf in, out;
@@ -72,7 +81,7 @@ struct ms_client {
 	/* scratch for multi-step commands */
 	char *name, *name2, *script;
 	size_t script_len;
-	struct ms_script_entry *entries;	/* LISTSCRIPTS between steps */
+	struct sieve_storage_entry *entries;	/* LISTSCRIPTS between steps */
 	size_t n_entries;
 	uint64_t scratch_num;
 };
@@ -93,18 +102,27 @@ void ms_client_ref(struct ms_client *client);
 bool ms_client_unref(struct ms_client *client);
 void ms_capability(struct ms_client *client);
 void ms_quote(struct buf *out, const char *s);
+/* NO (TRYLATER) with Pigeonhole's internal-error text and a time stamp;
+ * the cause is logged by the caller. */
+void ms_reply_internal(struct ms_client *client);
 
 /* managesieve-auth.c */
 void ms_auth_init(struct ms_ctx *ctx);
 void ms_auth_deinit(struct ms_ctx *ctx);
 void cmd_authenticate(struct ms_client *client);
+/* Asks svc-auth whether the peer may forward (login_trusted_networks),
+ * then sends the greeting. */
+void ms_auth_greet(struct ms_client *client);
+void cmd_xclient(struct ms_client *client);
+/* Ends the mail_max_userip_connections count of a logged-in client. */
+void ms_auth_release(struct ms_client *client);
 
 /* managesieve-storage.c: per-user script objects in svc-blob */
 typedef void ms_get_cb(struct ms_client *client, int status,
 		       const char *data, size_t len);
 typedef void ms_done_cb(struct ms_client *client, int status);
 typedef void ms_list_cb(struct ms_client *client, int status,
-			struct ms_script_entry *entries, size_t n);
+			struct sieve_storage_entry *entries, size_t n);
 void ms_storage_init(struct ms_ctx *ctx);
 void ms_storage_deinit(struct ms_ctx *ctx);
 void ms_storage_get(struct ms_client *client, const char *key,
@@ -115,7 +133,6 @@ void ms_storage_delete(struct ms_client *client, const char *const *keys,
 		       size_t n, ms_done_cb *cb);
 /* Lists the user's scripts (not .active, not .svbin). */
 void ms_storage_list(struct ms_client *client, ms_list_cb *cb);
-void ms_entries_free(struct ms_script_entry *entries, size_t n);
 /* status values for the callbacks */
 #define MS_OK 0
 #define MS_NOT_FOUND 1
@@ -130,6 +147,5 @@ void cmd_setactive(struct ms_client *client);
 void cmd_getscript(struct ms_client *client);
 void cmd_deletescript(struct ms_client *client);
 void cmd_renamescript(struct ms_client *client);
-bool ms_script_name_valid(const char *name, size_t len);
 
 #endif

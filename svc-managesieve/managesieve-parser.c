@@ -39,11 +39,13 @@ static enum ms_parse_result fail(const char *data, size_t len, size_t pos,
 	return MS_PARSE_ERROR;
 }
 
-enum ms_parse_result ms_parse_command(const char *data, size_t len,
-				      size_t max_line, size_t max_literal,
-				      struct ms_command *cmd,
-				      size_t *consumed_r,
-				      const char **error_r)
+/* A command line, or with `nameless` a line of arguments only (a SASL
+ * response): then cmd->name is "" from the start. */
+static enum ms_parse_result parse_line(const char *data, size_t len,
+				       size_t max_line, size_t max_literal,
+				       bool nameless, struct ms_command *cmd,
+				       size_t *consumed_r,
+				       const char **error_r)
 {
 	size_t pos = 0, line_bytes = 0;
 	enum ms_parse_result ret;
@@ -52,6 +54,8 @@ enum ms_parse_result ms_parse_command(const char *data, size_t len,
 	*consumed_r = 0;
 	*error_r = NULL;
 	for (;;) {
+		if (nameless && cmd->name == NULL)
+			cmd->name = xstrdup("");
 		struct ms_arg *arg;
 		size_t start;
 
@@ -229,4 +233,23 @@ check_long:
 	if (len > max_line && memchr(data, '\n', len) == NULL)
 		return MS_PARSE_TOO_LONG;
 	return ret;
+}
+
+enum ms_parse_result ms_parse_command(const char *data, size_t len,
+				      size_t max_line, size_t max_literal,
+				      struct ms_command *cmd,
+				      size_t *consumed_r,
+				      const char **error_r)
+{
+	return parse_line(data, len, max_line, max_literal, false, cmd,
+			  consumed_r, error_r);
+}
+
+enum ms_parse_result ms_parse_response(const char *data, size_t len,
+				       size_t max_line, struct ms_command *cmd,
+				       size_t *consumed_r,
+				       const char **error_r)
+{
+	return parse_line(data, len, max_line, max_line, true, cmd,
+			  consumed_r, error_r);
 }

@@ -40,6 +40,14 @@ enum ms_parse_result ms_parse_command(const char *data, size_t len,
 				      struct ms_command *cmd,
 				      size_t *consumed_r,
 				      const char **error_r);
+/* Parses one line of arguments without a command name, as a SASL
+ * continuation response is sent (RFC 5804 2.1: a quoted string or a
+ * literal): cmd->name is "" and cmd->args hold what was sent; an empty
+ * line is OK with no arguments. Literals are bounded by max_line. */
+enum ms_parse_result ms_parse_response(const char *data, size_t len,
+				       size_t max_line, struct ms_command *cmd,
+				       size_t *consumed_r,
+				       const char **error_r);
 void ms_command_free(struct ms_command *cmd);
 
 #endif

@@ -1,8 +1,7 @@
-/* A user's Sieve scripts as objects in svc-blob (CHAIN_MAIL, relative to
- * the user's prefix): "sieve/NAME" holds the source, "sieve/NAME.svbin"
- * the compiled form (lib/sieve's binary), "sieve/.active" the name of the
- * active script. svc-lmtp reads the same keys (see lib/sieve/sieve.h).
- * Every call is asynchronous; the callback runs from the loop. */
+/* A user's Sieve scripts as objects in svc-blob, asynchronously: the
+ * layout (keys, names, which listed keys are scripts) is
+ * lib/sieve/sieve-storage.h's, shared with svc-lmtp and stratusctl.
+ * Every call's callback runs from the loop. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,7 +19,7 @@ struct storage_call {
 	ms_get_cb *get_cb;
 	ms_done_cb *done_cb;
 	ms_list_cb *list_cb;
-	struct ms_script_entry *entries;
+	struct sieve_storage_entry *entries;
 	size_t n_entries;
 };
 
@@ -202,13 +201,6 @@ void ms_storage_delete(struct ms_client *client, const char *const *keys,
 			MS_RPC_TIMEOUT_MS, done_reply, sc);
 }
 
-void ms_entries_free(struct ms_script_entry *entries, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(entries[i].name);
-	free(entries);
-}
-
 static void list_page(struct storage_call *sc, const char *continuation);
 
 static void list_reply(const struct rpc_reply *reply, void *ctx)
@@ -218,7 +210,7 @@ static void list_reply(const struct rpc_reply *reply, void *ctx)
 	const Stratus__BlobListReply *r;
 
 	if (!ms_client_unref(client)) {
-		ms_entries_free(sc->entries, sc->n_entries);
+		sieve_storage_entries_free(sc->entries, sc->n_entries);
 		free(sc);
 		return;
 	}
@@ -226,19 +218,16 @@ static void list_reply(const struct rpc_reply *reply, void *ctx)
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
 		sc->list_cb(client, status_of(reply) == MS_NOT_FOUND ? MS_OK :
 			    MS_FAIL, sc->entries, 0);
-		ms_entries_free(sc->entries, sc->n_entries);
+		sieve_storage_entries_free(sc->entries, sc->n_entries);
 		free(sc);
 		return;
 	}
 	r = (const Stratus__BlobListReply *)reply->msg;
 	for (size_t i = 0; i < r->n_entries; i++) {
-		const char *key = r->entries[i]->key;
-		const char *name = strncmp(key, "sieve/", 6) == 0 ? key + 6 :
-				   NULL;
-		size_t len = name != NULL ? strlen(name) : 0;
+		const char *name =
+			sieve_storage_key_script_name(r->entries[i]->key);
 
-		if (name == NULL || name[0] == '.' || len == 0 ||
-		    (len > 6 && strcmp(name + len - 6, ".svbin") == 0))
+		if (name == NULL)
 			continue;
 		sc->entries = xreallocarray(sc->entries, sc->n_entries + 1,
 					    sizeof(*sc->entries));
@@ -252,7 +241,7 @@ static void list_reply(const struct rpc_reply *reply, void *ctx)
 		return;
 	}
 	sc->list_cb(client, MS_OK, sc->entries, sc->n_entries);
-	ms_entries_free(sc->entries, sc->n_entries);
+	sieve_storage_entries_free(sc->entries, sc->n_entries);
 	free(sc);
 }
 
@@ -263,7 +252,7 @@ static void list_page(struct storage_call *sc, const char *continuation)
 
 	req.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
 	req.user = sc->client->user;
-	req.prefix = (char *)"sieve/";
+	req.prefix = (char *)SIEVE_STORAGE_PREFIX;
 	req.continuation = (char *)(continuation != NULL ? continuation : "");
 	context(sc->client, &c);
 	rpc_client_call(sc->client->ctx->blob, BLOB_LIST, &c, &req.base, NULL,

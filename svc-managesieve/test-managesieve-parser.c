@@ -111,6 +111,41 @@ static void test_errors_skip_line(void **state)
 	assert_int_equal(parse("NOOP \"a\nb\"\r\n", &cmd, &c), MS_PARSE_ERROR);
 }
 
+/* SASL continuation responses: quoted, literal (in every split), empty,
+ * and a literal over the line bound. */
+static void test_sasl_response(void **state)
+{
+	const char *lit = "{8+}\r\ndXNlcjE=\r\nNOOP\r\n";
+	struct ms_command cmd;
+	const char *err;
+	size_t c;
+
+	(void)state;
+	assert_int_equal(ms_parse_response("\"YWJj\"\r\n", 8, 64, &cmd, &c,
+					   &err), MS_PARSE_OK);
+	assert_int_equal(cmd.n_args, 1);
+	assert_string_equal(cmd.args[0].str, "YWJj");
+	ms_command_free(&cmd);
+	for (size_t i = 0; i < strlen(lit) - 6; i++) {
+		enum ms_parse_result r = ms_parse_response(lit, i, 64, &cmd,
+							   &c, &err);
+
+		assert_int_equal(r, MS_PARSE_NEED_MORE);
+	}
+	assert_int_equal(ms_parse_response(lit, strlen(lit), 64, &cmd, &c,
+					   &err), MS_PARSE_OK);
+	assert_int_equal(c, strlen(lit) - 6);
+	assert_int_equal(cmd.args[0].type, MS_ARG_STRING);
+	assert_string_equal(cmd.args[0].str, "dXNlcjE=");
+	ms_command_free(&cmd);
+	assert_int_equal(ms_parse_response("\r\n", 2, 64, &cmd, &c, &err),
+			 MS_PARSE_OK);
+	assert_int_equal(cmd.n_args, 0);
+	ms_command_free(&cmd);
+	assert_int_equal(ms_parse_response("{100+}\r\n", 8, 64, &cmd, &c,
+					   &err), MS_PARSE_TOO_LONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_every_split),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_errors_skip_line),
+		cmocka_unit_test(test_sasl_response),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,17 @@
 """svc-managesieve end to end over a raw socket (RFC 5804): greeting and
-CAPABILITY, AUTHENTICATE PLAIN/LOGIN through svc-auth, every script
-command against svc-blob storage, quotas, compile errors with positions,
-and hostile input (over-long lines and literals)."""
+CAPABILITY, AUTHENTICATE PLAIN/LOGIN through svc-auth (responses quoted or
+as literals), every script command against svc-blob storage, quotas,
+compile errors with positions, hostile input (over-long lines and
+literals, bad commands), `stratusctl sieve` on the same storage both
+ways, XCLIENT from login_trusted_networks and mail_max_userip_connections
+through svc-auth."""
 
 import base64
+import os
+import re
 import socket
+import tempfile
+import time
 import unittest
 
 from stratus_harness import StratusTestCase, main
@@ -98,7 +105,9 @@ plugin {
     def test_noop_and_logout(self):
         c = self.connect()
         st, _ = c.cmd('NOOP "tag1"\r\n')
-        self.assertEqual(st, b'OK "tag1"')
+        self.assertEqual(st, b'OK (TAG "tag1") "Done"')
+        st, _ = c.cmd('NOOP\r\n')
+        self.assertEqual(st, b'OK "NOOP Completed"')
         st, _ = c.cmd("LOGOUT\r\n")
         self.assertTrue(st.startswith(b"OK"))
 
@@ -217,6 +226,178 @@ plugin {
         for name in ("", ".active", "a/b", "x.svbin"):
             st, _ = c.put(name, "keep;")
             self.assertTrue(st.startswith(b"NO"), (name, st))
+
+
+
+
+class ManageSieveMoreTest(StratusTestCase):
+    """Pigeonhole's texts, SASL responses as literals, bad commands, and
+    `stratusctl sieve` against what ManageSieve sees."""
+
+    def connect(self):
+        c = Sieve(self.stratus.ports["sieve"])
+        self.addCleanup(c.close)
+        return c
+
+    def test_sasl_continuation_as_literal(self):
+        c = self.connect()
+        c.s.sendall(b'AUTHENTICATE "LOGIN"\r\n')
+        self.assertTrue(c.line().startswith(b'"'))
+        u = base64.b64encode(b"user1@example.com")
+        c.s.sendall(b"{%d+}\r\n%s\r\n" % (len(u), u))
+        self.assertTrue(c.line().startswith(b'"'))
+        p = base64.b64encode(b"pass1")
+        c.s.sendall(b"{%d+}\r\n%s\r\n" % (len(p), p))
+        st, _ = c.response()
+        self.assertEqual(st, b'OK "Logged in."')
+
+    def test_sasl_abort_and_empty_response(self):
+        c = self.connect()
+        c.s.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+        self.assertTrue(c.line().startswith(b'"'))
+        st, _ = c.cmd(b'"*"\r\n')
+        self.assertEqual(st, b'NO "Authentication aborted by client."')
+        c.s.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+        self.assertTrue(c.line().startswith(b'"'))
+        st, _ = c.cmd(b'\r\n')
+        self.assertEqual(st, b'NO "Received empty AUTHENTICATE client response line."')
+        self.assertTrue(c.login().startswith(b"OK"))
+
+    def test_bad_commands_end_the_session(self):
+        c = self.connect()
+        st, _ = c.cmd("FROB\r\n")
+        self.assertEqual(st, b'NO "Unknown command."')
+        c.cmd("FROB\r\n")
+        st, _ = c.cmd("FROB\r\n")
+        self.assertEqual(st, b'BYE "Too many invalid MANAGESIEVE commands."')
+
+    def test_xclient_refused_when_untrusted(self):
+        c = self.connect()
+        self.assertNotIn(b"XCLIENT", b"\n".join(c.greeting[1]))
+        st, _ = c.cmd("XCLIENT ADDR=192.0.2.9\r\n")
+        self.assertEqual(st, b'NO "You are not from trusted IP"')
+
+    def test_error_texts(self):
+        c = self.connect()
+        self.assertTrue(c.login("user2@example.com", "pass2").startswith(b"OK"))
+        st, _ = c.cmd('GETSCRIPT "nothere"\r\n')
+        self.assertEqual(st, b'NO (NONEXISTENT) "Sieve script does not exist."')
+        self.assertTrue(c.put("act", "keep;")[0].startswith(b"OK"))
+        self.assertTrue(c.cmd('SETACTIVE "act"\r\n')[0].startswith(b"OK"))
+        st, _ = c.cmd('DELETESCRIPT "act"\r\n')
+        self.assertEqual(st, b'NO (ACTIVE) "Cannot delete the active sieve script."')
+        c.cmd('SETACTIVE ""\r\n')
+        c.cmd('DELETESCRIPT "act"\r\n')
+
+    # ---- stratusctl sieve on the same storage ----
+
+    def ctl_file(self, text):
+        fd, path = tempfile.mkstemp(dir=self.stratus.dir)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
+
+    def test_ctl_put_then_managesieve(self):
+        user = "user1@example.com"
+        script = 'require "fileinto";\r\nif header :is "x-a" "b" { fileinto "B"; }\r\n'
+        self.stratus.ctl("sieve", "put", "-a", user, "fromctl", self.ctl_file(script))
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"OK"))
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertIn(b'"fromctl" ACTIVE', lines)
+        st, lines = c.cmd('GETSCRIPT "fromctl"\r\n')
+        self.assertEqual(lines, [script.encode()])
+        # binary stored beside the source, as PUTSCRIPT does
+        ls = self.stratus.ctl("fs", "ls", user, "sieve/").stdout
+        self.assertIn("sieve/fromctl.svbin", ls)
+        self.stratus.ctl("sieve", "deactivate", user)
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertIn(b'"fromctl"', lines)
+        self.stratus.ctl("sieve", "delete", user, "fromctl")
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertNotIn(b'"fromctl"', lines)
+
+    def test_managesieve_put_then_ctl(self):
+        user = "user2@example.com"
+        c = self.connect()
+        self.assertTrue(c.login(user, "pass2").startswith(b"OK"))
+        self.assertTrue(c.put("fromms", "discard;\r\n")[0].startswith(b"OK"))
+        self.assertTrue(c.cmd('SETACTIVE "fromms"\r\n')[0].startswith(b"OK"))
+        out = self.stratus.ctl("sieve", "list", user).stdout
+        self.assertIn("fromms ACTIVE\n", out)
+        path = os.path.join(self.stratus.dir, "got.sieve")
+        self.stratus.ctl("sieve", "get", user, "fromms", path)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), b"discard;\r\n")
+        r = self.stratus.ctl("sieve", "delete", user, "fromms", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("active", r.stderr)
+        c.cmd('SETACTIVE ""\r\n')
+        c.cmd('DELETESCRIPT "fromms"\r\n')
+
+    def test_ctl_put_refuses_broken_script(self):
+        user = "user1@example.com"
+        r = self.stratus.ctl("sieve", "put", user, "broken",
+                             self.ctl_file("keep;\r\n  frobnicate;\r\n"), check=False)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("line 2, column 3: unknown command 'frobnicate'", r.stderr)
+        r = self.stratus.ctl("sieve", "get", user, "broken", check=False)
+        self.assertEqual(r.returncode, 68)
+        r = self.stratus.ctl("sieve", "put", user, "../x", self.ctl_file("keep;"), check=False)
+        self.assertEqual(r.returncode, 64)
+
+
+class ManageSieveTrustedTest(StratusTestCase):
+    """A proxy in login_trusted_networks forwards the client with XCLIENT;
+    mail_max_userip_connections of `protocol sieve` counts per user+IP."""
+
+    extra_config = """
+login_trusted_networks = 127.0.0.0/8
+protocol sieve {
+  mail_max_userip_connections = 1
+}
+"""
+
+    def connect(self):
+        c = Sieve(self.stratus.ports["sieve"])
+        self.addCleanup(c.close)
+        return c
+
+    def test_xclient_forwards_address_and_session(self):
+        c = self.connect()
+        self.assertIn(b'"XCLIENT"', c.greeting[1])
+        st, _ = c.cmd("XCLIENT ADDR=192.0.2.7 PORT=5555 SESSION=fwdSess1 TTL=4\r\n")
+        self.assertEqual(st, b'OK "Updated"')
+        self.assertTrue(c.login().startswith(b"OK"))
+        self.stratus.wait_log(r"Login: user=<user1@example.com>, method=PLAIN, "
+                              r"rip=192\.0\.2\.7, lip=127\.0\.0\.1, session=<fwdSess1>")
+        st, caps = c.cmd("CAPABILITY\r\n")
+        self.assertNotIn(b'"XCLIENT"', caps)
+        st, _ = c.cmd("XCLIENT ADDR=192.0.2.8\r\n")
+        self.assertTrue(st.startswith(b"NO"), st)
+
+    def test_xclient_bad_arguments(self):
+        c = self.connect()
+        st, _ = c.cmd("XCLIENT ADDR=not-an-ip\r\n")
+        self.assertEqual(st, b'NO "Error in MANAGESIEVE command received by server."')
+
+    def test_userip_limit(self):
+        a = self.connect()
+        self.assertTrue(a.login("user2@example.com", "pass2").startswith(b"OK"))
+        b = self.connect()
+        st = b.login("user2@example.com", "pass2")
+        self.assertEqual(st, b'NO (TRYLATER) "Maximum number of connections from '
+                             b'user+IP exceeded (mail_max_userip_connections=1)"')
+        st, _ = b.cmd("LISTSCRIPTS\r\n")
+        self.assertTrue(st.startswith(b"NO"), st)
+        a.cmd("LOGOUT\r\n")
+        deadline = time.time() + 5
+        while True:
+            st = b.login("user2@example.com", "pass2")
+            if st.startswith(b"OK") or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(st.startswith(b"OK"), st)
 
 
 if __name__ == "__main__":
