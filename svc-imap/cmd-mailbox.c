@@ -480,8 +480,10 @@ bool cmd_select(struct imap_cmd *cmd)
 
 static void close_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
-	if (reply->status != STRATUS__STATUS__STATUS_OK &&
-	    reply->status != STRATUS__STATUS__STATUS_NOT_FOUND)
+	if (reply->status == STRATUS__STATUS__STATUS_OK)
+		imap_expunge_cleanup(cmd->client,
+				     (const Stratus__IndexExpungeReply *)reply->msg);
+	else if (reply->status != STRATUS__STATUS__STATUS_NOT_FOUND)
 		log_error(&cmd->client->log, "CLOSE: expunge failed: %s",
 			  reply->error != NULL ? reply->error :
 			  rpc_status_name(reply->status));
@@ -515,6 +517,6 @@ bool cmd_unselect(struct imap_cmd *cmd)
 
 bool cmd_check(struct imap_cmd *cmd)
 {
-	imap_cmd_reply(cmd, "OK", "Check completed.");
-	return true;
+	imap_sync_reply(cmd, "OK", "Check completed.");
+	return false;
 }

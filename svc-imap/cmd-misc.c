@@ -2,6 +2,7 @@
  * extensions: CAPABILITY, NOOP, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161),
  * NAMESPACE (RFC 2342). */
 #include "imap-common.h"
+#include "imap-sync.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,9 @@ bool cmd_capability(struct imap_cmd *cmd)
 
 bool cmd_noop(struct imap_cmd *cmd)
 {
-	imap_cmd_reply(cmd, "OK", "NOOP completed.");
-	return true;
+	/* New mail, expunges and flag changes of other sessions. */
+	imap_sync_reply(cmd, "OK", "NOOP completed.");
+	return false;
 }
 
 bool cmd_logout(struct imap_cmd *cmd)

@@ -148,6 +148,8 @@ static void imap_cmd_free(struct imap_cmd **cmdp)
 	struct imap_cmd *cmd = *cmdp;
 	if (cmd == NULL)
 		return;
+	if (cmdp == &cmd->client->cmd)
+		cmd->client->drain_cb = NULL;
 	*cmdp = NULL;
 	if (cmd->ctx_free != NULL)
 		cmd->ctx_free(cmd->ctx);
@@ -511,6 +513,15 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 		if (client->disconnecting && client->out.len == 0) {
 			imap_client_destroy(client, "Logged out");
 			return;
+		}
+		if (client->drain_cb != NULL && !client->disconnecting &&
+		    client->out.len <= IMAP_OUTPUT_THROTTLE / 2) {
+			void (*cb)(struct imap_client *) = client->drain_cb;
+			client->drain_cb = NULL;
+			imap_client_ref(client);
+			cb(client);
+			if (!imap_client_unref(client))
+				return;
 		}
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&

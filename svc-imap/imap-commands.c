@@ -30,6 +30,14 @@ static const struct imap_command_def imap_commands[] = {
 	{ "UNSELECT", cmd_unselect, IMAP_CMD_SELECTED },
 	{ "CHECK", cmd_check, IMAP_CMD_SELECTED },
 	{ "APPEND", cmd_append, IMAP_CMD_AUTH },
+	{ "IDLE", cmd_idle, IMAP_CMD_AUTH },
+	{ "FETCH", cmd_fetch, IMAP_CMD_SELECTED },
+	{ "STORE", cmd_store, IMAP_CMD_SELECTED },
+	{ "EXPUNGE", cmd_expunge, IMAP_CMD_SELECTED },
+	{ "COPY", cmd_copy, IMAP_CMD_SELECTED },
+	{ "MOVE", cmd_copy, IMAP_CMD_SELECTED },
+	{ "SEARCH", cmd_search, IMAP_CMD_SELECTED },
+	{ "UID", cmd_uid, IMAP_CMD_SELECTED },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -45,7 +53,8 @@ const struct imap_command_def *imap_command_find(const char *name)
 /* What this build implements after login. Only commands that work are
  * listed, so a client never relies on a missing extension. */
 #define IMAP_CAPS_COMMON "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE"
-#define IMAP_CAPS_POST_LOGIN "NAMESPACE UNSELECT CHILDREN SPECIAL-USE"
+#define IMAP_CAPS_POST_LOGIN "NAMESPACE UNSELECT CHILDREN SPECIAL-USE " \
+	"IDLE UIDPLUS MOVE"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

@@ -38,6 +38,10 @@ struct imap_ctx {
 		int blob_put, blob_get, blob_delete;
 		int quota_get, quota_check, quota_commit, quota_changed;
 	} methods;		/* descriptor indexes, looked up by name */
+	/* Calls a command waits for, so shutdown can drop the client
+	 * references they hold (lib/rpc drops their callbacks). */
+	struct imap_rpc_pending *rpc_pending;
+	struct imap_rpc_detached *rpc_detached;
 	struct imap_client *clients;
 	uint64_t n_commands;
 	uint64_t n_connections;
@@ -46,6 +50,8 @@ struct imap_ctx {
 };
 
 struct imap_cmd;
+struct imap_rpc_pending;
+struct imap_rpc_detached;
 
 struct imap_client {
 	struct imap_ctx *ctx;
@@ -90,6 +96,10 @@ struct imap_client {
 	} *own;
 	size_t n_own;
 	uint64_t next_cmd_id;
+	/* Set by a command that produces more output than fits the
+	 * throttle (FETCH of bodies): called once the socket has taken
+	 * enough of it. Cleared when the command ends. */
+	void (*drain_cb)(struct imap_client *client);
 };
 
 /* A command handler returns true when the command is finished (the tagged
@@ -190,6 +200,18 @@ bool cmd_search(struct imap_cmd *cmd);
 bool cmd_uid(struct imap_cmd *cmd);
 bool cmd_idle(struct imap_cmd *cmd);
 bool cmd_getquota(struct imap_cmd *cmd);
+/* The shared bodies of X and UID X: args are the command's arguments
+ * after the UID sub-command name. */
+bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
+		      const struct imap_arg *args, size_t n_args);
+bool imap_store_start(struct imap_cmd *cmd, bool uid_cmd,
+		      const struct imap_arg *args, size_t n_args);
+bool imap_copy_start(struct imap_cmd *cmd, bool uid_cmd, bool move,
+		     const struct imap_arg *args, size_t n_args);
+bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
+		       const struct imap_arg *args, size_t n_args);
+bool imap_expunge_start(struct imap_cmd *cmd, bool uid_cmd,
+			const struct imap_arg *args, size_t n_args);
 
 /* imap-sync.c: untagged EXPUNGE/EXISTS/RECENT/FETCH for what changed in
  * the selected mailbox since the session last looked, then the tagged

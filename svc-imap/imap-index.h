@@ -39,6 +39,10 @@ void imap_index_fail(struct imap_cmd *cmd, const struct rpc_reply *reply,
  * mUTF-7 checked. NULL with a tagged NO sent when invalid. */
 const char *imap_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg,
 			     bool strip_sep);
+/* After an expunge (EXPUNGE, CLOSE): deletes the objects no mailbox
+ * references from svc-blob and tells svc-quota (fire and forget). */
+void imap_expunge_cleanup(struct imap_client *client,
+			  const Stratus__IndexExpungeReply *r);
 /* Appends a mailbox name as an atom when safe, else quoted/literal. */
 void imap_append_astring(struct buf *out, const char *s);
 

@@ -8,14 +8,32 @@
 #include <string.h>
 
 struct imap_rpc_pending {
+	struct imap_rpc_pending *prev, *next;
 	struct imap_client *client;
 	uint64_t cmd_id;
 	imap_rpc_cb *cb;
 };
 
 struct imap_rpc_detached {
+	struct imap_rpc_detached *prev, *next;
+	struct imap_ctx *ctx;
 	char *what, *user, *session, *ip;
 };
+
+static void detached_free(struct imap_rpc_detached *d)
+{
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		d->ctx->rpc_detached = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	free(d->what);
+	free(d->user);
+	free(d->session);
+	free(d->ip);
+	free(d);
+}
 
 static struct rpc_client *client_for(struct imap_ctx *ctx, const char *svc,
 				     const ProtobufCServiceDescriptor *desc,
@@ -55,6 +73,24 @@ void imap_rpc_deinit(struct imap_ctx *ctx)
 	rpc_client_free(&ctx->index);
 	rpc_client_free(&ctx->blob);
 	rpc_client_free(&ctx->quota);
+	while (ctx->rpc_pending != NULL) {
+		struct imap_rpc_pending *p = ctx->rpc_pending;
+		ctx->rpc_pending = p->next;
+		imap_client_unref(p->client);
+		free(p);
+	}
+	while (ctx->rpc_detached != NULL)
+		detached_free(ctx->rpc_detached);
+}
+
+static void pending_unlink(struct imap_ctx *ctx, struct imap_rpc_pending *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		ctx->rpc_pending = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
 }
 
 static void imap_rpc_context(struct imap_client *client, Stratus__Context *c)
@@ -73,6 +109,7 @@ static void imap_rpc_reply(const struct rpc_reply *reply, void *ctx)
 	struct imap_client *client = p->client;
 	imap_rpc_cb *cb = p->cb;
 	uint64_t id = p->cmd_id;
+	pending_unlink(client->ctx, p);
 	free(p);
 	/* The command may have ended meanwhile (IDLE's DONE): a reply for
 	 * an older command is dropped, never handed to the next one. */
@@ -93,6 +130,10 @@ void imap_rpc_call(struct imap_cmd *cmd, struct rpc_client *rc,
 	p->client = client;
 	p->cmd_id = cmd->id;
 	p->cb = cb;
+	p->next = client->ctx->rpc_pending;
+	if (p->next != NULL)
+		p->next->prev = p;
+	client->ctx->rpc_pending = p;
 	imap_client_ref(client);
 	rpc_client_call(rc, (uint32_t)method, &c, req, fds, n_fds,
 			IMAP_RPC_TIMEOUT_MS, imap_rpc_reply, p);
@@ -107,11 +148,7 @@ static void imap_rpc_detached_reply(const struct rpc_reply *reply, void *ctx)
 		log_error(&log, "%s failed: %s", d->what, reply->error != NULL ?
 			  reply->error : rpc_status_name(reply->status));
 	}
-	free(d->what);
-	free(d->user);
-	free(d->session);
-	free(d->ip);
-	free(d);
+	detached_free(d);
 }
 
 void imap_rpc_send(struct imap_client *client, struct rpc_client *rc,
@@ -120,6 +157,11 @@ void imap_rpc_send(struct imap_client *client, struct rpc_client *rc,
 	struct imap_rpc_detached *d = xcalloc(1, sizeof(*d));
 	Stratus__Context c;
 	imap_rpc_context(client, &c);
+	d->ctx = client->ctx;
+	d->next = d->ctx->rpc_detached;
+	if (d->next != NULL)
+		d->next->prev = d;
+	d->ctx->rpc_detached = d;
 	d->what = xstrdup(what);
 	d->user = xstrdup(c.user);
 	d->session = xstrdup(client->session);

@@ -1,0 +1,177 @@
+/* FETCH item parsing (see imap-fetch.h). An item atom arrives whole from
+ * the parser, e.g. "BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.100>". */
+#include "imap-fetch.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static struct imap_fetch_item *add(struct imap_pool *pool,
+				   struct imap_fetch_items *it,
+				   enum imap_fetch_kind kind)
+{
+	if (it->n_items % 8 == 0) {
+		struct imap_fetch_item *n = imap_pool_alloc(pool,
+			(it->n_items + 8) * sizeof(*n));
+		if (it->n_items > 0)
+			memcpy(n, it->items, it->n_items * sizeof(*n));
+		it->items = n;
+	}
+	struct imap_fetch_item *item = &it->items[it->n_items++];
+	memset(item, 0, sizeof(*item));
+	item->kind = kind;
+	return item;
+}
+
+static int add_section(struct imap_pool *pool, struct imap_fetch_items *it,
+		       const char *name, const char *spec, bool seen,
+		       const char **error_r)
+{
+	struct imap_fetch_item *item = add(pool, it, IMAP_FETCH_SECTION);
+	if (mail_section_parse(spec, &item->section, error_r) < 0) {
+		*error_r = "Invalid BODY[..] parameter";
+		return -1;
+	}
+	item->name = name;
+	item->sets_seen = seen;
+	it->need_body = true;
+	it->sets_seen |= seen;
+	return 0;
+}
+
+/* "BODY[...]<o.c>" / "BODY.PEEK[...]": name is what follows "BODY". */
+static int parse_body_section(struct imap_pool *pool,
+			      struct imap_fetch_items *it, const char *atom,
+			      const char **error_r)
+{
+	bool peek = strncasecmp(atom, "BODY.PEEK[", 10) == 0;
+	const char *spec = atom + (peek ? 10 : 5);
+	const char *close = strrchr(spec, ']');
+	if (close == NULL) {
+		*error_r = "Invalid BODY[..] parameter";
+		return -1;
+	}
+	char *sect = imap_pool_strndup(pool, spec, (size_t)(close - spec));
+	for (char *p = sect; *p != '\0'; p++) {
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 32);
+	}
+	const char *rest = close + 1;
+	if (add_section(pool, it, imap_pool_printf(pool, "BODY[%s]", sect),
+			sect, !peek, error_r) < 0)
+		return -1;
+	struct imap_fetch_item *item = &it->items[it->n_items - 1];
+	if (*rest == '\0')
+		return 0;
+	char *end;
+	if (*rest != '<')
+		goto bad;
+	item->offset = strtoull(rest + 1, &end, 10);
+	if (end == rest + 1 || *end != '.')
+		goto bad;
+	const char *c = end + 1;
+	item->count = strtoull(c, &end, 10);
+	if (end == c || strcmp(end, ">") != 0 || item->count == 0)
+		goto bad;
+	item->partial = true;
+	item->name = imap_pool_printf(pool, "BODY[%s]<%llu>", sect,
+				      (unsigned long long)item->offset);
+	return 0;
+bad:
+	*error_r = "Invalid BODY[..] partial";
+	return -1;
+}
+
+static int parse_item(struct imap_pool *pool, struct imap_fetch_items *it,
+		      const struct imap_arg *arg, const char **error_r)
+{
+	if (arg->type != IMAP_ARG_ATOM) {
+		*error_r = "Invalid fetch item";
+		return -1;
+	}
+	const char *a = arg->str;
+	if (strcasecmp(a, "UID") == 0) {
+		add(pool, it, IMAP_FETCH_UID);
+	} else if (strcasecmp(a, "FLAGS") == 0) {
+		add(pool, it, IMAP_FETCH_FLAGS);
+	} else if (strcasecmp(a, "INTERNALDATE") == 0) {
+		add(pool, it, IMAP_FETCH_INTERNALDATE);
+	} else if (strcasecmp(a, "RFC822.SIZE") == 0) {
+		add(pool, it, IMAP_FETCH_RFC822_SIZE);
+	} else if (strcasecmp(a, "MODSEQ") == 0) {
+		add(pool, it, IMAP_FETCH_MODSEQ);
+	} else if (strcasecmp(a, "ENVELOPE") == 0) {
+		add(pool, it, IMAP_FETCH_ENVELOPE);
+		it->want_envelope = true;
+	} else if (strcasecmp(a, "BODYSTRUCTURE") == 0) {
+		add(pool, it, IMAP_FETCH_BODYSTRUCTURE);
+		it->want_bodystructure = true;
+	} else if (strcasecmp(a, "BODY") == 0) {
+		add(pool, it, IMAP_FETCH_BODY);
+		it->want_body = true;
+	} else if (strcasecmp(a, "RFC822") == 0) {
+		return add_section(pool, it, "RFC822", "", true, error_r);
+	} else if (strcasecmp(a, "RFC822.HEADER") == 0) {
+		return add_section(pool, it, "RFC822.HEADER", "HEADER", false,
+				   error_r);
+	} else if (strcasecmp(a, "RFC822.TEXT") == 0) {
+		return add_section(pool, it, "RFC822.TEXT", "TEXT", true,
+				   error_r);
+	} else if (strncasecmp(a, "BODY[", 5) == 0 ||
+		   strncasecmp(a, "BODY.PEEK[", 10) == 0) {
+		return parse_body_section(pool, it, a, error_r);
+	} else {
+		*error_r = "Unknown parameter ";
+		return -1;
+	}
+	return 0;
+}
+
+int imap_fetch_items_parse(struct imap_pool *pool, const struct imap_arg *arg,
+			   struct imap_fetch_items *it, const char **error_r)
+{
+	static const struct {
+		const char *name;
+		const char *items[6];
+	} macros[] = {
+		{ "ALL", { "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE" } },
+		{ "FAST", { "FLAGS", "INTERNALDATE", "RFC822.SIZE" } },
+		{ "FULL", { "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE",
+			    "BODY" } },
+	};
+	memset(it, 0, sizeof(*it));
+	if (arg->type == IMAP_ARG_ATOM) {
+		for (size_t m = 0; m < sizeof(macros) / sizeof(macros[0]); m++) {
+			if (strcasecmp(arg->str, macros[m].name) != 0)
+				continue;
+			for (size_t i = 0; macros[m].items[i] != NULL; i++) {
+				struct imap_arg a = { .type = IMAP_ARG_ATOM,
+					.str = macros[m].items[i], .fd = -1 };
+				a.len = strlen(a.str);
+				if (parse_item(pool, it, &a, error_r) < 0)
+					return -1;
+			}
+			return 0;
+		}
+		return parse_item(pool, it, arg, error_r);
+	}
+	if (arg->type != IMAP_ARG_LIST || arg->list_count == 0 ||
+	    arg->list_count > IMAP_FETCH_MAX_ITEMS) {
+		*error_r = "Invalid fetch items";
+		return -1;
+	}
+	for (size_t i = 0; i < arg->list_count; i++) {
+		if (parse_item(pool, it, &arg->list[i], error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void imap_fetch_items_free(struct imap_fetch_items *it)
+{
+	for (size_t i = 0; i < it->n_items; i++) {
+		if (it->items[i].kind == IMAP_FETCH_SECTION)
+			mail_section_free(&it->items[i].section);
+	}
+	it->n_items = 0;
+}

@@ -1,0 +1,327 @@
+/* SEARCH key parsing (see imap-search.h). Sequence sets and UID sets are
+ * resolved against the session's view here, so svc-index sees UIDs. */
+#include "imap-search.h"
+#include "imap-date.h"
+#include "imap-msgset.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct sp {
+	struct imap_cmd *cmd;
+	const struct imap_arg *args;
+	size_t n, i;
+	unsigned int keys;
+	const char *error;
+};
+
+static Stratus__IndexSearchKey *key_new(struct sp *p,
+					Stratus__IndexSearchOp op)
+{
+	Stratus__IndexSearchKey *k = imap_pool_alloc(&p->cmd->pool,
+						     sizeof(*k));
+	stratus__index_search_key__init(k);
+	k->op = op;
+	p->keys++;
+	return k;
+}
+
+static void key_add_sub(struct sp *p, Stratus__IndexSearchKey *parent,
+			Stratus__IndexSearchKey *sub)
+{
+	Stratus__IndexSearchKey **n = imap_pool_alloc(&p->cmd->pool,
+		(parent->n_sub + 1) * sizeof(*n));
+	if (parent->n_sub > 0)
+		memcpy(n, parent->sub, parent->n_sub * sizeof(*n));
+	n[parent->n_sub++] = sub;
+	parent->sub = n;
+}
+
+static const char *next_string(struct sp *p)
+{
+	if (p->i >= p->n || !imap_arg_is_astring(&p->args[p->i])) {
+		p->error = "Missing argument";
+		return NULL;
+	}
+	return p->args[p->i++].str;
+}
+
+static Stratus__IndexSearchKey *flag_key(struct sp *p, const char *flag,
+					 bool negate)
+{
+	Stratus__IndexSearchKey *k = key_new(p,
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_FLAG);
+	k->text = (char *)flag;
+	if (!negate)
+		return k;
+	Stratus__IndexSearchKey *n = key_new(p,
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_NOT);
+	key_add_sub(p, n, k);
+	return n;
+}
+
+static Stratus__IndexSearchKey *set_key(struct sp *p, const char *set,
+					bool uid)
+{
+	struct imap_msgset ms;
+	if (imap_msgset_parse(p->cmd, set, uid, &ms, &p->error) < 0)
+		return NULL;
+	Stratus__IndexSearchKey *k = key_new(p,
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_UID);
+	if (ms.n_ranges == 0) {
+		/* Matches nothing: a range no message has. */
+		Stratus__IndexUidRange *r = imap_pool_alloc(&p->cmd->pool,
+							    sizeof(*r));
+		stratus__index_uid_range__init(r);
+		r->first = r->last = UINT32_MAX;
+		ms.ranges = imap_pool_alloc(&p->cmd->pool, sizeof(*ms.ranges));
+		ms.ranges[0] = r;
+		ms.n_ranges = 1;
+	}
+	k->uids = ms.ranges;
+	k->n_uids = ms.n_ranges;
+	return k;
+}
+
+static Stratus__IndexSearchKey *recent_key(struct sp *p)
+{
+	/* The session's \Recent messages are its newest n_recent ones. */
+	const struct imap_client *c = p->cmd->client;
+	size_t n = c->n_recent < c->n_uids ? c->n_recent : c->n_uids;
+	char *set = n == 0 ? (char *)"4294967295" :
+		imap_pool_printf(&p->cmd->pool, "%u:*",
+				 c->uids[c->n_uids - n]);
+	return set_key(p, set, true);
+}
+
+static char *lower(struct sp *p, const char *s)
+{
+	char *l = imap_pool_strndup(&p->cmd->pool, s, strlen(s));
+	for (char *q = l; *q != '\0'; q++)
+		*q = (char)tolower((unsigned char)*q);
+	return l;
+}
+
+static Stratus__IndexSearchKey *parse_key(struct sp *p, unsigned int depth);
+
+static Stratus__IndexSearchKey *date_key(struct sp *p,
+					 Stratus__IndexSearchOp op,
+					 const char *field)
+{
+	const char *s = next_string(p);
+	time_t t;
+	if (s == NULL)
+		return NULL;
+	if (!imap_date_parse(s, &t)) {
+		p->error = "Invalid search date";
+		return NULL;
+	}
+	Stratus__IndexSearchKey *k = key_new(p, op);
+	k->number = t;
+	if (field != NULL)
+		k->field = (char *)field;
+	return k;
+}
+
+static Stratus__IndexSearchKey *parse_atom(struct sp *p, const char *a,
+					   unsigned int depth)
+{
+	static const struct {
+		const char *name, *flag;
+		bool negate;
+	} flags[] = {
+		{ "ANSWERED", "\\Answered", false },
+		{ "DELETED", "\\Deleted", false },
+		{ "DRAFT", "\\Draft", false },
+		{ "FLAGGED", "\\Flagged", false },
+		{ "SEEN", "\\Seen", false },
+		{ "UNANSWERED", "\\Answered", true },
+		{ "UNDELETED", "\\Deleted", true },
+		{ "UNDRAFT", "\\Draft", true },
+		{ "UNFLAGGED", "\\Flagged", true },
+		{ "UNSEEN", "\\Seen", true },
+	};
+	static const char *const headers[] = { "BCC", "CC", "FROM", "TO",
+					       "SUBJECT" };
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (strcasecmp(a, flags[i].name) == 0)
+			return flag_key(p, flags[i].flag, flags[i].negate);
+	}
+	for (size_t i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+		if (strcasecmp(a, headers[i]) != 0)
+			continue;
+		const char *s = next_string(p);
+		if (s == NULL)
+			return NULL;
+		Stratus__IndexSearchKey *k = key_new(p,
+			STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER);
+		k->field = lower(p, headers[i]);
+		k->text = (char *)s;
+		return k;
+	}
+	Stratus__IndexSearchKey *k;
+	if (strcasecmp(a, "ALL") == 0)
+		return key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ALL);
+	if (strcasecmp(a, "RECENT") == 0)
+		return recent_key(p);
+	if (strcasecmp(a, "OLD") == 0 || strcasecmp(a, "NEW") == 0) {
+		bool is_new = strcasecmp(a, "NEW") == 0;
+		Stratus__IndexSearchKey *r = recent_key(p);
+		if (r == NULL)
+			return NULL;
+		k = key_new(p, is_new ? STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_AND :
+			    STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_NOT);
+		key_add_sub(p, k, r);
+		if (is_new)
+			key_add_sub(p, k, flag_key(p, "\\Seen", true));
+		return k;
+	}
+	if (strcasecmp(a, "KEYWORD") == 0 || strcasecmp(a, "UNKEYWORD") == 0) {
+		const char *s = next_string(p);
+		return s == NULL ? NULL :
+			flag_key(p, s, strcasecmp(a, "UNKEYWORD") == 0);
+	}
+	if (strcasecmp(a, "HEADER") == 0) {
+		const char *f = next_string(p);
+		const char *s = f == NULL ? NULL : next_string(p);
+		if (s == NULL)
+			return NULL;
+		k = key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER);
+		k->field = lower(p, f);
+		k->text = (char *)s;
+		return k;
+	}
+	if (strcasecmp(a, "BODY") == 0 || strcasecmp(a, "TEXT") == 0) {
+		const char *s = next_string(p);
+		if (s == NULL)
+			return NULL;
+		k = key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY);
+		k->text = (char *)s;
+		if (strcasecmp(a, "TEXT") == 0)
+			k->field = (char *)IMAP_SEARCH_FIELD_TEXT;
+		return k;
+	}
+	if (strcasecmp(a, "BEFORE") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BEFORE, NULL);
+	if (strcasecmp(a, "ON") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ON, NULL);
+	if (strcasecmp(a, "SINCE") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SINCE, NULL);
+	if (strcasecmp(a, "SENTBEFORE") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY,
+				IMAP_SEARCH_FIELD_SENTBEFORE);
+	if (strcasecmp(a, "SENTON") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY,
+				IMAP_SEARCH_FIELD_SENTON);
+	if (strcasecmp(a, "SENTSINCE") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY,
+				IMAP_SEARCH_FIELD_SENTSINCE);
+	if (strcasecmp(a, "LARGER") == 0 || strcasecmp(a, "SMALLER") == 0) {
+		const char *s = next_string(p);
+		char *end;
+		if (s == NULL)
+			return NULL;
+		unsigned long long v = strtoull(s, &end, 10);
+		if (*s < '0' || *s > '9' || *end != '\0') {
+			p->error = "Invalid size";
+			return NULL;
+		}
+		k = key_new(p, strcasecmp(a, "LARGER") == 0 ?
+			    STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_LARGER :
+			    STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SMALLER);
+		k->number = (int64_t)(v > INT64_MAX ? INT64_MAX : v);
+		return k;
+	}
+	if (strcasecmp(a, "UID") == 0) {
+		const char *s = next_string(p);
+		return s == NULL ? NULL : set_key(p, s, true);
+	}
+	if (strcasecmp(a, "NOT") == 0) {
+		Stratus__IndexSearchKey *sub = parse_key(p, depth + 1);
+		if (sub == NULL)
+			return NULL;
+		k = key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_NOT);
+		key_add_sub(p, k, sub);
+		return k;
+	}
+	if (strcasecmp(a, "OR") == 0) {
+		Stratus__IndexSearchKey *a1 = parse_key(p, depth + 1);
+		Stratus__IndexSearchKey *a2 = a1 == NULL ? NULL :
+			parse_key(p, depth + 1);
+		if (a2 == NULL)
+			return NULL;
+		k = key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_OR);
+		key_add_sub(p, k, a1);
+		key_add_sub(p, k, a2);
+		return k;
+	}
+	if ((a[0] >= '0' && a[0] <= '9') || a[0] == '*')
+		return set_key(p, a, false);
+	p->error = "Unknown argument";
+	return NULL;
+}
+
+static Stratus__IndexSearchKey *parse_key(struct sp *p, unsigned int depth)
+{
+	if (depth > IMAP_MAX_LIST_DEPTH || p->keys > IMAP_SEARCH_MAX_KEYS) {
+		p->error = "Too complex search";
+		return NULL;
+	}
+	if (p->i >= p->n) {
+		p->error = "Missing search key";
+		return NULL;
+	}
+	const struct imap_arg *arg = &p->args[p->i++];
+	if (arg->type == IMAP_ARG_LIST) {
+		struct sp sub = *p;
+		sub.args = arg->list;
+		sub.n = arg->list_count;
+		sub.i = 0;
+		Stratus__IndexSearchKey *k = key_new(&sub,
+			STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_AND);
+		if (sub.n == 0) {
+			p->error = "Empty list";
+			return NULL;
+		}
+		while (sub.i < sub.n) {
+			Stratus__IndexSearchKey *s = parse_key(&sub, depth + 1);
+			if (s == NULL) {
+				p->error = sub.error;
+				return NULL;
+			}
+			key_add_sub(&sub, k, s);
+		}
+		p->keys = sub.keys;
+		return k;
+	}
+	if (arg->type != IMAP_ARG_ATOM) {
+		p->error = "Invalid search key";
+		return NULL;
+	}
+	return parse_atom(p, arg->str, depth);
+}
+
+int imap_search_parse(struct imap_cmd *cmd, const struct imap_arg *args,
+		      size_t n_args, Stratus__IndexSearchKey **key_r,
+		      const char **error_r)
+{
+	struct sp p = { .cmd = cmd, .args = args, .n = n_args };
+	Stratus__IndexSearchKey *all = key_new(&p,
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_AND);
+	if (n_args == 0) {
+		*error_r = "Missing search key";
+		return -1;
+	}
+	while (p.i < p.n) {
+		Stratus__IndexSearchKey *k = parse_key(&p, 0);
+		if (k == NULL) {
+			*error_r = p.error != NULL ? p.error : "Invalid search";
+			return -1;
+		}
+		key_add_sub(&p, all, k);
+	}
+	*key_r = all;
+	return 0;
+}
