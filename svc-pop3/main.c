@@ -117,10 +117,14 @@ static void pop3_status(Stratus__StatusReply *reply, struct service *svc)
 			       server->n_login_failures);
 	service_status_counter(reply, "retr", server->n_retr);
 	service_status_counter(reply, "expunged", server->n_expunged);
+	pop3_rpc_backend_status(server->backend_ctx, reply);
 }
 
 static const char *const pop3_settings_implemented[] = {
 	"login_greeting",
+	"pop3_no_flag_updates",
+	"pop3_client_workarounds",
+	"pop3_uidl_format",
 	NULL
 };
 

@@ -58,6 +58,15 @@ void pop3_client_ref(struct pop3_client *client)
 	client->refcount++;
 }
 
+void pop3_messages_free(struct pop3_message *msgs, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		free(msgs[i].guid);
+		free(msgs[i].object_id);
+	}
+	free(msgs);
+}
+
 void pop3_client_unref(struct pop3_client **_client)
 {
 	struct pop3_client *client = *_client;
@@ -66,9 +75,7 @@ void pop3_client_unref(struct pop3_client **_client)
 		return;
 	if (client->xfer_fd >= 0)
 		close(client->xfer_fd);
-	for (unsigned int i = 0; i < client->n_msgs; i++)
-		free(client->msgs[i].guid);
-	free(client->msgs);
+	pop3_messages_free(client->msgs, client->n_msgs);
 	free(client->user_cmd);
 	free(client->sasl_mech);
 	free(client->user);

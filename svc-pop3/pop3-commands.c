@@ -29,18 +29,24 @@ static bool pop3_mech_allowed(const struct pop3_client *client,
 	return false;
 }
 
-static void pop3_maildrop_done(struct pop3_client *client, bool ok,
+static void pop3_maildrop_done(struct pop3_client *client,
+			       enum pop3_maildrop_result result,
 			       struct pop3_message *messages,
 			       unsigned int count, uint32_t uidvalidity)
 {
 	if (client->disconnected) {
-		for (unsigned int i = 0; i < count; i++)
-			free(messages[i].guid);
-		free(messages);
+		pop3_messages_free(messages, count);
 		pop3_client_unref(&client);
 		return;
 	}
-	if (!ok) {
+	if (result == POP3_MAILDROP_IN_USE) {
+		/* not counted: nothing to release at disconnect */
+		client->counted = false;
+		pop3_client_reply(client, "-ERR [IN-USE] Maximum number of "
+				  "connections from user+IP exceeded "
+				  "(mail_max_userip_connections)");
+		text_conn_close_after_flush(client->conn);
+	} else if (result != POP3_MAILDROP_OK) {
 		pop3_client_reply(client, "-ERR [SYS/TEMP] Couldn't open "
 				  "INBOX: temporary failure");
 		text_conn_close_after_flush(client->conn);

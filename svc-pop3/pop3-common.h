@@ -37,6 +37,7 @@ void pop3_settings_free(struct pop3_settings *set);
 struct pop3_message {
 	uint32_t uid;
 	char *guid;
+	char *object_id;	/* svc-blob object id; NULL in unit tests */
 	uint64_t size;		/* CRLF size, what LIST reports */
 	bool deleted;
 	bool seen_set;		/* RETR'd: set \Seen at QUIT */
@@ -57,8 +58,15 @@ typedef void pop3_auth_cb(struct pop3_client *client,
 			  enum pop3_auth_result result,
 			  const void *challenge, size_t challenge_len,
 			  const char *user);
+enum pop3_maildrop_result {
+	POP3_MAILDROP_OK,
+	POP3_MAILDROP_TEMPFAIL,	/* -ERR [SYS/TEMP] */
+	POP3_MAILDROP_IN_USE,	/* mail_max_userip_connections: [IN-USE] */
+};
+
 /* messages: malloc'd array (ownership passes) or NULL on failure */
-typedef void pop3_maildrop_cb(struct pop3_client *client, bool ok,
+typedef void pop3_maildrop_cb(struct pop3_client *client,
+			      enum pop3_maildrop_result result,
 			      struct pop3_message *messages,
 			      unsigned int count, uint32_t uidvalidity);
 typedef void pop3_body_cb(struct pop3_client *client, int fd);
@@ -151,6 +159,9 @@ void pop3_client_reply(struct pop3_client *client, const char *fmt, ...)
 void pop3_client_continue(struct pop3_client *client);
 /* Starts streaming the open body fd as RETR/TOP output. */
 void pop3_client_xfer_start(struct pop3_client *client, int fd);
+
+/* Frees an array of n messages and their strings. */
+void pop3_messages_free(struct pop3_message *msgs, unsigned int n);
 
 /* pop3-commands.c */
 void pop3_client_command(struct pop3_client *client, char *line, size_t len);

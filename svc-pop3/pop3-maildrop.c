@@ -1,27 +1,28 @@
 /* The RPC backend of the POP3 engine: SASL through svc-auth (USER/PASS as
- * a PLAIN exchange), the maildrop from svc-index and bodies from svc-blob.
- * The maildrop waits for svc-index's redesigned contract: until it lands,
- * a login answers -ERR [SYS/TEMP] after a successful authentication. */
+ * a PLAIN exchange) and its connection count (mail_max_userip_connections);
+ * the maildrop from svc-index (the INBOX as it was at login); bodies from
+ * svc-blob; at QUIT the \\Seen flags and the expunge, whose unreferenced
+ * objects are deleted from svc-blob (see pop3-update.c). */
 #include "pop3-maildrop.h"
+#include "pop3-rpc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.pb-c.h"
+#include "blob.pb-c.h"
+#include "index.pb-c.h"
+#include "quota.pb-c.h"
 #include "rpc-versions.h"
 #include "service.h"
-
-struct pop3_rpc_backend {
-	struct rpc_client *auth;
-};
 
 struct pop3_sasl_req {
 	struct pop3_client *client;
 	pop3_auth_cb *cb;
 };
 
-static void pop3_context(const struct pop3_client *client,
-			 Stratus__Context *ctx)
+void pop3_rpc_context(const struct pop3_client *client,
+		      Stratus__Context *ctx)
 {
 	stratus__context__init(ctx);
 	ctx->session = (char *)client->session;
@@ -98,40 +99,262 @@ static void pop3_rpc_sasl(struct pop3_server *server,
 		       strcmp(client->client_ip, "::1") == 0;
 	sreq.abort = abort;
 	Stratus__Context ctx;
-	pop3_context(client, &ctx);
-	rpc_client_call(be->auth, 0 /* Sasl */, &ctx, &sreq.base, NULL, 0,
+	pop3_rpc_context(client, &ctx);
+	rpc_client_call(be->auth, be->m_sasl, &ctx, &sreq.base, NULL, 0,
 			RPC_DEFAULT_TIMEOUT_MS, pop3_sasl_reply, req);
+}
+
+/* ---- the maildrop: Connect, MailboxOpen, Fetch ---- */
+
+struct pop3_maildrop_req {
+	struct pop3_rpc_backend *be;
+	struct pop3_client *client;
+	pop3_maildrop_cb *cb;
+	uint32_t uidvalidity;
+	uint32_t expected;	/* messages MailboxOpen reported */
+	uint32_t last_uid;	/* the highest UID at open */
+	struct pop3_message *msgs;
+	unsigned int n_msgs;
+};
+
+static void pop3_maildrop_finish(struct pop3_maildrop_req *req,
+				 enum pop3_maildrop_result result)
+{
+	if (result != POP3_MAILDROP_OK) {
+		pop3_messages_free(req->msgs, req->n_msgs);
+		req->msgs = NULL;
+		req->n_msgs = 0;
+	}
+	req->cb(req->client, result, req->msgs, req->n_msgs, req->uidvalidity);
+	free(req);
+}
+
+static void pop3_maildrop_fail(struct pop3_maildrop_req *req,
+			       const char *what, const struct rpc_reply *reply)
+{
+	log_error(&req->client->log, "%s failed: %s", what,
+		  reply->error != NULL ? reply->error :
+		  rpc_status_name(reply->status));
+	pop3_maildrop_finish(req, POP3_MAILDROP_TEMPFAIL);
+}
+
+static void pop3_maildrop_fetch(struct pop3_maildrop_req *req,
+				uint32_t from_uid);
+
+static void pop3_fetch_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct pop3_maildrop_req *req = ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		pop3_maildrop_fail(req, "svc-index Fetch of INBOX", reply);
+		return;
+	}
+	const Stratus__IndexFetchReply *r = (const void *)reply->msg;
+	req->msgs = xreallocarray(req->msgs, req->n_msgs + r->n_messages + 1,
+				  sizeof(*req->msgs));
+	for (size_t i = 0; i < r->n_messages; i++) {
+		const Stratus__IndexMessage *im = r->messages[i];
+		/* Messages delivered after the open are not part of this
+		 * session's maildrop (RFC 1939: the maildrop is fixed). */
+		if (im->uid > req->last_uid)
+			continue;
+		struct pop3_message *m = &req->msgs[req->n_msgs++];
+		memset(m, 0, sizeof(*m));
+		m->uid = im->uid;
+		m->guid = xstrdup(im->guid);
+		m->object_id = xstrdup(im->object_id);
+		m->size = im->virtual_size;
+	}
+	if (r->next_uid != 0 && r->next_uid <= req->last_uid) {
+		pop3_maildrop_fetch(req, r->next_uid);
+		return;
+	}
+	pop3_maildrop_finish(req, POP3_MAILDROP_OK);
+}
+
+static void pop3_maildrop_fetch(struct pop3_maildrop_req *req,
+				uint32_t from_uid)
+{
+	struct pop3_client *client = req->client;
+	Stratus__IndexFetchRequest freq = STRATUS__INDEX_FETCH_REQUEST__INIT;
+	Stratus__IndexUidRange range = STRATUS__INDEX_UID_RANGE__INIT;
+	Stratus__IndexUidRange *ranges[] = { &range };
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	range.first = from_uid;
+	range.last = req->last_uid;
+	freq.user = client->user;
+	freq.mailbox = (char *)"INBOX";
+	freq.uids = ranges;
+	freq.n_uids = 1;
+	rpc_client_call(req->be->index, req->be->m_fetch, &ctx, &freq.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_fetch_reply, req);
+}
+
+static void pop3_open_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct pop3_maildrop_req *req = ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		pop3_maildrop_fail(req, "svc-index MailboxOpen of INBOX", reply);
+		return;
+	}
+	const Stratus__IndexOpenReply *r = (const void *)reply->msg;
+	req->uidvalidity = r->status != NULL ? r->status->uidvalidity : 0;
+	if (r->n_uids == 0) {
+		pop3_maildrop_finish(req, POP3_MAILDROP_OK);
+		return;
+	}
+	req->expected = (uint32_t)r->n_uids;
+	req->last_uid = r->uids[r->n_uids - 1];
+	pop3_maildrop_fetch(req, r->uids[0]);
+}
+
+static void pop3_maildrop_open(struct pop3_maildrop_req *req)
+{
+	struct pop3_client *client = req->client;
+	Stratus__IndexOpenRequest oreq = STRATUS__INDEX_OPEN_REQUEST__INIT;
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	oreq.user = client->user;
+	oreq.mailbox = (char *)"INBOX";
+	rpc_client_call(req->be->index, req->be->m_open, &ctx, &oreq.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_open_reply, req);
+}
+
+static void pop3_connect_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct pop3_maildrop_req *req = ctx;
+	if (reply->status == STRATUS__STATUS__STATUS_OK) {
+		const Stratus__ConnectReply *r = (const void *)reply->msg;
+		if (!r->allowed) {
+			log_info(&req->client->log, "Login refused: "
+				 "mail_max_userip_connections=%u reached",
+				 r->limit);
+			pop3_maildrop_finish(req, POP3_MAILDROP_IN_USE);
+			return;
+		}
+	} else {
+		/* svc-auth cannot count right now: serving the user beats
+		 * locking everyone out (the IMAP service does the same). */
+		req->client->counted = false;
+		log_warning(&req->client->log, "connection counting failed "
+			    "(%s); mail_max_userip_connections not enforced "
+			    "for this session", reply->error != NULL ?
+			    reply->error : rpc_status_name(reply->status));
+	}
+	pop3_maildrop_open(req);
 }
 
 static void pop3_rpc_maildrop(struct pop3_server *server,
 			      struct pop3_client *client, pop3_maildrop_cb *cb)
 {
-	(void)server;
-	log_error(&client->log, "the maildrop is not wired to svc-index yet");
-	cb(client, false, NULL, 0, 0);
+	struct pop3_rpc_backend *be = server->backend_ctx;
+	struct pop3_maildrop_req *req = xcalloc(1, sizeof(*req));
+	req->be = be;
+	req->client = client;
+	req->cb = cb;
+	Stratus__ConnectRequest creq = STRATUS__CONNECT_REQUEST__INIT;
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	creq.user = client->user;
+	creq.protocol = (char *)"pop3";
+	creq.ip = client->client_ip;
+	rpc_client_call(be->auth, be->m_connect, &ctx, &creq.base, NULL, 0,
+			RPC_DEFAULT_TIMEOUT_MS, pop3_connect_reply, req);
+}
+
+static void pop3_rpc_logout(struct pop3_server *server,
+			    struct pop3_client *client)
+{
+	struct pop3_rpc_backend *be = server->backend_ctx;
+	Stratus__ConnectRequest creq = STRATUS__CONNECT_REQUEST__INIT;
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	creq.user = client->user;
+	creq.protocol = (char *)"pop3";
+	creq.ip = client->client_ip;
+	creq.release = true;
+	rpc_client_call(be->auth, be->m_connect, &ctx, &creq.base, NULL, 0,
+			RPC_DEFAULT_TIMEOUT_MS, pop3_rpc_ignore_reply, NULL);
+}
+
+void pop3_rpc_ignore_reply(const struct rpc_reply *reply, void *ctx)
+{
+	(void)reply;
+	(void)ctx;
+}
+
+bool pop3_quota_enabled(const struct config *cfg)
+{
+	const char *list = config_get(cfg, "pop3", "mail_plugins");
+	const char *root = config_plugin_get(cfg, "pop3", "quota");
+	if (list == NULL || root == NULL || *root == '\0')
+		return false;
+	for (const char *p = list; *p != '\0';) {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, " \t,");
+		if (len == 5 && strncmp(p, "quota", 5) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* ---- bodies ---- */
+
+struct pop3_body_req {
+	struct pop3_client *client;
+	pop3_body_cb *cb;
+	uint32_t uid;
+};
+
+/* "ab/cde/user/<mailbox-guid>/<message-guid>" -> the key relative to the
+ * user's prefix, which svc-blob Get wants: the last two parts. */
+const char *pop3_object_key(const char *object_id)
+{
+	const char *last = strrchr(object_id, '/');
+	if (last == NULL)
+		return object_id;
+	const char *p = last;
+	while (p > object_id && p[-1] != '/')
+		p--;
+	return p;
+}
+
+static void pop3_get_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct pop3_body_req *req = ctx;
+	int fd = -1;
+	if (reply->status == STRATUS__STATUS__STATUS_OK && reply->n_fds > 0) {
+		fd = reply->fds[0];
+		reply->fds[0] = -1;	/* ours now */
+	} else {
+		log_error(&req->client->log, "svc-blob Get of uid %u failed: %s",
+			  req->uid, reply->error != NULL ? reply->error :
+			  rpc_status_name(reply->status));
+	}
+	req->cb(req->client, fd);
+	free(req);
 }
 
 static void pop3_rpc_body(struct pop3_server *server,
 			  struct pop3_client *client,
 			  const struct pop3_message *msg, pop3_body_cb *cb)
 {
-	(void)server;
-	(void)msg;
-	cb(client, -1);
-}
-
-static void pop3_rpc_update(struct pop3_server *server,
-			    struct pop3_client *client,
-			    const uint32_t *expunge, unsigned int n_expunge,
-			    const uint32_t *seen, unsigned int n_seen,
-			    pop3_update_cb *cb)
-{
-	(void)server;
-	(void)expunge;
-	(void)n_expunge;
-	(void)seen;
-	(void)n_seen;
-	cb(client, false);
+	struct pop3_rpc_backend *be = server->backend_ctx;
+	struct pop3_body_req *req = xcalloc(1, sizeof(*req));
+	req->client = client;
+	req->cb = cb;
+	req->uid = msg->uid;
+	Stratus__BlobGetRequest greq = STRATUS__BLOB_GET_REQUEST__INIT;
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	greq.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
+	greq.user = client->user;
+	greq.key = (char *)pop3_object_key(msg->object_id != NULL ?
+					   msg->object_id : "");
+	be->n_gets++;
+	rpc_client_call(be->blob, be->m_get, &ctx, &greq.base, NULL, 0,
+			RPC_DEFAULT_TIMEOUT_MS, pop3_get_reply, req);
 }
 
 static const struct pop3_backend pop3_rpc_backend_ops = {
@@ -139,19 +362,65 @@ static const struct pop3_backend pop3_rpc_backend_ops = {
 	.maildrop = pop3_rpc_maildrop,
 	.body = pop3_rpc_body,
 	.update = pop3_rpc_update,
+	.logout = pop3_rpc_logout,
 };
+
+static struct rpc_client *
+pop3_rpc_client(struct loop *loop, const struct config *cfg, const char *name,
+		const ProtobufCServiceDescriptor *desc, uint32_t major,
+		uint32_t minor)
+{
+	char *path = service_rpc_socket_path(cfg, name);
+	struct rpc_client *c = rpc_client_new(loop, path, desc, major, minor);
+	free(path);
+	return c;
+}
+
+static uint32_t pop3_method(const ProtobufCServiceDescriptor *desc,
+			    const char *name)
+{
+	int i = rpc_method_index(desc, name);
+	if (i < 0)
+		log_panic("%s has no method %s", desc->name, name);
+	return (uint32_t)i;
+}
 
 const struct pop3_backend *
 pop3_rpc_backend_new(struct loop *loop, const struct config *cfg,
 		     void **ctx_r)
 {
 	struct pop3_rpc_backend *be = xcalloc(1, sizeof(*be));
-	char *path = service_rpc_socket_path(cfg, "auth");
-	be->auth = rpc_client_new(loop, path, &stratus__auth__descriptor,
-				  AUTH_RPC_MAJOR, AUTH_RPC_MINOR);
-	free(path);
+	be->auth = pop3_rpc_client(loop, cfg, "auth", &stratus__auth__descriptor,
+				   AUTH_RPC_MAJOR, AUTH_RPC_MINOR);
+	be->index = pop3_rpc_client(loop, cfg, "index",
+				    &stratus__index__descriptor,
+				    INDEX_RPC_MAJOR, INDEX_RPC_MINOR);
+	be->blob = pop3_rpc_client(loop, cfg, "blob", &stratus__blob__descriptor,
+				   BLOB_RPC_MAJOR, BLOB_RPC_MINOR);
+	be->quota = pop3_rpc_client(loop, cfg, "quota",
+				    &stratus__quota__descriptor,
+				    QUOTA_RPC_MAJOR, QUOTA_RPC_MINOR);
+	be->m_sasl = pop3_method(&stratus__auth__descriptor, "Sasl");
+	be->m_connect = pop3_method(&stratus__auth__descriptor, "Connect");
+	be->m_open = pop3_method(&stratus__index__descriptor, "MailboxOpen");
+	be->m_fetch = pop3_method(&stratus__index__descriptor, "Fetch");
+	be->m_store = pop3_method(&stratus__index__descriptor, "Store");
+	be->m_expunge = pop3_method(&stratus__index__descriptor, "Expunge");
+	be->m_get = pop3_method(&stratus__blob__descriptor, "Get");
+	be->m_delete = pop3_method(&stratus__blob__descriptor, "Delete");
+	be->m_changed = pop3_method(&stratus__quota__descriptor, "Changed");
+	be->quota_enabled = pop3_quota_enabled(cfg);
 	*ctx_r = be;
 	return &pop3_rpc_backend_ops;
+}
+
+void pop3_rpc_backend_status(void *ctx, Stratus__StatusReply *reply)
+{
+	struct pop3_rpc_backend *be = ctx;
+	if (be == NULL)
+		return;
+	rpc_status_add_counter(reply, "blob_gets", be->n_gets);
+	rpc_status_add_counter(reply, "blob_deletes", be->n_deletes);
 }
 
 void pop3_rpc_backend_free(void *ctx)
@@ -160,5 +429,8 @@ void pop3_rpc_backend_free(void *ctx)
 	if (be == NULL)
 		return;
 	rpc_client_free(&be->auth);
+	rpc_client_free(&be->index);
+	rpc_client_free(&be->blob);
+	rpc_client_free(&be->quota);
 	free(be);
 }

@@ -4,10 +4,13 @@
 #define POP3_MAILDROP_H
 
 #include "pop3-common.h"
+#include "rpc.h"
 
 const struct pop3_backend *
 pop3_rpc_backend_new(struct loop *loop, const struct config *cfg,
 		     void **ctx_r);
 void pop3_rpc_backend_free(void *ctx);
+/* Adds the backend's counters (object GETs, deletes) to a status reply. */
+void pop3_rpc_backend_status(void *ctx, Stratus__StatusReply *reply);
 
 #endif

@@ -75,7 +75,7 @@ static void fake_maildrop(struct pop3_server *server, struct pop3_client *c,
 		m[i].guid = xasprintf("guid%u", i);
 		m[i].size = pop3_wire_size(bodies[i], strlen(bodies[i]));
 	}
-	cb(c, true, m, 3, 1234);
+	cb(c, POP3_MAILDROP_OK, m, 3, 1234);
 }
 
 static void fake_body(struct pop3_server *server, struct pop3_client *c,

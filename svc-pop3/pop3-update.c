@@ -1,0 +1,162 @@
+/* POP3's UPDATE state through svc-index: \Seen on the messages RETR'd
+ * (the engine leaves them out with pop3_no_flag_updates), then the
+ * expunge of the DELE'd ones. Objects no mailbox references any more are
+ * deleted from svc-blob and svc-quota is told the usage changed; neither
+ * is awaited, since the expunge is what the client was promised. */
+#include "pop3-rpc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "blob.pb-c.h"
+#include "index.pb-c.h"
+#include "quota.pb-c.h"
+
+struct pop3_update_req {
+	struct pop3_rpc_backend *be;
+	struct pop3_client *client;
+	pop3_update_cb *cb;
+	uint32_t *expunge;
+	unsigned int n_expunge;
+};
+
+static void pop3_update_finish(struct pop3_update_req *req, bool ok)
+{
+	req->cb(req->client, ok);
+	free(req->expunge);
+	free(req);
+}
+
+/* One range per UID: POP3 maildrops are small enough, and the frame
+ * limit (1 MiB) holds ~100,000 of them. */
+static Stratus__IndexUidRange **
+pop3_uid_ranges(const uint32_t *uids, unsigned int n,
+		Stratus__IndexUidRange **store_r)
+{
+	Stratus__IndexUidRange *r = xcalloc(n + 1, sizeof(*r));
+	Stratus__IndexUidRange **rp = xcalloc(n + 1, sizeof(*rp));
+	for (unsigned int i = 0; i < n; i++) {
+		stratus__index_uid_range__init(&r[i]);
+		r[i].first = r[i].last = uids[i];
+		rp[i] = &r[i];
+	}
+	*store_r = r;
+	return rp;
+}
+
+static void pop3_delete_objects(struct pop3_update_req *req,
+				const Stratus__IndexExpungeReply *r)
+{
+	struct pop3_client *client = req->client;
+	if (r->n_unreferenced_object_ids == 0)
+		return;
+	char **keys = xcalloc(r->n_unreferenced_object_ids, sizeof(*keys));
+	for (size_t i = 0; i < r->n_unreferenced_object_ids; i++)
+		keys[i] = (char *)pop3_object_key(r->unreferenced_object_ids[i]);
+	Stratus__BlobDeleteRequest dreq = STRATUS__BLOB_DELETE_REQUEST__INIT;
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	dreq.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
+	dreq.user = client->user;
+	dreq.keys = keys;
+	dreq.n_keys = r->n_unreferenced_object_ids;
+	req->be->n_deletes += r->n_unreferenced_object_ids;
+	rpc_client_call(req->be->blob, req->be->m_delete, &ctx, &dreq.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_rpc_ignore_reply,
+			NULL);
+	free(keys);
+}
+
+static void pop3_expunge_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct pop3_update_req *req = ctx;
+	struct pop3_client *client = req->client;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		log_error(&client->log, "svc-index Expunge failed: %s",
+			  reply->error != NULL ? reply->error :
+			  rpc_status_name(reply->status));
+		pop3_update_finish(req, false);
+		return;
+	}
+	pop3_delete_objects(req, (const void *)reply->msg);
+	if (req->be->quota_enabled) {
+		Stratus__QuotaChangedRequest q =
+			STRATUS__QUOTA_CHANGED_REQUEST__INIT;
+		Stratus__Context c;
+		pop3_rpc_context(client, &c);
+		q.user = client->user;
+		rpc_client_call(req->be->quota, req->be->m_changed, &c,
+				&q.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+				pop3_rpc_ignore_reply, NULL);
+	}
+	pop3_update_finish(req, true);
+}
+
+static void pop3_update_expunge(struct pop3_update_req *req)
+{
+	struct pop3_client *client = req->client;
+	if (req->n_expunge == 0) {
+		pop3_update_finish(req, true);
+		return;
+	}
+	Stratus__IndexUidRange *store;
+	Stratus__IndexExpungeRequest ereq = STRATUS__INDEX_EXPUNGE_REQUEST__INIT;
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	ereq.user = client->user;
+	ereq.mailbox = (char *)"INBOX";
+	ereq.uids = pop3_uid_ranges(req->expunge, req->n_expunge, &store);
+	ereq.n_uids = req->n_expunge;
+	rpc_client_call(req->be->index, req->be->m_expunge, &ctx, &ereq.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_expunge_reply,
+			req);
+	free(ereq.uids);
+	free(store);
+}
+
+static void pop3_store_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct pop3_update_req *req = ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		/* A lost \Seen is not worth keeping DELE'd mail for. */
+		log_warning(&req->client->log, "svc-index Store \\Seen failed: "
+			    "%s", reply->error != NULL ? reply->error :
+			    rpc_status_name(reply->status));
+	}
+	pop3_update_expunge(req);
+}
+
+void pop3_rpc_update(struct pop3_server *server, struct pop3_client *client,
+		     const uint32_t *expunge, unsigned int n_expunge,
+		     const uint32_t *seen, unsigned int n_seen,
+		     pop3_update_cb *cb)
+{
+	struct pop3_update_req *req = xcalloc(1, sizeof(*req));
+	req->be = server->backend_ctx;
+	req->client = client;
+	req->cb = cb;
+	req->expunge = xcalloc(n_expunge + 1, sizeof(uint32_t));
+	memcpy(req->expunge, expunge, n_expunge * sizeof(uint32_t));
+	req->n_expunge = n_expunge;
+	if (n_seen == 0) {
+		pop3_update_expunge(req);
+		return;
+	}
+	static char seen_flag[] = "\\Seen";
+	char *flags[] = { seen_flag };
+	Stratus__IndexUidRange *store;
+	Stratus__IndexStoreRequest sreq = STRATUS__INDEX_STORE_REQUEST__INIT;
+	Stratus__Context ctx;
+	pop3_rpc_context(client, &ctx);
+	sreq.user = client->user;
+	sreq.mailbox = (char *)"INBOX";
+	sreq.uids = pop3_uid_ranges(seen, n_seen, &store);
+	sreq.n_uids = n_seen;
+	sreq.mode = STRATUS__INDEX_STORE_MODE__INDEX_STORE_ADD;
+	sreq.flags = flags;
+	sreq.n_flags = 1;
+	rpc_client_call(req->be->index, req->be->m_store, &ctx, &sreq.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_store_reply, req);
+	free(sreq.uids);
+	free(store);
+}
