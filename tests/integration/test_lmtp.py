@@ -19,6 +19,8 @@ def objects_of(stratus, user):
     """Message objects (not index bundles) stored for user, as bytes."""
     out = []
     for path in glob.glob(os.path.join(stratus.dir, "objects", "*", "*", user, "*", "*")):
+        if path.endswith("/_mailbox"):  # svc-index's mailbox name marker
+            continue
         with open(path, "rb") as f:
             out.append(f.read())
     return out

@@ -24,6 +24,8 @@ def msg(subject, extra=b""):
 def objects_of(stratus, user):
     out = []
     for path in glob.glob(os.path.join(stratus.dir, "objects", "*", "*", user, "*", "*")):
+        if path.endswith("/_mailbox"):  # svc-index's mailbox name marker
+            continue
         with open(path, "rb") as f:
             out.append(f.read())
     return out
