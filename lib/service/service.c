@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
@@ -167,6 +169,13 @@ static int service_take_fd(struct service *svc, const char *fdname, int fd,
 		*error_r = xasprintf("unexpected listener %s", fdname);
 		return -1;
 	}
+	/* Responses go out in several writes; without TCP_NODELAY, Nagle
+	 * and the client's delayed ACK stall each multi-line answer for
+	 * ~40 ms. Accepted sockets inherit it from the listener on Linux,
+	 * whether we or systemd created it. */
+	int one = 1;
+	if (sd_is_socket_inet(fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return svc->def->listener(svc, fdname, fd, error_r);
 }
 
