@@ -281,6 +281,27 @@ static bool run_all_exited(struct run_ctx *run)
 	return true;
 }
 
+/* Object storage stops last, as systemd orders it (the units are
+ * After=stratus-blob.service): svc-index uploads dirty indexes on its
+ * way out and needs svc-blob for that. */
+static bool run_stops_last(const struct run_service *rs)
+{
+	return strcmp(rs->name, "blob") == 0;
+}
+
+static void run_stop_last(struct run_ctx *run)
+{
+	for (size_t i = 0; i < run->n_services; i++) {
+		if (run->services[i].pid > 0 &&
+		    !run_stops_last(&run->services[i]))
+			return;
+	}
+	for (size_t i = 0; i < run->n_services; i++) {
+		if (run->services[i].pid > 0)
+			kill(run->services[i].pid, SIGTERM);
+	}
+}
+
 static void run_child_exited(struct run_ctx *run, pid_t pid, int status)
 {
 	struct run_service *rs = run_find_pid(run, pid);
@@ -290,6 +311,8 @@ static void run_child_exited(struct run_ctx *run, pid_t pid, int status)
 	if (run->stopping) {
 		if (run_all_exited(run))
 			loop_stop(run->loop);
+		else
+			run_stop_last(run);
 		return;
 	}
 	uint64_t ran = monotonic_ms() - rs->started_ms;
@@ -341,9 +364,11 @@ static void run_on_signal(int signo, void *ctx)
 	run->stopping = true;
 	for (size_t i = 0; i < run->n_services; i++) {
 		loop_timer_remove(&run->services[i].restart_timer);
-		if (run->services[i].pid > 0)
+		if (run->services[i].pid > 0 &&
+		    !run_stops_last(&run->services[i]))
 			kill(run->services[i].pid, SIGTERM);
 	}
+	run_stop_last(run);
 	if (run_all_exited(run))
 		loop_stop(run->loop);
 	else

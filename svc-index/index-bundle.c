@@ -67,10 +67,8 @@ static void index_upload_done(const struct rpc_reply *reply, void *ctx)
 		if (ret == 0) {
 			if (up->generation > user->generation)
 				user->generation = up->generation;
-			if (user->seq == up->seq) {
-				user->dirty = false;
-				user->saved_since_upload = 0;
-			}
+			if (user->seq == up->seq)
+				index_user_mark_clean(user);
 		}
 	}
 	index_blob_op_unlink(up->svc->blob, &up->op);

@@ -118,10 +118,8 @@ static void index_rebuild_apply(struct index_rebuild *rb,
 			 (unsigned long long)stats.dropped,
 			 stats.boxes_created);
 		if (!rb->at_load || stats.added > 0 || stats.dropped > 0 ||
-		    stats.boxes_created > 0) {
-			user->dirty = true;
-			user->dirty_since_ms = loop_now_ms(rb->svc->loop);
-		}
+		    stats.boxes_created > 0)
+			index_user_mark_dirty(user);
 		for (char **g = created; *g != NULL; g++) {
 			const struct index_mailbox *box =
 				index_user_find_guid(user, *g);

@@ -1,11 +1,18 @@
 /* svc-index: creation and teardown of the service-wide state. Teardown
- * compacts every loaded user so the next start loads a snapshot instead
- * of replaying a long log. */
+ * first uploads every dirty user's bundle (a clean stop loses nothing,
+ * even if this backend's disk is lost afterwards), running the loop for
+ * at most INDEX_SHUTDOWN_UPLOAD_MS, then compacts every loaded user so
+ * the next start loads a snapshot instead of replaying a long log. */
 #include "index-service.h"
 #include "index-bundle.h"
 #include "buf.h"
 
+#include "log.h"
+
 #include <stdlib.h>
+
+/* Below stratusctl run's and systemd's default stop timeouts. */
+#define INDEX_SHUTDOWN_UPLOAD_MS 5000
 
 struct index_service *index_service_new(struct loop *loop,
 					const struct config *cfg,
@@ -23,12 +30,46 @@ struct index_service *index_service_new(struct loop *loop,
 	return svc;
 }
 
+static bool index_service_uploading(const struct index_service *svc)
+{
+	for (const struct index_user *u = svc->lru_head; u != NULL;
+	     u = u->lru_next) {
+		if (u->uploading)
+			return true;
+	}
+	return false;
+}
+
+static void index_service_upload_dirty(struct index_service *svc)
+{
+	if (svc->blob == NULL || !svc->set.bundles)
+		return;
+	unsigned int n = 0;
+	for (struct index_user *u = svc->lru_head; u != NULL; u = u->lru_next) {
+		if (u->state == INDEX_USER_READY && u->dirty && !u->uploading) {
+			index_bundle_upload(u, NULL, NULL);
+			n++;
+		}
+	}
+	uint64_t deadline = loop_now_ms(svc->loop) + INDEX_SHUTDOWN_UPLOAD_MS;
+	while (index_service_uploading(svc) &&
+	       loop_now_ms(svc->loop) < deadline) {
+		if (loop_run_once(svc->loop, 100) < 0)
+			break;
+	}
+	if (n > 0)
+		log_info(NULL, "shutdown: uploading %u dirty index bundle(s)%s",
+			 n, index_service_uploading(svc) ?
+			 "; some did not finish in time (kept locally)" : "");
+}
+
 void index_service_free(struct index_service **_svc)
 {
 	struct index_service *svc = *_svc;
 	if (svc == NULL)
 		return;
 	*_svc = NULL;
+	index_service_upload_dirty(svc);
 	while (svc->lru_head != NULL) {
 		struct index_user *user = svc->lru_head;
 		if (user->state == INDEX_USER_READY && user->log_size > 8)

@@ -97,6 +97,10 @@ int index_user_replace_state(struct index_user *user,
 /* Creates INBOX and the auto=create|subscribe mailboxes that are missing. */
 int index_user_autocreate(struct index_user *user, const char **error_r);
 void index_user_touch(struct index_user *user);
+/* The local state has changes no bundle holds / a bundle holds them
+ * all now (kept on disk as index.dirty across restarts). */
+void index_user_mark_dirty(struct index_user *user);
+void index_user_mark_clean(struct index_user *user);
 /* Bytes of the user's local files. */
 uint64_t index_user_disk_bytes(const struct index_user *user);
 /* Forgets the user in memory and (with delete_files) on disk. */

@@ -26,6 +26,9 @@
 #define INDEX_DIR_NAME "stratus-index"
 #define INDEX_LOG_NAME "index.log"
 #define INDEX_SNAP_NAME "index.snap"
+/* Present while the local state has changes no bundle holds yet, so a
+ * restart (or crash) still uploads them. */
+#define INDEX_DIRTY_NAME "index.dirty"
 
 struct index_pending {
 	index_user_cb *cb;
@@ -254,6 +257,13 @@ int index_user_load_local(struct index_user *user)
 		goto corrupt;
 	}
 	ret = have_snap > 0 || have_log > 0 ? 1 : 0;
+	char *dirty_path = index_user_path(user, INDEX_DIRTY_NAME);
+	if (ret == 1 && access(dirty_path, F_OK) == 0) {
+		/* Changes a previous run could not upload. */
+		user->dirty = true;
+		user->dirty_since_ms = loop_now_ms(user->svc->loop);
+	}
+	free(dirty_path);
 	free(snap_path);
 	free(log_path);
 	return ret;
@@ -269,6 +279,30 @@ corrupt:
 	free(snap_path);
 	free(log_path);
 	return -1;
+}
+
+void index_user_mark_dirty(struct index_user *user)
+{
+	if (user->dirty)
+		return;
+	user->dirty = true;
+	user->dirty_since_ms = loop_now_ms(user->svc->loop);
+	if (!user->svc->set.bundles)
+		return;
+	char *path = index_user_path(user, INDEX_DIRTY_NAME);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+void index_user_mark_clean(struct index_user *user)
+{
+	user->dirty = false;
+	user->saved_since_upload = 0;
+	char *path = index_user_path(user, INDEX_DIRTY_NAME);
+	(void)unlink(path);
+	free(path);
 }
 
 int index_user_commit(struct index_user *user,
@@ -328,10 +362,7 @@ int index_user_commit(struct index_user *user,
 	}
 	user->svc->n_commits++;
 	index_marker_committed(user, ops, n_ops);
-	if (!user->dirty) {
-		user->dirty = true;
-		user->dirty_since_ms = loop_now_ms(user->svc->loop);
-	}
+	index_user_mark_dirty(user);
 	index_user_account(user, old_bytes);
 	index_user_touch(user);
 	uint64_t limit = user->snap_size > user->svc->set.compact_min_bytes ?
@@ -460,7 +491,7 @@ void index_user_drop(struct index_user *user, bool delete_files)
 	if (delete_files) {
 		static const char *const names[] = {
 			INDEX_LOG_NAME, INDEX_SNAP_NAME, INDEX_LOG_NAME ".tmp",
-			INDEX_SNAP_NAME ".tmp",
+			INDEX_SNAP_NAME ".tmp", INDEX_DIRTY_NAME,
 		};
 		for (size_t i = 0; i < N_ELEMENTS(names); i++) {
 			char *path = index_user_path(user, names[i]);

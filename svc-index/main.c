@@ -51,6 +51,7 @@ static const char *const index_settings_implemented[] = {
 	"mail_home",
 	"mail_fsync",
 	"mailbox_list_index",
+	"plugin/obox_fs",
 	"plugin/obox_index_fs",
 	"plugin/metacache_max_space",
 	"plugin/metacache_delay_uploads",
