@@ -8,6 +8,7 @@
 #include "common.pb-c.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -230,7 +231,11 @@ int index_mailbox_delete(struct index_user *user, const char *name,
 	Stratus__Indexfile__Op op = STRATUS__INDEXFILE__OP__INIT;
 	Stratus__Indexfile__Op *ops[] = { &op };
 	op.kind = STRATUS__INDEXFILE__OP_KIND__OP_DELETE;
-	op.mailbox_guid = box->guid;
+	/* Applying the op frees box; later commit steps (the name marker)
+	 * still read the guid, so the op carries its own copy. */
+	char guid[INDEX_GUID_LEN + 1];
+	snprintf(guid, sizeof(guid), "%s", box->guid);
+	op.mailbox_guid = guid;
 	return index_user_commit(user, ops, 1, error_r) < 0 ? ST_TEMPFAIL :
 		ST_OK;
 }
