@@ -246,5 +246,68 @@ class ImapMessageFlowTest(StratusTestCase):
         m.logout()
 
 
+@unittest.skipUnless(shutil.which("mbsync"), "isync (mbsync) not installed")
+class ImapMbsyncTest(StratusTestCase):
+    """mbsync pulls a 200-message mailbox into a Maildir with no error; a
+    second run transfers nothing."""
+
+    def run_mbsync(self, work):
+        r = subprocess.run(["mbsync", "-V", "-c", os.path.join(work, "mbsyncrc"), "-a"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout + r.stderr
+
+    def test_mbsync_200_messages(self):
+        m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
+        m.login("user1@example.com", "pass1")
+        m.create("Sync")
+        for i in range(200):
+            self.assertEqual(m.append("Sync", None, None, msg(i))[0], "OK")
+        m.logout()
+        work = tempfile.mkdtemp(prefix="mbsync-")
+        try:
+            os.makedirs(os.path.join(work, "local"))
+            with open(os.path.join(work, "mbsyncrc"), "w") as f:
+                f.write(f"""IMAPAccount test
+Host 127.0.0.1
+Port {self.stratus.ports['imap']}
+User user1@example.com
+Pass pass1
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account test
+
+MaildirStore local
+Path {work}/local/
+Inbox {work}/local/INBOX
+SubFolders Verbatim
+
+Channel test
+Far :remote:
+Near :local:
+Patterns *
+Create Both
+SyncState *
+""")
+            out = self.run_mbsync(work)
+            files = os.listdir(os.path.join(work, "local", "Sync", "cur")) + \
+                os.listdir(os.path.join(work, "local", "Sync", "new"))
+            self.assertEqual(len(files), 200, out)
+            out = self.run_mbsync(work)
+            # nothing transferred either way: the same Maildir files
+            # (names carry UIDs and flags) and still 200 on the server
+            files2 = os.listdir(os.path.join(work, "local", "Sync", "cur")) + \
+                os.listdir(os.path.join(work, "local", "Sync", "new"))
+            self.assertEqual(sorted(files2), sorted(files), out)
+            m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
+            m.login("user1@example.com", "pass1")
+            self.assertIn(b"MESSAGES 200", m.status("Sync", "(MESSAGES)")[1][0])
+            m.logout()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main()
