@@ -5,7 +5,7 @@ set -e
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
  protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev zlib1g-dev \
  libldap-dev libsystemd-dev libssl-dev libcrypt-dev libcmocka-dev systemd \
- slapd ldap-utils python3 curl postfix"
+ slapd ldap-utils python3 curl postfix isync"
 PKGS="$PKGS fetchmail getmail6"
 missing=""
 for p in $PKGS; do
