@@ -13,6 +13,7 @@
  * a body, so the object is left for a rebuild to find (logged). */
 #include "lmtp-rpc.h"
 #include "lmtp-message.h"
+#include "lmtp-cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,13 @@ static void lmtp_store_append(struct lmtp_store *st)
 	m.virtual_size = st->msg.virtual_size;
 	m.flags = st->flags;
 	m.n_flags = st->n_flags;
+	/* Without a cache IMAP still works: it reads the body instead. */
+	struct lmtp_cached cached;
+	if (lmtp_cached_build(st->msg.fd, (size_t)st->msg.physical_size,
+			      &cached) == 0) {
+		m.cached = cached.fields;
+		m.n_cached = cached.n_fields;
+	}
 	req.user = st->rcpt->user;
 	req.mailbox = st->mailbox;
 	req.messages = msgs;
@@ -239,6 +247,7 @@ static void lmtp_store_append(struct lmtp_store *st)
 	rpc_client_call(st->be->index, st->be->m_append, &ctx, &req.base,
 			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_store_append_reply,
 			st);
+	lmtp_cached_free(&cached);
 }
 
 /* ---- 3. Put ---- */

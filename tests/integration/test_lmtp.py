@@ -2,6 +2,7 @@
 and raw sockets (TCP and the UNIX socket)."""
 
 import glob
+import imaplib
 import os
 import re
 import smtplib
@@ -126,6 +127,32 @@ protocol lmtp {
                                     r"uid=\d+, box=INBOX, msgid=<m1@example.org>, size=\d+")
         self.assertTrue(log)
         self.assertIn("msgid=<m1@example.org>: saved mail to INBOX", self.stratus.read_log())
+
+    def test_imap_fetch_reads_delivery_back(self):
+        body = MSG.replace(b"hello", b"imap readback")
+        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
+            l.ehlo("mx.example.org")
+            l.mail("a@example.org")
+            l.rcpt("user2@example.com")
+            self.assertEqual(l.data(body)[0], 250)
+        stored = [o for o in objects_of(self.stratus, "user2@example.com") if o.endswith(body)]
+        self.assertEqual(len(stored), 1)
+        m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
+        try:
+            m.login("user2@example.com", "pass2")
+            m.select("INBOX")
+            typ, data = m.uid("SEARCH", None, "SUBJECT", '"imap readback"')
+            uid = data[0].split()[-1]
+            typ, data = m.uid("FETCH", uid, "(ENVELOPE BODY.PEEK[])")
+            self.assertEqual(typ, "OK")
+            meta = data[0][0]
+            self.assertIn(b'"imap readback"', meta)      # ENVELOPE subject
+            self.assertIn(b"<m1@example.org>", meta)      # ENVELOPE message-id
+            # BODY[] is the stored message, bare LFs sent as CRLF
+            self.assertEqual(data[0][1],
+                             stored[0].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+        finally:
+            m.logout()
 
     def test_null_sender_and_bdat(self):
         s = socket.create_connection(("127.0.0.1", self.stratus.ports["lmtp"]), 10)
