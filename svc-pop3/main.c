@@ -5,19 +5,8 @@
 #include "pop3-common.h"
 #include "pop3-maildrop.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-struct pop3_listener {
-	struct service *svc;
-	int fd;
-	struct loop_io *io;
-};
 
 static struct pop3_server *pop3_server_get(struct service *svc);
 
@@ -53,58 +42,20 @@ static struct pop3_server *pop3_server_get(struct service *svc)
 	return server;
 }
 
-static void pop3_accept(struct loop_io *io, uint32_t events, void *ctx)
+static void pop3_accepted(int fd, const char *ip, unsigned int port,
+			  void *ctx)
 {
-	struct pop3_listener *l = ctx;
-	(void)io;
-	(void)events;
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		char ip[INET6_ADDRSTRLEN] = "";
-		unsigned int port = 0;
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-			port = ntohs(sin->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-			port = ntohs(sin6->sin6_port);
-		}
-		pop3_client_create(pop3_server_get(l->svc), fd, ip, port);
-	}
-}
-
-static void pop3_listener_free(void *ctx)
-{
-	struct pop3_listener *l = ctx;
-	loop_io_remove(&l->io);
-	free(l);
+	pop3_client_create(pop3_server_get(ctx), fd, ip, port);
 }
 
 static int pop3_listener(struct service *svc, const char *fdname, int fd,
 			 char **error_r)
 {
-	struct pop3_listener *l = xcalloc(1, sizeof(*l));
-	(void)fdname;
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	l->svc = svc;
-	l->fd = fd;
-	l->io = loop_io_add(svc->loop, fd, EPOLLIN, pop3_accept, l);
-	if (l->io == NULL) {
-		*error_r = xasprintf("cannot watch listener %s", fdname);
-		free(l);
-		return -1;
-	}
-	/* The server is created first so its cleanup runs after ours. */
+	/* The server is created first so its cleanup runs after the
+	 * listener's. */
 	pop3_server_get(svc);
-	service_add_cleanup(svc, pop3_listener_free, l);
-	return 0;
+	return service_listener_accept(svc, fdname, fd, pop3_accepted, svc,
+				       error_r);
 }
 
 static void pop3_status(Stratus__StatusReply *reply, struct service *svc)

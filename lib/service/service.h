@@ -100,6 +100,14 @@ void service_status_counter(Stratus__StatusReply *reply, const char *name,
 
 
 
+/* Accepts connections on a listener fd from the loop and hands each one
+ * (non-blocking, close-on-exec) to cb with the peer's address ("" and 0
+ * for UNIX sockets). The watcher is removed at exit. 0 or -1. */
+typedef void service_accept_fn(int fd, const char *ip, unsigned int port,
+			       void *ctx);
+int service_listener_accept(struct service *svc, const char *fdname, int fd,
+			    service_accept_fn *cb, void *ctx, char **error_r);
+
 /* Until a protocol engine exists: accept on fd, write `line` (CRLF added)
  * and close, so clients get a clear temporary failure instead of a hang. */
 int service_listener_refuse(struct service *svc, int fd, const char *line);
