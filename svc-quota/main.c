@@ -57,11 +57,8 @@ static int quota_init(struct service *svc, char **error_r)
 				INDEX_RPC_MAJOR, INDEX_RPC_MINOR);
 	q->expire_timer = loop_timer_add(svc->loop, QUOTA_EXPIRE_INTERVAL_MS, true,
 				      quota_expire_timer, q);
-	if (q->set.clone_dict != NULL &&
-	    strncmp(q->set.clone_dict, "file:", 5) != 0)
-		log_warning(NULL, "quota_clone_dict = %s: only file: dicts are "
-			    "implemented; quota_clone does nothing",
-			    q->set.clone_dict);
+	if (quota_clone_init(q, error_r) < 0)
+		return -1;
 	log_info(NULL, "quota %s", q->set.enabled ? "enabled" :
 		 "disabled (no quota in mail_plugins or no plugin/quota)");
 	return 0;
@@ -72,6 +69,7 @@ static void quota_deinit(struct service *svc)
 	struct quota_ctx *q = svc->ctx;
 	loop_timer_remove(&q->expire_timer);
 	quota_scripts_deinit(q);
+	quota_clone_deinit(q);
 	/* Clients first: their pending callbacks point at users. */
 	rpc_client_free(&q->auth);
 	rpc_client_free(&q->index);

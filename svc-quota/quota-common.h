@@ -22,6 +22,7 @@ struct quota_settings {
 
 struct quota_user;
 struct quota_script;
+struct quota_redis;
 
 struct quota_ctx {
 	struct service *svc;
@@ -29,6 +30,7 @@ struct quota_ctx {
 	struct rpc_client *auth, *index;
 	struct quota_user *users;
 	struct quota_script *scripts;	/* warning scripts running */
+	struct quota_redis *clone_redis;	/* quota_clone_dict = redis:... */
 	struct loop_timer *expire_timer;
 	uint64_t next_reservation;
 	uint64_t checks, refusals, warnings_run, clone_writes;
@@ -73,7 +75,12 @@ void quota_warning_run(struct quota_ctx *q, const char *user,
 		       const char *command);
 void quota_scripts_deinit(struct quota_ctx *q);
 
-/* quota_clone: copies the user's usage to the configured dict. */
+/* quota_clone: reads quota_clone_dict at start-up. Returns 0, or -1 with
+ * *error_r (malloc'd) for a malformed dict URI; a dict type that is not
+ * implemented is only warned about (quota_clone then does nothing). */
+int quota_clone_init(struct quota_ctx *q, char **error_r);
+void quota_clone_deinit(struct quota_ctx *q);
+/* Copies the user's usage to the configured dict (never blocks). */
 void quota_clone_update(struct quota_ctx *q, const char *user,
 			uint64_t bytes, uint64_t messages);
 
