@@ -1,9 +1,13 @@
 /* Runs quota warning commands. `quota_warning = storage=95%% quota-warning
  * 95 %u` names a script service, configured the Dovecot way:
  *   service quota-warning { executable = script /path/quota-warning.sh
- *                           user = email }
- * The script runs with the remaining words as arguments, as that user
- * when we are root, with a timeout; its output is logged. It runs beside
+ *                           user = email
+ *                           unix_listener quota-warning { } }
+ * When the listener's socket exists (systemd's stratus-quota-warning.socket
+ * runs the script, as its own user, once per connection), the arguments
+ * are written to it as one tab-separated line. Otherwise the script runs
+ * here with the remaining words as arguments, as that user when we are
+ * root, with a timeout; its output is logged. Either way it runs beside
  * the loop and never delays an answer to a saving service. */
 #include "quota-common.h"
 #include "buf.h"
@@ -17,6 +21,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,43 +174,78 @@ static const char *quota_script_path(const struct config *cfg,
 	return exe + strspn(exe, " ");
 }
 
-void quota_warning_run(struct quota_ctx *q, const char *user,
-		       const char *command)
+/* The socket of `service NAME { unix_listener L { } }` under base_dir,
+ * if one is listening there (malloc'd), else NULL. */
+static char *quota_script_socket(const struct config *cfg,
+				 const char *service)
+{
+	const struct config_section *sec =
+		config_section_find(config_root(cfg), "service", service);
+	const struct config_section *l = sec == NULL ? NULL :
+		config_section_find(sec, "unix_listener", NULL);
+	if (l == NULL)
+		return NULL;
+	const char *dir = config_get(cfg, NULL, "base_dir");
+	const char *name = *l->name != '\0' ? l->name : service;
+	char *path = name[0] == '/' ? xstrdup(name) :
+		     xasprintf("%s/%s", dir != NULL && *dir != '\0' ? dir :
+			       "/var/run/dovecot", name);
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* Hands the arguments to the script service's socket. The line is far
+ * below a socket buffer, so a non-blocking write completes or fails. */
+static int quota_script_send(const char *path, char *const *argv,
+			     const char **error_r)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct buf line = BUF_INIT;
+	int fd = -1, ret = -1;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		*error_r = "socket path too long";
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	for (size_t i = 1; argv[i] != NULL; i++) {
+		if (i > 1)
+			buf_append_c(&line, '\t');
+		buf_append_str(&line, argv[i]);
+	}
+	buf_append_c(&line, '\n');
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		*error_r = strerror(errno);
+	else if (send(fd, line.data, line.len, MSG_NOSIGNAL) != (ssize_t)line.len)
+		*error_r = errno != 0 ? strerror(errno) : "short write";
+	else
+		ret = 0;
+	if (fd >= 0)
+		close(fd);
+	buf_free(&line);
+	return ret;
+}
+
+/* Forks the script with argv (argv[0] is replaced by its path). */
+static void quota_script_spawn(struct quota_ctx *q, const char *user,
+			       char **argv, const char *expanded)
 {
 	struct log_ctx lctx = { .user = user };
-	struct var_expand_user vu;
-	struct buf cmd;
-	const char *error;
-	buf_init(&cmd, 4096);
-	var_expand_user_init(&vu, user, "quota", NULL);
-	int r = var_expand(&cmd, command, vu.table, NULL, NULL, &error);
-	var_expand_user_deinit(&vu);
-	if (r < 0) {
-		log_error(&lctx, "quota warning '%s': %s", command, error);
-		buf_free(&cmd);
-		return;
-	}
-	char *argv[QUOTA_SCRIPT_MAX_ARGS + 1], *save = NULL;
-	size_t argc = 0;
-	for (char *w = strtok_r(cmd.data, " \t", &save);
-	     w != NULL && argc < QUOTA_SCRIPT_MAX_ARGS;
-	     w = strtok_r(NULL, " \t", &save))
-		argv[argc++] = w;
-	argv[argc] = NULL;
 	const char *run_as;
-	const char *path = argc > 0 ? quota_script_path(q->svc->cfg, argv[0],
-						       &run_as) : NULL;
+	const char *path = quota_script_path(q->svc->cfg, argv[0], &run_as);
 	if (path == NULL) {
 		log_error(&lctx, "quota warning '%s': no `service %s { "
 			  "executable = script PATH }` in the configuration",
-			  command, argc > 0 ? argv[0] : "");
-		buf_free(&cmd);
+			  expanded, argv[0]);
 		return;
 	}
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		log_error(&lctx, "quota warning: pipe: %m");
-		buf_free(&cmd);
 		return;
 	}
 	/* argv[0] becomes the script itself; the service name is dropped. */
@@ -215,7 +257,6 @@ void quota_warning_run(struct quota_ctx *q, const char *user,
 	if (pid < 0) {
 		log_error(&lctx, "quota warning: fork: %m");
 		close(pipefd[0]);
-		buf_free(&cmd);
 		return;
 	}
 	struct quota_script *s = xcalloc(1, sizeof(*s));
@@ -232,7 +273,61 @@ void quota_warning_run(struct quota_ctx *q, const char *user,
 	s->next = q->scripts;
 	q->scripts = s;
 	q->warnings_run++;
-	log_info(&lctx, "quota warning: running %s", command);
+	log_info(&lctx, "quota warning: running %s", expanded);
+}
+
+/* Writes argv[1..] to the script service's socket instead. */
+static void quota_script_hand_off(struct quota_ctx *q, const char *user,
+				  const char *sock, char **argv,
+				  const char *expanded)
+{
+	struct log_ctx lctx = { .user = user };
+	const char *error;
+	errno = 0;
+	if (quota_script_send(sock, argv, &error) < 0) {
+		log_error(&lctx, "quota warning '%s': socket %s: %s",
+			  expanded, sock, error);
+		return;
+	}
+	q->warnings_run++;
+	log_info(&lctx, "quota warning: sent %s to %s", expanded, sock);
+}
+
+void quota_warning_run(struct quota_ctx *q, const char *user,
+		       const char *command)
+{
+	struct log_ctx lctx = { .user = user };
+	struct var_expand_user vu;
+	struct buf cmd;
+	const char *error;
+	buf_init(&cmd, 4096);
+	var_expand_user_init(&vu, user, "quota", NULL);
+	int r = var_expand(&cmd, command, vu.table, NULL, NULL, &error);
+	var_expand_user_deinit(&vu);
+	if (r < 0) {
+		log_error(&lctx, "quota warning '%s': %s", command, error);
+		buf_free(&cmd);
+		return;
+	}
+	/* Logged as run, with %u expanded; cmd is cut into words below. */
+	char *expanded = xstrdup(cmd.data);
+	char *argv[QUOTA_SCRIPT_MAX_ARGS + 1], *save = NULL;
+	size_t argc = 0;
+	for (char *w = strtok_r(cmd.data, " \t", &save);
+	     w != NULL && argc < QUOTA_SCRIPT_MAX_ARGS;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[argc++] = w;
+	argv[argc] = NULL;
+	char *sock = argc > 0 ? quota_script_socket(q->svc->cfg, argv[0]) :
+		     NULL;
+	if (argc == 0)
+		log_error(&lctx, "quota warning '%s': no command", command);
+	else if (sock != NULL)
+		quota_script_hand_off(q, user, sock, argv, expanded);
+	else
+		quota_script_spawn(q, user, argv, expanded);
+	free(sock);
+	free(expanded);
 	buf_free(&cmd);
 }
 
