@@ -19,14 +19,13 @@ tree_pids() {
 		}'
 }
 
-# tree_pss_kb ROOT: summed Pss in KiB.
+# tree_pss_kb ROOT: summed Pss in KiB. One awk for every process: with
+# 10,000 Dovecot processes a fork per process would take minutes.
 tree_pss_kb() {
-	tot=0
-	for p in $(tree_pids "$1"); do
-		v=$(awk '/^Pss:/ { print $2; exit }' "/proc/$p/smaps_rollup" 2>/dev/null || true)
-		tot=$((tot + ${v:-0}))
-	done
-	echo "$tot"
+	# (processes that exit meanwhile are skipped: cat's errors are ignored)
+	tree_pids "$1" | sed 's|.*|/proc/&/smaps_rollup|' | xargs cat 2>/dev/null |
+		awk '/^Pss:/ { t += $2 } END { print t + 0 }'
+	return 0
 }
 
 # tree_nprocs ROOT: number of processes in the tree.
@@ -36,12 +35,8 @@ tree_nprocs() {
 
 # tree_cpu_ticks ROOT: utime+stime+cutime+cstime summed, in clock ticks.
 tree_cpu_ticks() {
-	tot=0
-	for p in $(tree_pids "$1"); do
-		# the command name may hold spaces: take the fields after ")"
-		v=$(sed -e 's/^.*) //' "/proc/$p/stat" 2>/dev/null |
-			awk '{ print $12 + $13 + $14 + $15 }' || true)
-		tot=$((tot + ${v:-0}))
-	done
-	echo "$tot"
+	# the command name may hold spaces: take the fields after ")"
+	tree_pids "$1" | sed 's|.*|/proc/&/stat|' | xargs cat 2>/dev/null |
+		sed -e 's/^.*) //' | awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+	return 0
 }

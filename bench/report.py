@@ -60,13 +60,18 @@ class Report:
             return "n/a (S3 variant not run)"
         return None
 
-    def not_run(self, server):
-        if server == "dovecot-maildir" and self.meta.get("profile") != "full":
+    def not_run(self, server, wl=""):
+        quick = self.meta.get("profile") != "full"
+        if quick and server in ("dovecot-maildir", "stratus-s3"):
+            return "(--full only)"
+        if quick and wl.startswith("lmtpm_") and server in ("stratus-s3", "dovecot-mdbox"):
             return "(--full only)"
         return "n/a (not run)"
 
     def proto_of(self, wl):
-        return {"lmtp": "lmtp", "pop3": "pop3", "big": "big"}.get(wl, "imap")
+        if wl.startswith("lmtp"):
+            return "lmtp"
+        return {"pop3": "pop3", "big": "big"}.get(wl, "imap")
 
     def value(self, server, wl, key, scale=1.0):
         """(median, None) or (None, reason)."""
@@ -75,7 +80,7 @@ class Report:
             return None, why
         runs = self.res.get((server, wl))
         if not runs:
-            return None, self.not_run(server)
+            return None, self.not_run(server, wl)
         vals, bad = [], 0
         for r in runs.values():
             if r.get("rc", "0") != "0" or r.get("errors", "0") not in ("0", ""):
@@ -99,7 +104,7 @@ class Report:
             return None, why
         runs = self.res.get((server, wl))
         if not runs:
-            return None, self.not_run(server)
+            return None, self.not_run(server, wl)
         vals = []
         for r in runs.values():
             if r.get("rc", "0") != "0":
@@ -179,7 +184,7 @@ def main():
 
     row("1", "IMAP sessions/s, %s clients (login, mix, logout)" % lo,
         lambda s: rep.value(s, "sess_lo", "sessions_per_s"))
-    row("1", "IMAP sessions/s, %s clients" % hi,
+    row("1", "IMAP sessions/s, %s clients (%s s window)" % (hi, m.get("duration_sess_hi_s", m["duration_s"])),
         lambda s: rep.value(s, "sess_hi", "sessions_per_s"))
     row("1", "IMAP commands/s, %s clients (no logouts)" % lo,
         lambda s: rep.value(s, "cmd_lo", "commands_per_s"))
@@ -218,11 +223,13 @@ def main():
         return " ".join("%s %g" % (k, pa[k] - pb.get(k, 0)) for k in pa)
 
     lines = (("delivery", "delivery (LMTP, 1 recipient)", objreq.get("delivery")),
-             ("select_cold_session", "SELECT, cold (first session after a restart; "
-              "LOGIN/SELECT/LOGOUT)", objreq.get("select_cold_session")),
+             ("delivery", "delivered message (LMTP, one transaction with 10 recipients)",
+              objreq.get("delivery_10rcpt")),
+             ("select_cold_session", "SELECT, cold (first session after a restart, "
+              "without the local index and body caches; LOGIN/SELECT/LOGOUT)", objreq.get("select_cold_session")),
              ("select_warm_session", "SELECT, warm (LOGIN/SELECT/LOGOUT again)",
               objreq.get("select_warm_session")),
-             ("fetch_uncached_session", "FETCH BODY[] of a body not fetched before "
+             ("fetch_uncached_session", "FETCH BODY[] of a body not in the local cache "
               "(session minus the warm SELECT session)",
               minus("fetch_uncached_session", "select_warm_session")),
              ("fetch_cached_session", "FETCH BODY[] of the same body again",
@@ -236,7 +243,37 @@ def main():
         lambda s: rep.derived(s, "lmtp", "cpu_s", "deliveries", 1000), 2)
     row("7", "CPU seconds per 1,000 IMAP commands (%s clients)" % lo,
         lambda s: rep.derived(s, "cmd_lo", "cpu_s", "commands", 1000), 2)
+    row("7", "CPU seconds per 1,000 IMAP commands (%s clients)" % hi,
+        lambda s: rep.derived(s, "cmd_hi", "cpu_s", "commands", 1000), 2)
     w("")
+
+    matrix = sorted({wl for (_, wl) in res if wl.startswith("lmtpm_")},
+                    key=lambda wl: tuple(int(x) for x in wl.split("_")[1:]))
+    if matrix:
+        w("## LMTP matrix (issue #7): messages/s and recipient deliveries/s")
+        w("")
+        w("Generated messages of the given size to random `lmtp…` users, %s s per cell, "
+          "median of %s run(s)%s. With R recipients one message is one transaction with R "
+          "RCPT TO and R replies after the data." % (
+              m.get("matrix_dur", "?"), m.get("matrix_runs", "?"),
+              "" if m["profile"] == "full" else
+              "; --quick measures Stratus (posix) and Dovecot maildir only"))
+        w("")
+        w("| size | connections | recipients | " + " | ".join(
+            "%s msg/s (deliveries/s)" % s for s in SERVERS) + " | Stratus posix ÷ maildir (deliveries) |")
+        w("|---|---|---|" + "---|" * len(SERVERS) + "---|")
+        for wl in matrix:
+            _, size, conns, rcpts = wl.split("_")
+            cells, dels = [], []
+            for srv in SERVERS:
+                msgs = rep.value(srv, wl, "messages_per_s")
+                d = rep.value(srv, wl, "deliveries_per_s")
+                dels.append(d)
+                cells.append("%s (%s)" % (cell(msgs), cell(d)) if msgs[0] is not None
+                             else msgs[1])
+            w("| %s KB | %s | %s | %s | %s |" % (int(size) // 1024, conns, rcpts,
+                                              " | ".join(cells), ratio(dels[0], dels[3])))
+        w("")
 
     w("## Per-command latency, IMAP commands workload, %s clients (median of runs)" % lo)
     w("")
@@ -261,8 +298,9 @@ def main():
     if m.get("stratus", "").endswith("-dirty"):
         w("  (built from the working tree at that commit, including work in progress that "
           "was not committed yet: Stratus figures show what it could do at that moment)")
-    w("- load average (1/5/15 min): %s — the machine is shared, so other work adds "
-      "noise; the alternating runs spread it over both servers" % m.get("loadavg", "?"))
+    w("- load average (1/5/15 min): %s — the machine is shared by several engineers "
+      "building and testing, so other work adds noise; alternating runs spread it over "
+      "every server" % m.get("loadavg", "?"))
     w("")
     w("## Parameters")
     w("")
@@ -292,6 +330,18 @@ def main():
     w("- Stratus: `stratusctl run` on the run's temp folder, objects through a local fscache "
       "and indexes gzip-compressed as in the reference backend; posix object storage, and "
       "the tests' SigV4-checking s3rver for the S3 column (run only once Stratus serves)")
+    if m["profile"] != "full":
+        w("- --%s is smaller than the issue asks: %s-message large mailbox instead of "
+          "100,000, %s IDLE connections instead of 10,000, %s messages of at most %s bytes "
+          "per user, the S3 column and Dovecot maildir on fewer rows; `--full` has the "
+          "issue's sizes" % (m["profile"], m["big"], m["idle_k"], m["per_user"], m["user_max"]))
+    if m.get("state_reused") == "1":
+        w("- Stratus (posix) started from the preloaded state that an earlier run with the "
+          "same binaries, harness and sizes kept in /tmp (filled by the same LMTP preload)")
+    phases = [p.split("=") for p in m.get("phases_ms", "").split(";") if "=" in p]
+    if phases:
+        w("- wall time per phase (s): " + ", ".join(
+            "%s %.1f" % (k, int(v) / 1000) for k, v in phases))
     w("")
     w("Reproduce: `make bench` (or `bench/run.sh --quick`; `--full` for the issue's sizes). "
       "Raw per-run records: `%s`." % ("bench/results/latest.tsv" if m["profile"] != "smoke"

@@ -14,8 +14,12 @@
 # here is stopped by PID on exit (trap), every wait is bounded. Stratus
 # rows read "n/a" with the reason when a Stratus protocol does not serve
 # yet: a number is only printed when the load generator verified every
-# answer. Set BENCH_KEEP=1 to keep the temp folder, BENCH_BUILD to use
-# another meson build folder (default build-bench).
+# answer. Stratus is built from the committed HEAD (plus this bench/
+# folder as it is in the working tree) in /tmp/stratus-bench-h8/, so that
+# other engineers' unfinished files in the shared tree cannot break or
+# change what is measured. BENCH_BUILD=DIR uses that meson build folder
+# as it is instead (e.g. the test build for --smoke); BENCH_KEEP=1 keeps
+# the temp folder; BENCH_OUT=FILE.md writes the report there.
 set -euo pipefail
 
 PROFILE=quick
@@ -35,23 +39,34 @@ if [ -z "${BENCH_SELF_COPY:-}" ]; then
 fi
 ROOT=$BENCH_ROOT
 BENCH=$ROOT/bench
-BUILD=${BENCH_BUILD:-$ROOT/build-bench}
+BUILD=${BENCH_BUILD:-}
+SNAP=/tmp/stratus-bench-h8
 . "$BENCH/lib-proc.sh"
 T0=$(date +%s)
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # -- parameters per profile ------------------------------------------------
 case $PROFILE in
+# MATRIX_RUNS/MATRIX_DUR: the LMTP matrix of issue #7 (message size x
+# connections x recipients); S3_WORKLOADS: what the S3 column runs.
 smoke)
 	RUNS=1 DUR=1 C_LO=2 C_HI=4 USERS=4 PER_USER=4 USER_MAX=65536
-	BIG=200 POP_MSGS=50 IDLE_K=20 IDLE_HOLD=1 HIB=1 ;;
+	BIG=20 POP_MSGS=10 IDLE_K=20 IDLE_HOLD=1 HIB=1
+	MATRIX_RUNS=0 MATRIX_DUR=1 ;;
 quick)
-	RUNS=3 DUR=2 C_LO=10 C_HI=100 USERS=100 PER_USER=20 USER_MAX=1048576
-	BIG=5000 POP_MSGS=1000 IDLE_K=500 IDLE_HOLD=2 HIB=1 ;;
+	RUNS=3 DUR=1 C_LO=10 C_HI=100 USERS=100 PER_USER=10 USER_MAX=262144
+	BIG=2000 POP_MSGS=1000 IDLE_K=250 IDLE_HOLD=2 HIB=1
+	MATRIX_RUNS=1 MATRIX_DUR=1 ;;
 full)
-	RUNS=3 DUR=5 C_LO=10 C_HI=100 USERS=100 PER_USER=50 USER_MAX=5242880
-	BIG=100000 POP_MSGS=1000 IDLE_K=10000 IDLE_HOLD=5 HIB=2 ;;
+	RUNS=3 DUR=4 C_LO=10 C_HI=100 USERS=100 PER_USER=50 USER_MAX=5242880
+	BIG=100000 POP_MSGS=1000 IDLE_K=10000 IDLE_HOLD=5 HIB=2
+	MATRIX_RUNS=3 MATRIX_DUR=2 ;;
 esac
+# 100 clients' sessions need a few seconds before any of them ends
+DUR_SESS_HI=$(( DUR > 3 ? DUR : 3 ))
+[ $PROFILE = smoke ] && DUR_SESS_HI=$DUR
+S3_WORKLOADS="sess_lo sess_hi cmd_lo cmd_hi big lmtp pop3"
+[ $PROFILE = full ] || S3_WORKLOADS="sess_lo cmd_lo lmtp pop3"
 LMTP_CONNS=4 LMTP_SIZE=4096 SEED=42
 # Dovecot mdbox is the peer for every row; maildir is the peer the issue
 # names for LMTP. --quick runs maildir only there to stay under 3 minutes;
@@ -60,10 +75,25 @@ LMTP_CONNS=4 LMTP_SIZE=4096 SEED=42
 MAILDIR_WORKLOADS="sess_lo sess_hi cmd_lo cmd_hi big lmtp pop3"
 [ $PROFILE = full ] || MAILDIR_WORKLOADS="lmtp"
 MIX="flags=1,headers=1,body=2,store=1,search=1,append=1"
-PRELOAD_RCPTS=$(( USERS < 50 ? USERS : 50 ))
+PRELOAD_CONNS=4
+PRELOAD_RCPTS=$(( USERS < 4 * 25 ? (USERS + 3) / 4 : 25 ))
 IDLE_SETUP=$(( IDLE_K / 40 + 60 ))	# seconds allowed to get every client idling
 
 log() { printf '[bench %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
+
+# phase NAME: closes the previous phase (its wall time is printed and goes
+# to the report's timing table) and opens NAME.
+PHASE="" PHASE_T0=0 PHASES=""
+now_ms() { date +%s%3N; }
+phase() {
+	local t
+	t=$(now_ms)
+	if [ -n "$PHASE" ]; then
+		log "phase $PHASE took $(awk -v d=$((t - PHASE_T0)) 'BEGIN { printf "%.1f", d / 1000 }') s"
+		PHASES="$PHASES$PHASE=$((t - PHASE_T0));"
+	fi
+	PHASE=$1 PHASE_T0=$t
+}
 
 # -- cleanup: only what this script started, by PID ------------------------
 W=$(mktemp -d /tmp/stratus-bench.XXXXXX)
@@ -75,6 +105,7 @@ cleanup() {
 	set +e
 	rm -f "$BENCH_SELF_COPY"
 	[ -n "$CURRENT_LG" ] && kill -TERM "$CURRENT_LG" 2>/dev/null
+	for p in ${BG_PIDS:-}; do kill -TERM "$p" 2>/dev/null; done
 	for p in $STARTED_PIDS; do
 		kill -TERM "$p" 2>/dev/null
 	done
@@ -91,30 +122,56 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # -- prerequisites (idempotent) ---------------------------------------------
-if ! dpkg -s dovecot-imapd dovecot-pop3d dovecot-lmtpd >/dev/null 2>&1; then
+if [ -n "${BENCH_NO_BUILD:-}" ]; then
+	:	# a test: installs nothing (Dovecot is used only when installed)
+elif ! dpkg -s dovecot-imapd dovecot-pop3d dovecot-lmtpd >/dev/null 2>&1; then
 	log "installing Dovecot CE from Debian"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		dovecot-imapd dovecot-pop3d dovecot-lmtpd >"$W/apt.log" 2>&1 ||
 		{ cat "$W/apt.log" >&2; exit 1; }
 fi
+STRATUS_VERSION=""
+if [ -z "$BUILD" ]; then
+	# committed HEAD + bench/ from the working tree. Unchanged files keep
+	# their timestamps and changed ones get the current time (rsync
+	# --checksum without -t: git archive stamps every file with the commit
+	# time), so rebuilds stay incremental and correct.
+	rm -rf "$SNAP/stage"; mkdir -p "$SNAP/stage" "$SNAP/src"
+	git -C "$ROOT" archive HEAD | tar -x -C "$SNAP/stage"
+	rsync -a --delete "$ROOT/bench/" "$SNAP/stage/bench/" --exclude results
+	rsync -rlpD --delete --checksum "$SNAP/stage/" "$SNAP/src/"
+	rm -rf "$SNAP/stage"
+	[ -d "$ROOT/tests/node_modules" ] && ln -sfn "$ROOT/tests/node_modules" "$SNAP/src/tests/node_modules"
+	BUILD=$SNAP/build
+	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$SNAP/src" >"$W/meson-setup.log" 2>&1 ||
+		{ cat "$W/meson-setup.log" >&2; exit 1; }
+	STRATUS_VERSION="$(git -C "$ROOT" rev-parse --short HEAD) (committed HEAD$(git -C "$ROOT" diff --quiet HEAD -- bench || echo '; bench/ from the working tree'))"
+fi
+LG=$BUILD/bench/stratus-loadgen
+STRATUS_REASON=""
+if [ -n "${BENCH_NO_BUILD:-}" ]; then
+	# a test (`make test` runs --smoke): the build is done already, and
+	# rebuilding here could race with the test runner
+	[ -x "$LG" ] || { echo "no $LG" >&2; exit 1; }
+	[ -x "$BUILD/svc-ctl/stratusctl" ] || STRATUS_REASON="n/a (Stratus not built)"
+else
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" >"$W/meson-setup.log" 2>&1 ||
 	{ cat "$W/meson-setup.log" >&2; exit 1; }
 meson compile -C "$BUILD" stratus-loadgen >"$W/build-loadgen.log" 2>&1 ||
 	{ cat "$W/build-loadgen.log" >&2; exit 1; }
-LG=$BUILD/bench/stratus-loadgen
 # Only the programs the benchmark runs: a unit test that does not build
 # must not hide a working server, and a service that does not build must
 # not be benchmarked from a stale binary (ninja -n says what is stale).
 STRATUS_TARGETS="svc-ctl/stratusctl svc-auth/stratus-auth svc-blob/stratus-blob
 	svc-index/stratus-index svc-quota/stratus-quota svc-imap/stratus-imap
 	svc-pop3/stratus-pop3 svc-lmtp/stratus-lmtp svc-managesieve/stratus-managesieve"
-STRATUS_REASON=""
 # shellcheck disable=SC2086
 ninja -C "$BUILD" -k 0 $STRATUS_TARGETS >"$W/build-stratus.log" 2>&1 || true
 # shellcheck disable=SC2086
 if ! ninja -C "$BUILD" -n $STRATUS_TARGETS 2>/dev/null | grep -q 'no work to do'; then
 	STRATUS_REASON="n/a (Stratus does not build)"
 	log "Stratus does not build:"; grep -m3 -E 'error|ERROR' "$W/build-stratus.log" >&2 || true
+fi
 fi
 STRATUSCTL=$BUILD/svc-ctl/stratusctl
 log "built; the benchmark's clock starts now"
@@ -151,13 +208,37 @@ wait_port() {	# wait_port PORT PID: bounded to 20 s
 	echo 'pop1@example.com:{PLAIN}bench::::::'
 	echo 'probe1@example.com:{PLAIN}bench::::::'
 } >"$W/users"
+phase corpus
 log "generating the corpus (seed $SEED)"
-python3 "$BENCH/corpus/gen-corpus.py" --out "$W/corpus-user" --count "$PER_USER" \
-	--seed "$SEED" --max-size "$USER_MAX" >"$W/corpus.txt"
-python3 "$BENCH/corpus/gen-corpus.py" --out "$W/corpus-pop" --count "$POP_MSGS" \
-	--seed $((SEED + 1)) --max-size 131072 >>"$W/corpus.txt"
-mkdir -p "$W/corpus-one"
+# gen_corpus NAME ARGS...: the generator is deterministic, so its output
+# is kept in /tmp under a hash of the generator and its arguments
+gen_corpus() {
+	local name=$1 key cache
+	shift
+	key=$( (cat "$BENCH/corpus/gen-corpus.py"; echo "$@") | sha1sum | cut -c1-16)
+	cache=$SNAP/corpus-cache/$key
+	if [ ! -f "$cache/done" ]; then
+		# built aside and renamed: another run may be filling it too
+		local tmp
+		mkdir -p "$SNAP/corpus-cache"
+		tmp=$(mktemp -d "$SNAP/corpus-cache/new.XXXXXX")
+		python3 "$BENCH/corpus/gen-corpus.py" --out "$tmp/files" "$@" >"$tmp/summary.txt"
+		touch "$tmp/done"
+		rm -rf "$cache.old"; [ -d "$cache" ] && mv "$cache" "$cache.old"
+		mv -T "$tmp" "$cache" 2>/dev/null || rm -rf "$tmp"
+		rm -rf "$cache.old"
+	fi
+	cp -al "$cache/files" "$W/$name"
+	cat "$cache/summary.txt" >>"$W/corpus.txt"
+}
+: >"$W/corpus.txt"
+gen_corpus corpus-user --count "$PER_USER" --seed "$SEED" --max-size "$USER_MAX"
+gen_corpus corpus-pop --count "$POP_MSGS" --seed $((SEED + 1)) --max-size 131072
+mkdir -p "$W/corpus-one" "$W/corpus-pop-first"
 cp "$W/corpus-user/00001.eml" "$W/corpus-one/"
+cp -al "$W/corpus-pop" "$W/corpus-pop-rest"
+first=$(ls "$W/corpus-pop-rest" | head -1)
+mv "$W/corpus-pop-rest/$first" "$W/corpus-pop-first/"
 
 # -- servers -----------------------------------------------------------------
 declare -A PID IMAP POP3 LMTP
@@ -309,7 +390,8 @@ lg() {
 	esac
 	local out=$W/out/$s.$wl.$run
 	mkdir -p "$W/out"
-	local c0 c1 rc=0
+	local c0 c1 rc=0 w0
+	w0=$(now_ms)
 	c0=$(tree_cpu_ticks "${PID[$s]}")
 	# the load generator bounds itself; timeout is the last resort. It
 	# runs in the background so that a signal reaches our trap at once
@@ -323,6 +405,7 @@ lg() {
 	record "$s" "$wl" "$run" cpu_s "$(awk -v a="$c0" -v b="$c1" -v t="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.3f", (b - a) / t }')"
 	record "$s" "$wl" "$run" rc "$rc"
+	record "$s" "$wl" "$run" wall_s "$(awk -v d=$(( $(now_ms) - w0 )) 'BEGIN { printf "%.2f", d / 1000 }')"
 	awk '/^summary/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); print kv[1] "\t" kv[2] } }
 	     /^stat/ { op = ""; for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "op") op = kv[2];
 		if (kv[1] == "p50_ms" || kv[1] == "p99_ms" || kv[1] == "count" || kv[1] == "errors")
@@ -334,28 +417,41 @@ lg() {
 	return "$rc"
 }
 
-# Every mailbox gets its first message from a single connection: two
-# parallel first deliveries to one new Dovecot user can both try to
-# create its INBOX, and one gets "451 Mailbox already exists".
+# Preloading is most of a run's time when delivery is slow, so it uses
+# parallel LMTP connections. Every mailbox gets its first message from a
+# single connection: two parallel first deliveries to one new Dovecot
+# user can both try to create its INBOX, and one gets "451 Mailbox
+# already exists". With --files each connection owns whole batches of
+# users, so every mailbox gets the same messages in the same order on
+# every server (UIDs match).
 preload_base() {	# the users' mailboxes, and one message for each LMTP user
 	local s=$1
 	lg "$s" preload-users 0 lmtp --files "$W/corpus-user" --users "$USERS" \
-		--rcpts "$PRELOAD_RCPTS" --clients 1 --duration 0 --max-errors 5 || return 1
+		--rcpts "$PRELOAD_RCPTS" --clients "$PRELOAD_CONNS" --duration 0 \
+		--max-errors 5 || return 1
+	preload_lmtp_users "$s"
+}
+preload_lmtp_users() {	# they exist before parallel deliveries reach them
+	local s=$1
 	lg "$s" preload-lmtp-users 0 lmtp --files "$W/corpus-one" --users "$USERS" \
-		--user-fmt 'lmtp%03u@example.com' --rcpts "$PRELOAD_RCPTS" --clients 1 \
-		--duration 0 --max-errors 5
+		--user-fmt 'lmtp%03u@example.com' --rcpts "$PRELOAD_RCPTS" \
+		--clients "$PRELOAD_CONNS" --duration 0 --max-errors 5
 }
 preload_big() {
 	local s=$1
 	lg "$s" preload-big-first 0 lmtp --user-fmt 'big%u@example.com' --users 1 \
 		--max-messages 1 --msg-size 2048 --clients 1 --duration 0 --max-errors 5 || return 1
 	lg "$s" preload-big 0 lmtp --user-fmt 'big%u@example.com' --users 1 --seed 7 \
-		--max-messages $((BIG - 1)) --msg-size 2048 --clients 4 --duration 0 \
+		--max-messages $((BIG - 1)) --msg-size 2048 --clients 8 --duration 0 \
 		--max-errors 5
 }
-preload_pop() {
-	lg "$1" preload-pop 0 lmtp --files "$W/corpus-pop" --user-fmt 'pop%u@example.com' \
-		--users 1 --clients 1 --duration 0 --max-errors 5
+preload_pop() {	# POP3 reads them all: their order does not matter
+	lg "$1" preload-pop-first 0 lmtp --files "$W/corpus-pop-first" \
+		--user-fmt 'pop%u@example.com' --users 1 --clients 1 --duration 0 \
+		--max-errors 5 || return 1
+	lg "$1" preload-pop 0 lmtp --files "$W/corpus-pop-rest" --any-order \
+		--user-fmt 'pop%u@example.com' --users 1 --clients "$PRELOAD_CONNS" \
+		--duration 0 --max-errors 5
 }
 preload() {	# preload SERVER: same mailboxes everywhere, through LMTP
 	preload_base "$1" && preload_big "$1" && preload_pop "$1"
@@ -376,7 +472,7 @@ workload() {	# workload SERVER NAME RUN
 	case $wl in
 	sess_lo) lg "$s" "$wl" "$run" imap-sessions --clients "$C_LO" --duration "$DUR" \
 		--mix "$MIX" --expect-messages "$PER_USER" ;;
-	sess_hi) lg "$s" "$wl" "$run" imap-sessions --clients "$C_HI" --duration "$DUR" \
+	sess_hi) lg "$s" "$wl" "$run" imap-sessions --clients "$C_HI" --duration "$DUR_SESS_HI" \
 		--mix "$MIX" --expect-messages "$PER_USER" ;;
 	cmd_lo) lg "$s" "$wl" "$run" imap-commands --clients "$C_LO" --duration "$DUR" \
 		--mix "$MIX" --expect-messages "$PER_USER" ;;
@@ -387,6 +483,12 @@ workload() {	# workload SERVER NAME RUN
 	lmtp) lg "$s" "$wl" "$run" lmtp --clients "$LMTP_CONNS" --rcpts 1 \
 		--msg-size "$LMTP_SIZE" --user-fmt 'lmtp%03u@example.com' --users "$USERS" \
 		--duration "$DUR" ;;
+	lmtpm_*)	# lmtpm_SIZE_CONNS_RCPTS: one cell of the LMTP matrix
+		local m size conns rcpts
+		IFS=_ read -r m size conns rcpts <<<"$wl"
+		lg "$s" "$wl" "$run" lmtp --clients "$conns" --rcpts "$rcpts" \
+			--msg-size "$size" --user-fmt 'lmtp%03u@example.com' --users "$USERS" \
+			--duration "$MATRIX_DUR" ;;
 	pop3) lg "$s" "$wl" "$run" pop3 --clients 1 --max-sessions 1 --duration 0 \
 		--user-fmt 'pop%u@example.com' --users 1 --expect-messages "$POP_MSGS" ;;
 	esac
@@ -422,27 +524,120 @@ idle_row() {
 	record "$s" idle 1 errors "$(awk '/^summary/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "errors") print kv[2] } }' "$out.txt")"
 }
 
+# -- Dovecot: started first and preloaded in the background ------------------
+# (preloads are most of a run's time: the servers fill at the same time)
+DOVECOT_SERVERS=""
+BG_PIDS=""
+start_variant() {
+	case $1 in
+		dovecot-mdbox) start_dovecot "$1" 'mdbox:~/mdbox' 0 ;;
+		dovecot-maildir) start_dovecot "$1" 'maildir:~/Maildir' 0 ;;
+	esac
+	DOVECOT_SERVERS="$DOVECOT_SERVERS $1"
+}
+# in_bg NAME CMD...: runs CMD in the background; $W/ok.NAME when it worked
+in_bg() {
+	local name=$1
+	shift
+	( "$@" && touch "$W/ok.$name" ) &
+	BG_PIDS="$BG_PIDS $!"
+}
+wait_bg() {
+	for p in $BG_PIDS; do wait "$p" 2>/dev/null || true; done
+	BG_PIDS=""
+}
+if [ $PROFILE != smoke ]; then
+	for v in dovecot-mdbox dovecot-maildir; do
+		start_variant "$v"
+		# the LMTP workloads write to their own users; the others need mailboxes
+		if [ "$v" = dovecot-maildir ] && [ "$MAILDIR_WORKLOADS" = lmtp ]; then
+			in_bg "$v" preload_lmtp_users "$v"
+			continue
+		fi
+		log "$v started; preloading in the background"
+		in_bg "$v" preload "$v"
+	done
+fi
+
 # -- Stratus: start and find out what it serves -------------------------------
 STRATUS_IMAP="" STRATUS_LMTP="" STRATUS_POP3="" STRATUS_IDLE="" STRATUS_BIG=""
+phase stratus-preload
+S3_OK=0
+s3_preload() {	# the S3 variant gets the same mailboxes (in the background)
+	preload_base stratus-s3 || return 1
+	touch "$W/ok.s3-base"
+	case " $S3_WORKLOADS " in *" big "*) preload_big stratus-s3 && touch "$W/ok.s3-big" ;; esac
+	case " $S3_WORKLOADS " in *" pop3 "*) preload_pop stratus-s3 && touch "$W/ok.s3-pop3" ;; esac
+	return 0
+}
+# Stratus's preloaded state is kept in /tmp and reused while the same
+# binaries, harness and sizes are run again (filling the 100,000-message
+# mailbox of --full by LMTP takes longer than the whole run may).
+state_key() {
+	# shellcheck disable=SC2086
+	(cd "$BUILD" && sha1sum $STRATUS_TARGETS bench/stratus-loadgen; sha1sum "$BENCH_SELF_COPY" \
+		"$BENCH/corpus/gen-corpus.py"; echo "$PROFILE $USERS $PER_USER $USER_MAX $BIG $POP_MSGS $SEED") |
+		sha1sum | cut -c1-16
+}
+STATE_CACHE=$SNAP/state-cache
+STATE_KEY=""
+[ $PROFILE = smoke ] || STATE_KEY=$(state_key 2>/dev/null || true)
+STATE_REUSED=""
+if [ -n "$STATE_KEY" ] && [ -f "$STATE_CACHE/$STATE_KEY/done" ]; then
+	mkdir -p "$W/stratus"
+	cp -a "$STATE_CACHE/$STATE_KEY/objects" "$STATE_CACHE/$STATE_KEY/home" \
+		"$STATE_CACHE/$STATE_KEY/fscache" "$W/stratus/"
+	STATE_REUSED=1
+	log "reusing Stratus's preloaded state $STATE_KEY (same binaries and sizes)"
+fi
+save_state() {	# stops Stratus, copies its state, starts it again
+	[ -n "$STATE_KEY" ] || return 0
+	stop_server stratus
+	rm -rf "$STATE_CACHE"; mkdir -p "$STATE_CACHE/$STATE_KEY"
+	cp -a "$W/stratus/objects" "$W/stratus/home" "$W/stratus/fscache" "$STATE_CACHE/$STATE_KEY/"
+	touch "$STATE_CACHE/$STATE_KEY/done"
+	start_stratus
+}
 if [ -z "$STRATUS_REASON" ] && start_stratus; then
 	log "Stratus started; preloading and probing its protocols"
 	SERVERS="stratus"
 	PRELOADED=""
-	if preload_base stratus; then
+	big_pid=""
+	if [ -n "$STATE_REUSED" ]; then
 		STRATUS_LMTP=1 PRELOADED=1
+		if [ $PROFILE != smoke ] && start_s3rver && start_stratus stratus-s3 \
+			"s3:http://S3RVER:S3RVER@127.0.0.1:$S3_PORT/?bucket=mails"; then
+			in_bg s3 s3_preload
+		fi
+	elif preload_base stratus; then
+		STRATUS_LMTP=1 PRELOADED=1
+		# The S3 variant runs what posix Stratus serves, with the same preload.
+		if [ $PROFILE != smoke ] && start_s3rver && start_stratus stratus-s3 \
+			"s3:http://S3RVER:S3RVER@127.0.0.1:$S3_PORT/?bucket=mails"; then
+			in_bg s3 s3_preload
+		fi
 		# the large mailbox and the POP3 mailbox cost minutes to fill
 		# while delivery is slow: only when the commands they need work
 		lg stratus probe-body 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
 			--duration 10 --mix select=1,body=1 --expect-messages "$PER_USER" \
-			--max-errors 1 && { preload_big stratus || true; }
+			--max-errors 1 && { preload_big stratus & big_pid=$!; }
 		lg stratus probe-pop3-users 0 pop3 --clients 1 --max-sessions 1 --duration 10 \
 			--users 1 --expect-messages "$PER_USER" --max-errors 1 &&
 			{ preload_pop stratus || true; }
+		[ -n "$big_pid" ] && { wait "$big_pid" 2>/dev/null || true; }
+		# kept only when every preload worked (a complete, correct state)
+		if ! grep -q "^stratus	preload-[a-z-]*	0	rc	[^0]" "$RES"; then
+			save_state || STRATUS_REASON="n/a (Stratus did not restart)"
+		fi
 	elif lg stratus probe-append 0 imap-append --clients 1 --users 1 \
 		--user-fmt 'probe%u@example.com' --max-messages 1 --max-errors 1; then
 		# LMTP cannot store yet but APPEND can: preload through IMAP
 		# (only if LMTP stored nothing, else mailboxes would differ)
 		preload_imap stratus && PRELOADED=1
+		if [ $PROFILE != smoke ] && start_s3rver && start_stratus stratus-s3 \
+			"s3:http://S3RVER:S3RVER@127.0.0.1:$S3_PORT/?bucket=mails"; then
+			in_bg s3 preload_imap stratus-s3
+		fi
 	fi
 	if [ -n "$PRELOADED" ]; then
 		lg stratus probe-imap 0 imap-commands --clients 1 --users 1 --max-rounds 1 \
@@ -462,22 +657,16 @@ if [ -z "$STRATUS_REASON" ] && start_stratus; then
 	log "Stratus serves: imap=${STRATUS_IMAP:-no} idle=${STRATUS_IDLE:-no}" \
 		"lmtp=${STRATUS_LMTP:-no} pop3=${STRATUS_POP3:-no}"
 fi
-# The S3 variant runs what posix Stratus serves, with the same preload.
-S3_OK=0
-if [ $PROFILE != smoke ] && [ "${STRATUS_IMAP:-0}${STRATUS_LMTP:-0}${STRATUS_POP3:-0}" != 000 ]; then
-	if start_s3rver && start_stratus stratus-s3 \
-		"s3:http://S3RVER:S3RVER@127.0.0.1:$S3_PORT/?bucket=mails"; then
-		if [ "${STRATUS_LMTP:-0}" = 1 ]; then
-			preload_base stratus-s3 && S3_OK=1
-			[ "${STRATUS_BIG:-0}" = 1 ] && { preload_big stratus-s3 || S3_OK=0; }
-			[ "${STRATUS_POP3:-0}" = 1 ] && { preload_pop stratus-s3 || S3_OK=0; }
-		else
-			preload_imap stratus-s3 && S3_OK=1
-		fi
-		[ $S3_OK = 1 ] && SERVERS="$SERVERS stratus-s3"
-	fi
-	log "Stratus on S3 (s3rver): $([ $S3_OK = 1 ] && echo yes || echo no)"
+phase wait-background-preloads
+wait_bg
+if [ -f "$W/ok.s3" ]; then
+	S3_OK=1
+	SERVERS="$SERVERS stratus-s3"
 fi
+[ -n "${PID[stratus-s3]:-}" ] && log "Stratus on S3 (s3rver): $([ $S3_OK = 1 ] && echo yes || echo no)"
+for v in $DOVECOT_SERVERS; do
+	[ -f "$W/ok.$v" ] || { log "preload of $v failed"; exit 1; }
+done
 record stratus-s3 meta 0 ok "$S3_OK"
 record stratus meta 0 imap "${STRATUS_IMAP:-0}"
 record stratus meta 0 lmtp "${STRATUS_LMTP:-0}"
@@ -498,30 +687,27 @@ first_error() {	# first_error PROBE [PREFIX]: "APPEND: Unknown command."
 [ "${STRATUS_IDLE:-0}" = 1 ] || record stratus meta 0 why_idle "$(first_error probe-idle)"
 record stratus meta 0 reason "${STRATUS_REASON:-}"
 
-VARIANTS="dovecot-mdbox dovecot-maildir"
-if [ $PROFILE = smoke ]; then
-	VARIANTS=""
-	[ "${STRATUS_IMAP:-0}${STRATUS_LMTP:-0}${STRATUS_POP3:-0}" = 111 ] || VARIANTS="dovecot-mdbox"
+# --smoke: Dovecot only when Stratus does not serve all three protocols
+if [ $PROFILE = smoke ] && [ "${STRATUS_IMAP:-0}${STRATUS_LMTP:-0}${STRATUS_POP3:-0}" != 111 ] &&
+	command -v dovecot >/dev/null; then
+	phase dovecot-mdbox-preload
+	start_variant dovecot-mdbox
+	preload dovecot-mdbox || { log "preload of dovecot-mdbox failed"; exit 1; }
 fi
-for v in $VARIANTS; do
-	case $v in
-		dovecot-mdbox) start_dovecot "$v" 'mdbox:~/mdbox' 0 ;;
-		dovecot-maildir) start_dovecot "$v" 'maildir:~/Maildir' 0 ;;
-	esac
-	SERVERS="$SERVERS $v"
-	# the LMTP workload writes to its own users; the others need mailboxes
-	[ "$v" = dovecot-maildir ] && [ "$MAILDIR_WORKLOADS" = lmtp ] && continue
-	log "$v started; preloading"
-	preload "$v" || { log "preload of $v failed"; exit 1; }
-done
+SERVERS="$SERVERS $DOVECOT_SERVERS"
 
 serves() {	# serves SERVER WORKLOAD: may this server run this workload?
 	if [ "$1" = dovecot-maildir ]; then
 		case " $MAILDIR_WORKLOADS " in *" $2 "*) return 0 ;; *) return 1 ;; esac
 	fi
 	case $1 in stratus|stratus-s3) ;; *) return 0 ;; esac
+	if [ "$1" = stratus-s3 ]; then
+		case " $S3_WORKLOADS " in *" $2 "*) ;; *) return 1 ;; esac
+		[ "$2" = big ] && [ ! -f "$W/ok.s3-big" ] && return 1
+		[ "$2" = pop3 ] && [ ! -f "$W/ok.s3-pop3" ] && return 1
+	fi
 	case $2 in
-		lmtp) [ "${STRATUS_LMTP:-0}" = 1 ] ;;
+		lmtp*) [ "${STRATUS_LMTP:-0}" = 1 ] ;;
 		pop3) [ "${STRATUS_POP3:-0}" = 1 ] ;;
 		idle) [ "${STRATUS_IDLE:-0}" = 1 ] ;;
 		big) [ "${STRATUS_BIG:-0}" = 1 ] ;;
@@ -532,6 +718,7 @@ serves() {	# serves SERVER WORKLOAD: may this server run this workload?
 # -- alternating runs --------------------------------------------------------
 WORKLOADS="sess_lo sess_hi cmd_lo cmd_hi big lmtp pop3"
 for run in $(seq 1 "$RUNS"); do
+	phase "run-$run"
 	log "run $run/$RUNS"
 	for wl in $WORKLOADS; do
 		for s in $SERVERS; do
@@ -541,8 +728,32 @@ for run in $(seq 1 "$RUNS"); do
 	done
 done
 
+# -- the LMTP matrix of issue #7 ------------------------------------------------
+# 4 KB and 100 KB messages, 1 and 4 connections, 1 and 10 recipients;
+# --quick: one run against Dovecot maildir (the issue's LMTP peer) only.
+MATRIX=""
+for size in 4096 102400; do
+	for conns in 1 4; do
+		for rcpts in 1 10; do MATRIX="$MATRIX lmtpm_${size}_${conns}_${rcpts}"; done
+	done
+done
+MATRIX_SERVERS="stratus stratus-s3 dovecot-maildir dovecot-mdbox"
+[ $PROFILE = full ] || MATRIX_SERVERS="stratus dovecot-maildir"
+for run in $(seq 1 "$MATRIX_RUNS"); do
+	phase "lmtp-matrix-$run"
+	log "LMTP matrix run $run/$MATRIX_RUNS"
+	for wl in $MATRIX; do
+		for s in $MATRIX_SERVERS; do
+			case " $SERVERS " in *" $s "*) ;; *) continue ;; esac
+			serves "$s" lmtp || continue
+			workload "$s" "$wl" "$run" || true
+		done
+	done
+done
+
 # -- object-storage requests per operation (Stratus only) --------------------
-if [ "${STRATUS_LMTP:-0}" = 1 ] || [ "${STRATUS_IMAP:-0}" = 1 ]; then
+if [ $PROFILE != smoke ] && { [ "${STRATUS_LMTP:-0}" = 1 ] || [ "${STRATUS_IMAP:-0}" = 1 ]; }; then
+	phase objreq
 	log "object-storage requests per operation"
 	delta() {	# delta NAME COUNT CMD...: blob counters around CMD, per op
 		local name=$1 n=$2 b a
@@ -555,11 +766,24 @@ if [ "${STRATUS_LMTP:-0}" = 1 ] || [ "${STRATUS_IMAP:-0}" = 1 ]; then
 	[ "${STRATUS_LMTP:-0}" = 1 ] &&
 		delta delivery 20 "$LG" lmtp --port "${LMTP[stratus]}" --clients 1 --max-messages 20 \
 			--duration 0 --user-fmt 'lmtp%03u@example.com' --users "$USERS"
+	# per message (one transaction) with 10 recipients
+	[ "${STRATUS_LMTP:-0}" = 1 ] &&
+		delta delivery_10rcpt 20 "$LG" lmtp --port "${LMTP[stratus]}" --clients 1 \
+			--max-messages 20 --rcpts 10 --duration 0 --user-fmt 'lmtp%03u@example.com' \
+			--users "$USERS"
 	if [ "${STRATUS_IMAP:-0}" = 1 ]; then
+		# an LMTP user (no other row reads its mailbox afterwards)
 		one() { "$LG" imap-commands --port "${IMAP[stratus]}" --clients 1 --users 1 \
-			--user-first "$1" --max-rounds 1 --duration 0 --mix "$2" --fixed-msg 2; }
-		# a bare LOGIN/SELECT/LOGOUT session is the baseline subtracted below
-		stop_server stratus; start_stratus || true
+			--user-fmt 'lmtp%03u@example.com' --user-first "$1" --max-rounds 1 \
+			--duration 0 --mix "$2" --fixed-msg 2; }
+		# a bare LOGIN/SELECT/LOGOUT session is the baseline subtracted
+		# below. Cold: restarted, with no local copy of the user's index
+		# (metacache) nor of any body (fscache): all from object storage.
+		stop_server stratus
+		find "$W/stratus/home" -mindepth 2 -maxdepth 2 -name 'lmtp003@example.com' \
+			-exec rm -rf {} +
+		rm -rf "$W/stratus/fscache"
+		start_stratus || true
 		delta select_cold_session 1 one 3 ""
 		delta select_warm_session 1 one 3 ""
 		delta fetch_uncached_session 1 one 3 body=1
@@ -568,6 +792,7 @@ if [ "${STRATUS_LMTP:-0}" = 1 ] || [ "${STRATUS_IMAP:-0}" = 1 ]; then
 fi
 
 # -- idle connections --------------------------------------------------------
+phase idle
 log "idle connections: $IDLE_K per server"
 for s in $SERVERS; do
 	serves "$s" idle || continue
@@ -581,6 +806,7 @@ if [ $PROFILE != smoke ]; then
 fi
 
 # -- machine, versions, report ----------------------------------------------
+phase report
 {
 	echo "profile	$PROFILE"
 	echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -590,9 +816,11 @@ fi
 	echo "kernel	$(uname -r)"
 	echo "os	$(. /etc/os-release && echo "$PRETTY_NAME")"
 	echo "dovecot	$(dovecot --version)"
-	echo "stratus	$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "state_reused	${STATE_REUSED:-0}"
+	echo "stratus	${STRATUS_VERSION:-$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown) (build $BUILD)}"
 	echo "runs	$RUNS"
 	echo "duration_s	$DUR"
+	echo "duration_sess_hi_s	$DUR_SESS_HI"
 	echo "clients	$C_LO $C_HI"
 	echo "users	$USERS"
 	echo "per_user	$PER_USER"
@@ -603,14 +831,19 @@ fi
 	echo "hibernate_s	$HIB"
 	echo "lmtp	$LMTP_CONNS $LMTP_SIZE"
 	echo "mix	$MIX"
+	echo "matrix_runs	$MATRIX_RUNS"
+	echo "matrix_dur	$MATRIX_DUR"
 	echo "seed	$SEED"
 	echo "corpus	$(tr '\n' ';' <"$W/corpus.txt")"
 	echo "elapsed_s	$(( $(date +%s) - T0 ))"
+	echo "phases_ms	$PHASES"
 	echo "loadavg	$LOADAVG_START at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 } >"$W/meta.tsv"
 mkdir -p "$BENCH/results"
 OUT=$BENCH/results/latest.md
 [ $PROFILE = smoke ] && OUT=$BENCH/results/smoke.md
+OUT=${BENCH_OUT:-$OUT}
+mkdir -p "$(dirname "$OUT")"
 python3 "$BENCH/report.py" "$W/meta.tsv" "$RES" >"$OUT"
 cp "$RES" "${OUT%.md}.tsv"
 log "wrote $OUT"

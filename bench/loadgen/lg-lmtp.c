@@ -8,7 +8,11 @@
  *    users picked at random, until the window closes or max_messages;
  *  - preload (--files DIR): every file of DIR is delivered to every
  *    user, R users per transaction, then the run ends. Both servers get
- *    the same mailboxes this way.
+ *    the same mailboxes this way. With N connections each connection
+ *    owns whole batches of users and delivers the files to them in
+ *    order: every mailbox gets the same messages in the same order
+ *    (UIDs match across servers), and no two connections race to
+ *    create a new user's INBOX.
  * A reply other than 250 to MAIL/RCPT, 354 to DATA or 2xx per recipient
  * after the data is an error; the session then reconnects. Commands are
  * pipelined when the server announces PIPELINING, as MTAs do. */
@@ -34,6 +38,8 @@ struct lmtp_sess {
 	struct buf cmds;	/* MAIL, RCPT..., DATA lines of this message */
 	size_t cmd_lines, lines_sent, replies;
 	unsigned int nrcpt;
+	unsigned int index;	/* of this connection, 0..n_sess-1 */
+	uint64_t next_job, n_jobs;	/* preload: jobs of this connection */
 	struct buf msg;
 	struct loop_timer *retry_timer;
 };
@@ -42,7 +48,9 @@ struct lmtp_bench {
 	struct lg *lg;
 	struct lmtp_sess *sess;
 	unsigned int n_sess;
-	uint64_t next_job, n_jobs, messages_started;
+	uint64_t batches;	/* preload: groups of up to R users */
+	uint64_t next_job, n_jobs;	/* preload --any-order: shared queue */
+	uint64_t messages_started;
 	struct lg_stat delivery, rcpt, connect;
 };
 
@@ -129,13 +137,23 @@ static bool lmtp_prepare(struct lmtp_sess *s)
 	buf_reset(&s->cmds);
 	buf_reset(&s->msg);
 	if (lg->n_files > 0) {
-		if (b->next_job >= b->n_jobs)
-			return false;
-		uint64_t job = b->next_job++;
-		uint64_t batches = (lg->opts.users + lg->opts.rcpts - 1) /
-			lg->opts.rcpts;
-		size_t file = (size_t)(job / batches);
-		first = (unsigned int)(job % batches) * lg->opts.rcpts;
+		size_t file;
+		uint64_t batch;
+		if (lg->opts.any_order) {
+			if (b->next_job >= b->n_jobs)
+				return false;
+			uint64_t job = b->next_job++;
+			file = (size_t)(job / b->batches);
+			batch = job % b->batches;
+		} else {
+			if (s->next_job >= s->n_jobs)
+				return false;
+			uint64_t job = s->next_job++;
+			uint64_t owned = s->n_jobs / lg->n_files;
+			file = (size_t)(job / owned);
+			batch = s->index + (job % owned) * b->n_sess;
+		}
+		first = (unsigned int)batch * lg->opts.rcpts;
 		n = lg->opts.users - first < lg->opts.rcpts ?
 			lg->opts.users - first : lg->opts.rcpts;
 		if (read_file(lg->files[file], &s->msg) < 0) {
@@ -315,13 +333,17 @@ int lg_lmtp_run(struct lg *lg)
 	lg_stat_init(&b->delivery, "DELIVERY");
 	lg_stat_init(&b->rcpt, "RCPT_DELIVERED");
 	lg_stat_init(&b->connect, "CONNECT");
-	if (lg->n_files > 0)
-		b->n_jobs = (uint64_t)lg->n_files *
-			((lg->opts.users + lg->opts.rcpts - 1) / lg->opts.rcpts);
+	b->batches = (lg->opts.users + lg->opts.rcpts - 1) / lg->opts.rcpts;
+	if (lg->n_files > 0 && lg->opts.any_order)
+		b->n_jobs = (uint64_t)lg->n_files * b->batches;
 	b->n_sess = lg->opts.clients;
 	b->sess = xcalloc(b->n_sess, sizeof(*b->sess));
 	for (unsigned int i = 0; i < b->n_sess; i++) {
 		b->sess[i].b = b;
+		b->sess[i].index = i;
+		if (lg->n_files > 0 && !lg->opts.any_order && i < b->batches)
+			b->sess[i].n_jobs = (uint64_t)lg->n_files *
+				((b->batches - i + b->n_sess - 1) / b->n_sess);
 		b->sess[i].rng = lg->opts.seed * 7919u + i + 1;
 		buf_init(&b->sess[i].cmds, 0);
 		buf_init(&b->sess[i].msg, 0);

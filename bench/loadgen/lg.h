@@ -71,6 +71,7 @@ struct lg_opts {
 	unsigned int rcpts;	/* lmtp: recipients per message */
 	unsigned int msg_size;	/* lmtp: generated message size */
 	const char *files_dir;	/* lmtp/imap-append: these files (preload) */
+	bool any_order;		/* lmtp --files: shared job queue */
 	uint64_t max_messages;	/* lmtp: stop after (0 = duration);
 				   imap-append without files: per user */
 

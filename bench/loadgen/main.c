@@ -61,6 +61,8 @@ static void usage(void)
 "  --rcpts N           recipients per message (1)\n"
 "  --msg-size N        generated message size in bytes (4096)\n"
 "  --files DIR         deliver every file of DIR to every user (preload)\n"
+"  --any-order         --files: connections share all the work (faster for\n"
+"                      few users; the order of messages then varies)\n"
 "  --max-messages N    stop after N messages\n");
 }
 
@@ -308,7 +310,7 @@ enum {
 	OPT_USERS, OPT_USER_FIRST, OPT_PASSWORD, OPT_EXPECT, OPT_MIX,
 	OPT_NEW_MAIL, OPT_IDLE_MS, OPT_FIXED_MSG, OPT_MAX_ROUNDS,
 	OPT_MAX_SESSIONS, OPT_HOLD, OPT_CONNECT_PARALLEL, OPT_RCPTS,
-	OPT_MSG_SIZE, OPT_FILES, OPT_MAX_MESSAGES,
+	OPT_MSG_SIZE, OPT_FILES, OPT_MAX_MESSAGES, OPT_ANY_ORDER,
 };
 
 static int parse_args(struct lg *lg, int argc, char **argv)
@@ -341,6 +343,7 @@ static int parse_args(struct lg *lg, int argc, char **argv)
 		{ "msg-size", required_argument, NULL, OPT_MSG_SIZE },
 		{ "files", required_argument, NULL, OPT_FILES },
 		{ "max-messages", required_argument, NULL, OPT_MAX_MESSAGES },
+		{ "any-order", no_argument, NULL, OPT_ANY_ORDER },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -459,6 +462,9 @@ static int parse_args(struct lg *lg, int argc, char **argv)
 			break;
 		case OPT_FILES:
 			o->files_dir = a;
+			break;
+		case OPT_ANY_ORDER:
+			o->any_order = true;
 			break;
 		default:
 			return -1;
