@@ -53,7 +53,8 @@ void quota_users_expire(struct quota_ctx *q, uint64_t idle_ms);
 
 const struct quota_rules *quota_user_rules(const struct quota_user *u);
 const char *quota_user_name(const struct quota_user *u);
-/* Usage from svc-index plus what is reserved for saves in flight. */
+/* Usage from svc-index plus the saves committed since it was read (exact
+ * between loads), and with with_reserved also the saves in flight. */
 void quota_user_usage(const struct quota_user *u, bool with_reserved,
 		      uint64_t *bytes_r, uint64_t *messages_r);
 uint64_t quota_user_reserve(struct quota_user *u, uint64_t bytes,
@@ -61,12 +62,13 @@ uint64_t quota_user_reserve(struct quota_user *u, uint64_t bytes,
 /* Marks a reservation stored (it goes away with the next reload, which
  * then counts the message) or drops it. Returns false if unknown. */
 bool quota_user_commit(struct quota_user *u, uint64_t id, bool stored);
-/* Usage as of the last warning check; updated by the caller. */
-bool quota_users_commit(struct quota_ctx *q, const char *name, uint64_t id,
-			bool stored);
+/* quota_user_commit for a loaded user; returns it, or NULL if unknown. */
+struct quota_user *quota_users_commit(struct quota_ctx *q, const char *name,
+				      uint64_t id, bool stored);
 /* The usage loaded earlier, if any (Recalc reports a mismatch). */
 bool quota_users_cached_usage(struct quota_ctx *q, const char *name,
 			      uint64_t *bytes_r, uint64_t *messages_r);
+/* Usage as of the last warning check; updated by the caller. */
 void quota_user_last_usage(struct quota_user *u, uint64_t **bytes_r,
 			   uint64_t **messages_r);
 

@@ -119,15 +119,16 @@ void quota_rpc_commit(struct rpc_call *call, const ProtobufCMessage *msg)
 		rpc_call_fail(call, STRATUS__STATUS__STATUS_INVALID, "bad user");
 		return;
 	}
-	char *user = xstrdup(req->user);
+	struct quota_user *u = NULL;
 	bool stored = req->stored;
-	bool known = q->set.enabled && req->reservation != 0 &&
-		     quota_users_commit(q, user, req->reservation, stored);
+	if (q->set.enabled && req->reservation != 0)
+		u = quota_users_commit(q, req->user, req->reservation, stored);
 	/* The saver need not wait for warnings or quota_clone. */
 	rpc_call_reply(call, &reply.base, NULL, 0);
-	if (known && stored)
-		quota_user_get(q, user, true, quota_after_change, q);
-	free(user);
+	/* The stored reservation keeps the usage exact until the next load
+	 * counts the message: no svc-index round trip per delivery. */
+	if (u != NULL && stored)
+		quota_after_change(u, NULL, q);
 }
 
 void quota_rpc_changed(struct rpc_call *call, const ProtobufCMessage *msg)

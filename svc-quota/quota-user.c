@@ -2,7 +2,11 @@
  * userdb's quota_rule fields, e.g. the spec's prefetched
  * quota_rule=*:storage=%{ldap:messageQuotaHard}k), the usage summed from
  * svc-index's mailbox sizes, and the reservations of saves in flight.
- * Requests for a user that is loading wait for that one load. */
+ * Once a user's usage is known, answers come from memory (the loaded
+ * usage plus the saves committed since: exact), and a stale usage is
+ * read again in the background, so a delivery never waits for svc-index.
+ * Only the first request and forced ones (a change we were told about)
+ * wait for a load. */
 #include "quota-common.h"
 #include "auth.pb-c.h"
 #include "buf.h"
@@ -13,9 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Usage older than this is read again from svc-index before an answer:
- * IMAP expunges change it without telling us. */
-#define QUOTA_USAGE_TTL_MS 1000
+/* Usage older than this is read again from svc-index, in the background:
+ * savers and expungers tell us (Commit, Changed), but a mailbox DELETE or
+ * an admin's change does not. */
+#define QUOTA_USAGE_TTL_MS 5000
 #define QUOTA_RULES_TTL_MS 60000
 #define QUOTA_RPC_TIMEOUT_MS 10000
 #define QUOTA_RESERVATION_TTL_MS 120000
@@ -39,11 +44,15 @@ struct quota_user {
 	struct quota_rules rules;
 	bool have_rules, loading;
 	uint64_t rules_at, usage_at, used_at, generation;
+	uint64_t load_generation;	/* generation the running load began */
 	uint64_t bytes, messages;
 	uint64_t last_bytes, last_messages;
 	bool have_last;
 	struct quota_reservation *reservations;
-	struct quota_waiter *waiters;
+	struct quota_waiter *waiters;	/* wait for the running load */
+	struct quota_waiter *next_waiters;	/* for a load begun after it */
+	struct quota_waiter *ready;	/* answered from memory, from the loop */
+	bool ready_queued;
 	struct quota_user *next;
 };
 
@@ -62,9 +71,9 @@ void quota_user_usage(const struct quota_user *u, bool with_reserved,
 {
 	*bytes_r = u->bytes;
 	*messages_r = u->messages;
-	if (!with_reserved)
-		return;
 	for (const struct quota_reservation *r = u->reservations; r; r = r->next) {
+		if (!with_reserved && !r->stored)
+			continue;
 		*bytes_r += r->bytes;
 		*messages_r += r->messages;
 	}
@@ -109,8 +118,10 @@ void quota_user_last_usage(struct quota_user *u, uint64_t **bytes_r,
 	*messages_r = &u->last_messages;
 }
 
-/* Drops reservations that the finished load already counted, and those
- * whose saver vanished without a Commit. */
+/* Drops reservations that the finished load already counted (stored
+ * before it began: the saver's index append was done by then), and those
+ * whose saver vanished without a Commit. One stored while the load ran
+ * may or may not be in its result, so it stays until the next load. */
 static void quota_user_prune(struct quota_user *u, uint64_t load_generation)
 {
 	uint64_t now = monotonic_ms();
@@ -126,17 +137,58 @@ static void quota_user_prune(struct quota_user *u, uint64_t load_generation)
 	}
 }
 
-static void quota_user_finish(struct quota_user *u, const char *error)
+static void quota_waiters_call(struct quota_user *u, struct quota_waiter *w,
+			       const char *error)
 {
-	struct quota_waiter *w = u->waiters;
-	u->waiters = NULL;
-	u->loading = false;
 	while (w != NULL) {
 		struct quota_waiter *next = w->next;
 		w->cb(u, error, w->ctx);
 		free(w);
 		w = next;
 	}
+}
+
+static void quota_user_load(struct quota_user *u);
+
+/* The load ended: answer its waiters, then start the one that requests
+ * forced while it ran are waiting for. */
+static void quota_user_finish(struct quota_user *u, const char *error)
+{
+	struct quota_waiter *w = u->waiters;
+	u->waiters = NULL;
+	u->loading = false;
+	quota_waiters_call(u, w, error);
+	if (u->next_waiters == NULL)
+		return;
+	struct quota_waiter **tail = &u->waiters;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = u->next_waiters;
+	u->next_waiters = NULL;
+	if (!u->loading)
+		quota_user_load(u);
+}
+
+/* A reservation stored while the load ran may be in its result too:
+ * counted twice (never too little) until the next load. Background loads
+ * wait until no save is in flight (quota_user_saving), which makes this
+ * rare; forced loads cannot wait. */
+static bool quota_user_ambiguous(const struct quota_user *u)
+{
+	for (const struct quota_reservation *r = u->reservations; r; r = r->next) {
+		if (r->stored && r->stored_at >= u->load_generation)
+			return true;
+	}
+	return false;
+}
+
+static bool quota_user_saving(const struct quota_user *u)
+{
+	for (const struct quota_reservation *r = u->reservations; r; r = r->next) {
+		if (!r->stored)
+			return true;
+	}
+	return false;
 }
 
 static void quota_user_list_done(const struct rpc_reply *reply, void *ctx)
@@ -160,17 +212,17 @@ static void quota_user_list_done(const struct rpc_reply *reply, void *ctx)
 					    e->status->psize;
 		messages += e->status->messages;
 	}
-	uint64_t generation = u->generation++;
 	u->bytes = bytes;
 	u->messages = messages;
 	u->usage_at = monotonic_ms();
+	quota_user_prune(u, u->load_generation);
+	if (quota_user_ambiguous(u))
+		u->usage_at -= QUOTA_USAGE_TTL_MS;	/* read again soon */
 	if (!u->have_last) {
 		/* Warnings compare later usage with this first reading. */
-		u->last_bytes = bytes;
-		u->last_messages = messages;
+		quota_user_usage(u, false, &u->last_bytes, &u->last_messages);
 		u->have_last = true;
 	}
-	quota_user_prune(u, generation + 1);
 	quota_user_finish(u, NULL);
 }
 
@@ -184,7 +236,7 @@ static void quota_user_load_usage(struct quota_user *u)
 	req.with_status = true;
 	/* Loads started after a Commit count that message: remember which
 	 * reservations were stored before this load began. */
-	u->generation++;
+	u->load_generation = ++u->generation;
 	rpc_client_call(u->q->index, (uint32_t)rpc_method_index(
 			&stratus__index__descriptor, "MailboxList"), NULL,
 			&req.base, NULL, 0, QUOTA_RPC_TIMEOUT_MS,
@@ -253,14 +305,22 @@ static struct quota_user *quota_user_find(struct quota_ctx *q,
 	return u;
 }
 
-static void quota_user_deferred(void *ctx)
+static void quota_user_ready(void *ctx)
 {
-	quota_user_finish(ctx, NULL);
+	struct quota_user *u = ctx;
+	struct quota_waiter *w = u->ready;
+	u->ready = NULL;
+	u->ready_queued = false;
+	quota_waiters_call(u, w, NULL);
 }
 
-static void quota_user_finish_later(struct quota_user *u)
+static void quota_waiters_free(struct quota_waiter *w)
 {
-	loop_defer(u->q->svc->loop, quota_user_deferred, u);
+	while (w != NULL) {
+		struct quota_waiter *next = w->next;
+		free(w);
+		w = next;
+	}
 }
 
 static void quota_user_free(struct quota_user *u)
@@ -270,11 +330,9 @@ static void quota_user_free(struct quota_user *u)
 		u->reservations = r->next;
 		free(r);
 	}
-	while (u->waiters != NULL) {
-		struct quota_waiter *w = u->waiters;
-		u->waiters = w->next;
-		free(w);
-	}
+	quota_waiters_free(u->waiters);
+	quota_waiters_free(u->next_waiters);
+	quota_waiters_free(u->ready);
 	quota_rules_free(&u->rules);
 	free(u->name);
 	free(u);
@@ -287,8 +345,9 @@ void quota_users_expire(struct quota_ctx *q, uint64_t idle_ms)
 	uint64_t now = monotonic_ms();
 	for (struct quota_user **p = &q->users; *p;) {
 		struct quota_user *u = *p;
-		if (!u->loading && u->waiters == NULL &&
-		    u->reservations == NULL && now - u->used_at > idle_ms) {
+		if (!u->loading && u->waiters == NULL && !u->ready_queued &&
+		    u->next_waiters == NULL && u->reservations == NULL &&
+		    now - u->used_at > idle_ms) {
 			*p = u->next;
 			quota_user_free(u);
 		} else {
@@ -310,22 +369,34 @@ void quota_user_get(struct quota_ctx *q, const char *name, bool force,
 		    quota_user_ready_fn *cb, void *cb_ctx)
 {
 	struct quota_user *u = quota_user_find(q, name);
-	u->used_at = monotonic_ms();
+	uint64_t now = monotonic_ms();
+	u->used_at = now;
 	struct quota_waiter *w = xcalloc(1, sizeof(*w));
 	w->cb = cb;
 	w->ctx = cb_ctx;
-	w->next = u->waiters;
-	u->waiters = w;
-	if (u->loading)
-		return;
-	if (!force && u->usage_at != 0 &&
-	    monotonic_ms() - u->usage_at < QUOTA_USAGE_TTL_MS) {
-		/* Fresh enough: answer from the loop, never re-entrantly. */
-		u->loading = true;
-		quota_user_finish_later(u);
+	if (!force && u->usage_at != 0) {
+		/* Known: answer from the loop, never re-entrantly. */
+		w->next = u->ready;
+		u->ready = w;
+		if (!u->ready_queued) {
+			u->ready_queued = true;
+			loop_defer(q->svc->loop, quota_user_ready, u);
+		}
+		if (!u->loading && now - u->usage_at >= QUOTA_USAGE_TTL_MS &&
+		    !quota_user_saving(u))
+			quota_user_load(u);
 		return;
 	}
-	quota_user_load(u);
+	if (force && u->loading) {
+		/* The running load may have begun before the change. */
+		w->next = u->next_waiters;
+		u->next_waiters = w;
+		return;
+	}
+	w->next = u->waiters;
+	u->waiters = w;
+	if (!u->loading)
+		quota_user_load(u);
 }
 
 static struct quota_user *quota_user_lookup(struct quota_ctx *q,
@@ -338,11 +409,11 @@ static struct quota_user *quota_user_lookup(struct quota_ctx *q,
 	return NULL;
 }
 
-bool quota_users_commit(struct quota_ctx *q, const char *name, uint64_t id,
-			bool stored)
+struct quota_user *quota_users_commit(struct quota_ctx *q, const char *name,
+				      uint64_t id, bool stored)
 {
 	struct quota_user *u = quota_user_lookup(q, name);
-	return u != NULL && quota_user_commit(u, id, stored);
+	return u != NULL && quota_user_commit(u, id, stored) ? u : NULL;
 }
 
 bool quota_users_cached_usage(struct quota_ctx *q, const char *name,
