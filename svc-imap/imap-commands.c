@@ -2,6 +2,7 @@
  * list and string quoting. A command is found by name; the table says in
  * which states it is allowed. */
 #include "imap-common.h"
+#include "imap-quota.h"
 
 #include <string.h>
 #include <strings.h>
@@ -38,6 +39,9 @@ static const struct imap_command_def imap_commands[] = {
 	{ "MOVE", cmd_copy, IMAP_CMD_SELECTED },
 	{ "SEARCH", cmd_search, IMAP_CMD_SELECTED },
 	{ "UID", cmd_uid, IMAP_CMD_SELECTED },
+	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH },
+	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
+	{ "SETQUOTA", cmd_setquota, IMAP_CMD_AUTH },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -80,6 +84,7 @@ void imap_capability_string(struct imap_client *client, struct buf *out)
 	}
 	buf_printf(out, "%s %s %s", IMAP_CAPS_COMMON, literal,
 		   IMAP_CAPS_POST_LOGIN);
+	imap_quota_capability(client, out);
 	if (set->capability[0] == '+')
 		buf_printf(out, " %s", set->capability + 1);
 }

@@ -117,6 +117,7 @@ static const char *const imap_settings_implemented[] = {
 	"namespace/prefix",
 	"namespace/inbox",
 	"namespace/hidden",
+	"mail_plugins: imap_quota",
 	NULL
 };
 
