@@ -8,6 +8,7 @@ usage; prefix= and db= are honoured."""
 import os
 import re
 import shutil
+import signal
 import smtplib
 import subprocess
 import tempfile
@@ -141,6 +142,27 @@ class QuotaRedisPrefixDbTest(QuotaRedisTest):
     PARAMS = ":prefix=quota-clone/:db=3:expire_secs=3600:timeout_msecs=2000"
     DB = 3
     PREFIX = "quota-clone/"
+
+    def test_stalled_redis_times_out_and_recovers(self):
+        # A Redis that accepts but never answers (SIGSTOP): after
+        # timeout_msecs the connection is dropped and logged; deliveries
+        # never wait for it; once it answers again the next change
+        # writes the current usage.
+        self.deliver(OTHER)
+        self.wait_cloned(OTHER, self.usage(OTHER))
+        log_at = len(self.stratus.read_log())
+        os.kill(self.redis.proc.pid, signal.SIGSTOP)
+        try:
+            t0 = time.time()
+            self.deliver(OTHER)
+            self.deliver(OTHER)
+            self.assertLess(time.time() - t0, 10)
+            self.stratus.wait_log(r"quota_clone: redis 127\.0\.0\.1:%d: no reply: timed out"
+                                  % self.redis.port, start_at=log_at)
+        finally:
+            os.kill(self.redis.proc.pid, signal.SIGCONT)
+        self.deliver(OTHER)
+        self.wait_cloned(OTHER, self.usage(OTHER))
 
     def test_expire_secs_sets_a_ttl(self):
         self.deliver(OTHER)
