@@ -44,7 +44,7 @@ struct redis_write {
 struct quota_redis {
 	struct loop *loop;
 	uint64_t *writes_counter;
-	char *host, *prefix, *password, *label;
+	char *host, *path, *prefix, *password, *label;
 	int port;
 	unsigned int db, expire_secs, timeout_ms;
 	redisAsyncContext *ac;
@@ -307,7 +307,9 @@ static void redis_connected(const redisAsyncContext *ac, int status)
 
 static void redis_connect(struct quota_redis *r)
 {
-	redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
+	redisAsyncContext *ac = r->path != NULL ?
+		redisAsyncConnectUnix(r->path) :
+		redisAsyncConnect(r->host, r->port);
 	if (ac == NULL) {
 		redis_log_down(r, "connect", "out of memory");
 		return;
@@ -389,6 +391,11 @@ static int redis_param(struct quota_redis *r, const char *arg,
 		r->port = (int)port;
 		return 0;
 	}
+	if (strncmp(arg, "path=", 5) == 0) {
+		free(r->path);
+		r->path = xstrdup(arg + 5);
+		return 0;
+	}
 	if (strncmp(arg, "prefix=", 7) == 0) {
 		free(r->prefix);
 		r->prefix = xstrdup(arg + 7);
@@ -438,7 +445,8 @@ struct quota_redis *quota_redis_new(struct loop *loop, const char *args,
 		quota_redis_free(&r);
 		return NULL;
 	}
-	r->label = xasprintf("redis %s:%d", r->host, r->port);
+	r->label = r->path != NULL ? xasprintf("redis %s", r->path) :
+		   xasprintf("redis %s:%d", r->host, r->port);
 	return r;
 }
 
@@ -457,6 +465,7 @@ void quota_redis_free(struct quota_redis **_r)
 	while (r->pending != NULL)
 		redis_pending_remove(r, r->pending);
 	free(r->host);
+	free(r->path);
 	free(r->prefix);
 	free(r->password);
 	free(r->label);

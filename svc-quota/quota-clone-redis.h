@@ -9,8 +9,11 @@
 
 struct quota_redis;
 
-/* args: the part after "redis:" ("host=H:port=P:prefix=..:db=..:
- * expire_secs=..:timeout_msecs=..:password=.."). Connects lazily, on the
+/* args: the part after "redis:" ("host=H:port=P:path=UNIX-SOCKET:prefix=..:
+ * db=..:expire_secs=..:timeout_msecs=..:password=.."; path overrides host
+ * and port, as in Dovecot). A host name is resolved when connecting
+ * (hiredis 0.14 does that synchronously: prefer an address or a socket).
+ * Connects lazily, on the
  * first update. Returns NULL with *error_r (malloc'd) on a bad argument.
  * *writes_counter is incremented for each user's usage Redis confirmed. */
 struct quota_redis *quota_redis_new(struct loop *loop, const char *args,

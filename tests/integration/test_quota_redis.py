@@ -23,16 +23,21 @@ MSG = b"From: a@example.org\r\nTo: x@example.com\r\nSubject: clone\r\n\r\n" + b"
 
 
 class Redis:
-    def __init__(self):
+    def __init__(self, unix=False):
         self.dir = tempfile.mkdtemp(prefix="stratus-redis-")
-        self.port = free_port()
+        self.port = 0 if unix else free_port()
+        self.socket = os.path.join(self.dir, "redis.sock") if unix else None
         self.proc = None
 
+    def where(self):
+        return ["-s", self.socket] if self.socket else ["-h", "127.0.0.1", "-p", str(self.port)]
+
     def start(self):
+        listen = ["--port", "0", "--unixsocket", self.socket] if self.socket else \
+                 ["--port", str(self.port), "--bind", "127.0.0.1"]
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--daemonize", "no",
-             "--dir", self.dir],
+            ["redis-server", *listen, "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -42,8 +47,7 @@ class Redis:
         raise AssertionError("redis-server did not start")
 
     def cli(self, *args, db=0, check=True):
-        r = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port),
-                            "-n", str(db), "--raw", *args],
+        r = subprocess.run(["redis-cli", *self.where(), "-n", str(db), "--raw", *args],
                            capture_output=True, text=True, timeout=10, check=check)
         return r.stdout.strip()
 
@@ -62,15 +66,18 @@ class QuotaRedisTest(unittest.TestCase):
     PARAMS = ""
     DB = 0
     PREFIX = ""
+    UNIX = False
 
     @classmethod
     def setUpClass(cls):
-        cls.redis = Redis().start()
+        cls.redis = Redis(cls.UNIX).start()
+        where = "path=" + cls.redis.socket if cls.UNIX else \
+                "host=127.0.0.1:port=%d" % cls.redis.port
         extra = f"""mail_plugins = $mail_plugins quota quota_clone
 plugin {{
   quota = count:User quota
   quota_rule = *:storage=1G
-  quota_clone_dict = redis:host=127.0.0.1:port={cls.redis.port}{cls.PARAMS}
+  quota_clone_dict = redis:{where}{cls.PARAMS}
 }}
 """
         cls.stratus = Stratus(extra).start()
@@ -103,6 +110,9 @@ plugin {{
         return (self.redis.cli("GET", key + "storage", db=self.DB),
                 self.redis.cli("GET", key + "messages", db=self.DB))
 
+    def label(self):
+        return re.escape("redis " + (self.redis.socket or "127.0.0.1:%d" % self.redis.port))
+
     def wait_cloned(self, user, expected):
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -120,8 +130,8 @@ plugin {{
         log_at = len(self.stratus.read_log())
         self.redis.stop()
         self.deliver(USER)
-        self.stratus.wait_log(r"quota: Error: quota_clone: redis 127\.0\.0\.1:%d: "
-                              % self.redis.port, start_at=log_at)
+        self.stratus.wait_log(r"quota: Error: quota_clone: %s: " % self.label(),
+                              start_at=log_at)
         self.deliver(USER)
         self.deliver(OTHER)
         # Redis comes back empty (no persistence): the next change
@@ -132,8 +142,8 @@ plugin {{
         self.wait_cloned(USER, self.usage(USER))
         self.assertEqual(self.cloned(USER)[1], "5")
         self.wait_cloned(OTHER, self.usage(OTHER))
-        self.stratus.wait_log(r"quota_clone: redis 127\.0\.0\.1:%d: connected again"
-                              % self.redis.port, start_at=log_at)
+        self.stratus.wait_log(r"quota_clone: %s: connected again" % self.label(),
+                              start_at=log_at)
         out = self.stratus.ctl("status", "quota").stdout
         self.assertRegex(out, r"clone_writes=[1-9]")
 
@@ -157,8 +167,8 @@ class QuotaRedisPrefixDbTest(QuotaRedisTest):
             self.deliver(OTHER)
             self.deliver(OTHER)
             self.assertLess(time.time() - t0, 10)
-            self.stratus.wait_log(r"quota_clone: redis 127\.0\.0\.1:%d: no reply: timed out"
-                                  % self.redis.port, start_at=log_at)
+            self.stratus.wait_log(r"quota_clone: %s: no reply: timed out" % self.label(),
+                                  start_at=log_at)
         finally:
             os.kill(self.redis.proc.pid, signal.SIGCONT)
         self.deliver(OTHER)
@@ -169,6 +179,11 @@ class QuotaRedisPrefixDbTest(QuotaRedisTest):
         self.wait_cloned(OTHER, self.usage(OTHER))
         ttl = int(self.redis.cli("TTL", self.PREFIX + OTHER + "/quota/storage", db=self.DB))
         self.assertTrue(0 < ttl <= 3600, ttl)
+
+
+class QuotaRedisUnixSocketTest(QuotaRedisTest):
+    """path= (a UNIX socket) instead of host and port."""
+    UNIX = True
 
 
 class QuotaRedisBadDictTest(unittest.TestCase):
