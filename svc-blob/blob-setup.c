@@ -91,6 +91,8 @@ int blob_init(struct blob *blob, const struct config *cfg, struct loop *loop,
 	set.max_parallel_copies = plugin_uint(cfg, "obox_max_parallel_copies", set.max_parallel_gets);
 	set.max_parallel_deletes = plugin_uint(cfg, "obox_max_parallel_deletes", set.max_parallel_gets);
 	set.user = NULL;
+	const char *fsync = config_get(cfg, NULL, "mail_fsync");
+	set.no_fsync = fsync != NULL && strcmp(fsync, "never") == 0;
 	if (zlib_level(cfg, &level, error_r) < 0)
 		return -1;
 

@@ -366,10 +366,12 @@ static int parse_posix(struct fs_layer *l, const char *args, char **error_r)
 				ret = chain_error(error_r, "posix: bad mode '%s'", opt + 5);
 			else
 				l->mode = (unsigned int)m;
+		} else if (strcmp(opt, "no-fsync") == 0) {
+			l->no_fsync = true;
 		} else if (strncmp(opt, "lock_method=", 12) == 0 ||
-			   strcmp(opt, "no-fsync") == 0 || opt[0] == '\0') {
+			   opt[0] == '\0') {
 			/* objects are written to a temp file and renamed:
-			 * no locks needed; fsync is always done */
+			 * no locks needed */
 		} else {
 			ret = chain_error(error_r, "posix: unknown option '%s'", opt);
 		}

@@ -55,6 +55,7 @@ struct fs_layer {
 	/* posix */
 	char *prefix;
 	unsigned int mode;
+	bool no_fsync;		/* the no-fsync option */
 	/* s3, scality */
 	struct fs_http_url url;
 };

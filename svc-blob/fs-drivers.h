@@ -7,7 +7,8 @@
 #include "fs.h"
 #include "fs-chain.h"
 
-int fs_posix_init(struct fs *fs, const struct fs_layer *layer, char **error_r);
+int fs_posix_init(struct fs *fs, const struct fs_layer *layer,
+		  const struct fs_settings *set, char **error_r);
 int fs_s3_init(struct fs *fs, const struct fs_layer *layer,
 	       const struct fs_settings *set, char **error_r);
 int fs_scality_init(struct fs *fs, const struct fs_layer *layer,

@@ -31,7 +31,7 @@ int fs_init(const char *str, struct loop *loop, struct blob_stats *stats,
 		struct fs *fs = fs_alloc(loop, stats, top);
 		switch (l->kind) {
 		case FS_LAYER_POSIX:
-			ret = fs_posix_init(fs, l, error_r);
+			ret = fs_posix_init(fs, l, set, error_r);
 			break;
 		case FS_LAYER_S3:
 			ret = fs_s3_init(fs, l, set, error_r);

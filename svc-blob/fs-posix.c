@@ -2,7 +2,10 @@
  * default. A put writes a hidden temp file in the target folder, stores
  * the metadata as the xattr user.stratus.meta, fsyncs file and folder and
  * renames it into place, so a reader sees either nothing or the whole
- * object and an acknowledged put survives a crash. Temp files start with
+ * object and an acknowledged put survives a crash. With mail_fsync =
+ * never (or the no-fsync option) there is no fsync, as in Dovecot: the
+ * rename still hides half-written objects, but an acknowledged put can be
+ * lost when the machine (not the service) crashes. Temp files start with
  * ".tmp." and are never listed. Operations are local syscalls, done at
  * once; results still arrive from the loop like every other driver's. */
 #include "fs.h"
@@ -27,6 +30,7 @@ struct fs_posix {
 	char *prefix;		/* ends with '/' */
 	unsigned int mode;
 	unsigned int tmp_counter;
+	bool fsync;		/* mail_fsync != never and no no-fsync */
 };
 
 static char *posix_path(struct fs *fs, const char *key)
@@ -134,11 +138,11 @@ static void posix_put(struct fs *fs, const char *key, int fd,
 	} else if (fsetxattr(out, POSIX_META_XATTR, mdata, mlen, 0) < 0) {
 		fs_pending_fail(pend, FS_TEMPFAIL,
 				"store metadata of %s (the folder needs user xattrs): %m", tmp);
-	} else if (fsync(out) < 0) {
+	} else if (p->fsync && fsync(out) < 0) {
 		fs_pending_fail(pend, FS_TEMPFAIL, "fsync %s: %m", tmp);
 	} else if (rename(tmp, path) < 0) {
 		fs_pending_fail(pend, errno_status(errno), "rename to %s: %m", path);
-	} else if (posix_fsync_dir(path) < 0) {
+	} else if (p->fsync && posix_fsync_dir(path) < 0) {
 		fs_pending_fail(pend, FS_TEMPFAIL, "fsync folder of %s: %m", path);
 	} else {
 		pend->r.size = (uint64_t)n;
@@ -233,7 +237,7 @@ static void posix_copy(struct fs *fs, const char *src, const char *dst,
 	else if (rename(tmp, dpath) < 0) {
 		fs_pending_fail(pend, errno_status(errno), "rename to %s: %m", dst);
 		(void)unlink(tmp);
-	} else if (posix_fsync_dir(dpath) < 0)
+	} else if (p->fsync && posix_fsync_dir(dpath) < 0)
 		fs_pending_fail(pend, FS_TEMPFAIL, "fsync folder of %s: %m", dst);
 	posix_count(fs, BLOB_OP_COPY, pend->r.status);
 	free(tmp);
@@ -371,13 +375,15 @@ static const struct fs_vfuncs fs_posix_vfuncs = {
 	.free = posix_free,
 };
 
-int fs_posix_init(struct fs *fs, const struct fs_layer *layer, char **error_r)
+int fs_posix_init(struct fs *fs, const struct fs_layer *layer,
+		  const struct fs_settings *set, char **error_r)
 {
 	struct fs_posix *p = xcalloc(1, sizeof(*p));
 	size_t len = strlen(layer->prefix);
 	p->prefix = xasprintf("%s%s", layer->prefix,
 			      len > 0 && layer->prefix[len - 1] == '/' ? "" : "/");
 	p->mode = layer->mode;
+	p->fsync = !layer->no_fsync && !set->no_fsync;
 	if (posix_mkdir_parents(p->prefix) < 0) {
 		*error_r = xasprintf("posix: cannot create %s: %m", p->prefix);
 		free(p->prefix);

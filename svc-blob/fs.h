@@ -104,6 +104,9 @@ struct fs_settings {
 	unsigned int max_parallel_copies;
 	unsigned int max_parallel_deletes;
 	const char *user;	/* for %-variables in addhdr (may be NULL) */
+	/* mail_fsync = never: the posix driver writes without fsync, as
+	 * Dovecot does; optimized and always fsync file and folder. */
+	bool no_fsync;
 };
 
 /* Limits on what the service accepts. */

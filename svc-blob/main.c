@@ -29,6 +29,7 @@ static const char *const blob_settings_implemented[] = {
 	"plugin/zlib_save",
 	"plugin/zlib_save_level",
 	"mail_prefetch_count",
+	"mail_fsync",
 	"mail_plugins: zlib",
 	NULL
 };

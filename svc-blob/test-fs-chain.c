@@ -100,6 +100,12 @@ static void test_posix(void **state)
 	assert_int_equal(fs_chain_parse("posix:prefix=/var/mail/objects/", &c, &error), 0);
 	assert_int_equal(c.layers[0].kind, FS_LAYER_POSIX);
 	assert_string_equal(c.layers[0].prefix, "/var/mail/objects/");
+	assert_false(c.layers[0].no_fsync);
+	fs_chain_free(&c);
+	/* Dovecot's fs-posix option: write without fsync */
+	assert_int_equal(fs_chain_parse("posix:prefix=/var/mail/o/:no-fsync",
+					&c, &error), 0);
+	assert_true(c.layers[0].no_fsync);
 	fs_chain_free(&c);
 }
 

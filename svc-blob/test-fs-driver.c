@@ -77,7 +77,7 @@ static void waiter_clear(struct waiter *w)
 static struct fs *chain(const char *fmt)
 {
 	char *str = xasprintf(fmt, tmpdir, tmpdir);
-	struct fs_settings set = { 2, 2, 2, 2, NULL };
+	struct fs_settings set = { 2, 2, 2, 2, NULL, false };
 	struct fs *fs;
 	char *error = NULL;
 	if (fs_init(str, loop, &stats, &set, &fs, &error) < 0)
@@ -190,6 +190,24 @@ static void test_posix_suite(void **state)
 {
 	(void)state;
 	struct fs *fs = chain("posix:prefix=%s/posix/");
+	driver_suite(fs);
+	fs_deinit(&fs);
+}
+
+/* mail_fsync = never and the no-fsync option: the same contract, only
+ * without fsync (whether fsync ran is not visible here). */
+static void test_posix_no_fsync_suite(void **state)
+{
+	(void)state;
+	char *str = xasprintf("posix:prefix=%s/posix-nofsync/", tmpdir);
+	struct fs_settings set = { 2, 2, 2, 2, NULL, true };
+	struct fs *fs;
+	char *error = NULL;
+	assert_int_equal(fs_init(str, loop, &stats, &set, &fs, &error), 0);
+	free(str);
+	driver_suite(fs);
+	fs_deinit(&fs);
+	fs = chain("posix:prefix=%s/posix-nofsync2/:no-fsync");
 	driver_suite(fs);
 	fs_deinit(&fs);
 }
@@ -346,6 +364,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_posix_suite),
+		cmocka_unit_test(test_posix_no_fsync_suite),
 		cmocka_unit_test(test_fscache_suite),
 		cmocka_unit_test(test_compress_suite),
 		cmocka_unit_test(test_fscache_hit_miss_evict_restart),
