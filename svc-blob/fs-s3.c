@@ -85,30 +85,17 @@ static void s3_op_finish(struct s3_op *op)
 	free(op);
 }
 
-/* Maps a failed request to a status and a clear message. */
+/* Fails op with what S3's error XML says. */
 static void s3_fail(struct s3_op *op, struct http_request *req, const char *what)
 {
 	char *code = NULL, *msg = NULL;
-	enum fs_status st;
-	if (req->code == 0) {
-		fs_pending_fail(op->pend, FS_TEMPFAIL, "S3 %s %s: %s", what,
-				op->key ? op->key : "", req->error);
-		return;
-	}
-	s3_xml_parse_error(req->body.data ? req->body.data : "", req->body.len,
-			   &code, &msg);
-	if (req->code == 404)
-		st = FS_NOT_FOUND;
-	else if (req->code == 403 || req->code == 401)
-		st = FS_DENIED;
-	else if (req->code >= 500)
-		st = FS_TEMPFAIL;
-	else
-		st = FS_INVALID;
-	fs_pending_fail(op->pend, st, "S3 %s %s: HTTP %ld%s%s%s%s", what,
-			op->key ? op->key : "", req->code,
-			code ? " " : "", code ? code : "",
-			msg ? ": " : "", msg ? msg : "");
+	if (req->code != 0)
+		s3_xml_parse_error(req->body.data ? req->body.data : "",
+				   req->body.len, &code, &msg);
+	char *detail = xasprintf("%s%s%s%s", code ? " " : "", code ? code : "",
+				 msg ? ": " : "", msg ? msg : "");
+	http_request_fail(req, op->pend, "S3", what, op->key, detail);
+	free(detail);
 	free(code);
 	free(msg);
 }
@@ -118,7 +105,7 @@ static void s3_fail(struct s3_op *op, struct http_request *req, const char *what
 static void s3_put_done(struct http_request *req, void *ctx)
 {
 	struct s3_op *op = ctx;
-	if (req->code >= 200 && req->code < 300)
+	if (http_request_ok(req))
 		op->pend->r.size = req->upload_size;
 	else
 		s3_fail(op, req, "PUT");
@@ -157,13 +144,11 @@ static void s3_put(struct fs *fs, const char *key, int fd,
 	struct s3_op *op = s3_op_new(fs, key, cb, ctx);
 	struct http_request *req = http_request_new(s3->http, BLOB_OP_PUT, "PUT",
 		s3_url(s3, key, NULL), s3_put_done, op);
-	int64_t size = fs_fd_size(fd);
 	req->headers = s3_headers();
 	req->headers = curl_slist_append(req->headers,
 					 "Content-Type: application/octet-stream");
 	s3_add_meta_headers(req, meta, "x-amz-meta-");
-	req->upload_fd = fd;
-	req->upload_size = size < 0 ? 0 : (uint64_t)size;
+	http_request_upload_fd(req, fd);
 	http_request_submit(req);
 }
 
@@ -173,7 +158,7 @@ static void s3_get_done(struct http_request *req, void *ctx)
 {
 	struct s3_op *op = ctx;
 	struct fs_result *r = &op->pend->r;
-	if (req->code >= 200 && req->code < 300) {
+	if (http_request_ok(req)) {
 		bool head = strcmp(req->method, "HEAD") == 0;
 		fs_meta_copy(&r->meta, &req->meta);
 		if (head) {
@@ -228,7 +213,7 @@ static void s3_delete_one_done(struct http_request *req, void *ctx)
 {
 	struct s3_op *op = ctx;
 	/* deleting what is gone succeeds, like DeleteObjects */
-	if ((req->code >= 200 && req->code < 300) || req->code == 404)
+	if ((http_request_ok(req)) || req->code == 404)
 		op->pend->r.deleted++;
 	else if (req->code == 0 || req->code >= 500 || req->code == 403) {
 		s3_fail(op, req, "DELETE");
@@ -247,7 +232,7 @@ static void s3_delete_one_done(struct http_request *req, void *ctx)
 static void s3_delete_multi_done(struct http_request *req, void *ctx)
 {
 	struct s3_op *op = ctx;
-	if (req->code >= 200 && req->code < 300 && !req->body_truncated &&
+	if (http_request_ok(req) && !req->body_truncated &&
 	    s3_xml_parse_delete(req->body.data ? req->body.data : "",
 				req->body.len, &op->pend->r) == 0) {
 		http_request_free(req);
@@ -256,7 +241,7 @@ static void s3_delete_multi_done(struct http_request *req, void *ctx)
 			return;
 		}
 	} else {
-		if (req->code >= 200 && req->code < 300)
+		if (http_request_ok(req))
 			fs_pending_fail(op->pend, FS_TEMPFAIL,
 					"S3 DeleteObjects: unreadable answer");
 		else
@@ -340,10 +325,10 @@ static void s3_copy_done(struct http_request *req, void *ctx)
 {
 	struct s3_op *op = ctx;
 	/* S3 may answer 200 with an <Error> body for a failed copy */
-	if (req->code >= 200 && req->code < 300 &&
+	if (http_request_ok(req) &&
 	    (req->body.data == NULL || strstr(req->body.data, "<Error>") == NULL)) {
 		/* ok */
-	} else if (req->code >= 200 && req->code < 300) {
+	} else if (http_request_ok(req)) {
 		fs_pending_fail(op->pend, FS_TEMPFAIL, "S3 COPY %s: failed: %s",
 				op->key, req->body.data);
 	} else {
@@ -411,7 +396,7 @@ static void s3_strip_prefix(struct fs_s3 *s3, struct fs_result *r)
 static void s3_list_done(struct http_request *req, void *ctx)
 {
 	struct s3_op *op = ctx;
-	if (req->code >= 200 && req->code < 300) {
+	if (http_request_ok(req)) {
 		if (req->body_truncated)
 			fs_pending_fail(op->pend, FS_TEMPFAIL,
 					"S3 LIST: answer larger than %d bytes",
@@ -482,21 +467,18 @@ int fs_s3_init(struct fs *fs, const struct fs_layer *layer,
 {
 	const struct fs_http_url *u = &layer->url;
 	struct fs_s3 *s3 = xcalloc(1, sizeof(*s3));
-	char port[16] = "";
 	(void)error_r;
-	if (u->port != 0)
-		snprintf(port, sizeof(port), ":%u", u->port);
 	s3->key_prefix = xstrdup(u->path + 1);
+	char *origin = http_url_origin(u);
 	if (u->bucket != NULL) {
-		s3->base = xasprintf("%s://%s%s/%s", u->https ? "https" : "http",
-				     u->host, port, u->bucket);
+		s3->base = xasprintf("%s/%s", origin, u->bucket);
 		s3->bucket_url = xstrdup(s3->base);
 		s3->copy_base = xasprintf("/%s/", u->bucket);
+		free(origin);
 	} else {
 		/* virtual-host style: the bucket is the first host label */
 		size_t blen = strcspn(u->host, ".");
-		s3->base = xasprintf("%s://%s%s", u->https ? "https" : "http",
-				     u->host, port);
+		s3->base = origin;
 		s3->bucket_url = xasprintf("%s/", s3->base);
 		s3->copy_base = xasprintf("/%.*s/", (int)blen, u->host);
 	}

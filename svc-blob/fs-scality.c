@@ -176,42 +176,26 @@ static struct http_request *cdmi_request(struct cdmi_op *op, enum blob_op bop,
 	return req;
 }
 
-static bool is_2xx(const struct http_request *req)
-{
-	return req->code >= 200 && req->code < 300;
-}
-
+/* Fails op; CDMI error bodies are free text: a printable first line. */
 static void cdmi_fail(struct cdmi_op *op, struct http_request *req,
 		      const char *what)
 {
-	enum fs_status st;
-	if (req->code == 0) {
-		fs_pending_fail(op->pend, FS_TEMPFAIL, "CDMI %s %s: %s", what,
-				op->key ? op->key : "", req->error);
-		return;
-	}
-	if (req->code == 404)
-		st = FS_NOT_FOUND;
-	else if (req->code == 401 || req->code == 403)
-		st = FS_DENIED;
-	else if (req->code >= 500)
-		st = FS_TEMPFAIL;
-	else
-		st = FS_INVALID;
-	/* CDMI error bodies are free text; keep a printable first line */
 	char msg[200] = "";
-	if (req->body.data != NULL) {
+	if (req->code != 0 && req->body.data != NULL) {
 		size_t n = strcspn(req->body.data, "\r\n");
-		if (n >= sizeof(msg))
-			n = sizeof(msg) - 1;
+		if (n >= sizeof(msg) - 2)
+			n = sizeof(msg) - 3;
+		if (n > 0) {
+			msg[0] = ':';
+			msg[1] = ' ';
+		}
 		for (size_t i = 0; i < n; i++) {
 			char ch = req->body.data[i];
-			msg[i] = ch >= 0x20 && ch < 0x7f ? ch : '?';
+			msg[i + 2] = ch >= 0x20 && ch < 0x7f ? ch : '?';
 		}
-		msg[n] = '\0';
+		msg[n > 0 ? n + 2 : 0] = '\0';
 	}
-	fs_pending_fail(op->pend, st, "CDMI %s %s: HTTP %ld%s%s", what,
-			op->key ? op->key : "", req->code, msg[0] ? ": " : "", msg);
+	http_request_fail(req, op->pend, "CDMI", what, op->key, msg);
 }
 
 /* ---- put and copy: create a data object, making parents on 404 ---- */
@@ -223,7 +207,7 @@ static void cdmi_create_done(struct http_request *req, void *ctx)
 {
 	struct cdmi_op *op = ctx;
 	bool put = op->body_op == BLOB_OP_PUT;
-	if (is_2xx(req)) {
+	if (http_request_ok(req)) {
 		if (put)
 			op->pend->r.size = op->put_size;
 	} else if (req->code == 404 && !op->mkdir_done &&
@@ -248,9 +232,7 @@ static void cdmi_create_send(struct cdmi_op *op)
 	req->headers = curl_slist_append(req->headers,
 					 "Accept: " CDMI_OBJECT_TYPE);
 	if (op->body_fd >= 0) {
-		int64_t size = fs_fd_size(op->body_fd);
-		req->upload_fd = op->body_fd;
-		req->upload_size = size < 0 ? 0 : (uint64_t)size;
+		http_request_upload_fd(req, op->body_fd);
 	} else {
 		req->upload_mem = xstrndup(op->body_mem, op->body_mem_len);
 		req->upload_mem_len = op->body_mem_len;
@@ -262,7 +244,7 @@ static void cdmi_mkdir_done(struct http_request *req, void *ctx)
 {
 	struct cdmi_op *op = ctx;
 	/* 200 = it existed (an update), 201 = created */
-	if (!is_2xx(req)) {
+	if (!http_request_ok(req)) {
 		cdmi_fail(op, req, "create container for");
 		http_request_free(req);
 		cdmi_op_finish(op);
@@ -431,7 +413,7 @@ static void cdmi_get_done(struct http_request *req, void *ctx)
 {
 	struct cdmi_op *op = ctx;
 	struct fs_result *r = &op->pend->r;
-	if (!is_2xx(req)) {
+	if (!http_request_ok(req)) {
 		cdmi_fail(op, req, "GET");
 	} else if (req->content_length != 0 &&
 		   req->body_size != req->content_length) {
@@ -469,7 +451,7 @@ static void cdmi_head_done(struct http_request *req, void *ctx)
 	struct cdmi_op *op = ctx;
 	struct fs_result *r = &op->pend->r;
 	struct cdmi_answer a;
-	if (!is_2xx(req)) {
+	if (!http_request_ok(req)) {
 		cdmi_fail(op, req, "HEAD");
 	} else if (req->body_truncated ||
 		   cdmi_json_parse(req->body.data ? req->body.data : "",
@@ -519,7 +501,7 @@ static void cdmi_delete_done(struct http_request *req, void *ctx)
 	struct cdmi_op *op = d->op;
 	struct fs_result *r = &op->pend->r;
 	/* deleting what is gone succeeds, like S3 */
-	if (is_2xx(req) || req->code == 404) {
+	if (http_request_ok(req) || req->code == 404) {
 		r->deleted++;
 	} else if (req->code == 0 || req->code >= 500 || req->code == 401 ||
 		   req->code == 403) {
@@ -585,7 +567,7 @@ static void cdmi_list_page_done(struct http_request *req, void *ctx)
 	bool last = true;
 	if (req->code == 404) {
 		/* a missing container lists as empty, like an S3 prefix */
-	} else if (!is_2xx(req)) {
+	} else if (!http_request_ok(req)) {
 		cdmi_fail(op, req, "LIST");
 		goto fail;
 	} else if (req->body_truncated ||
@@ -770,12 +752,8 @@ int fs_scality_init(struct fs *fs, const struct fs_layer *layer,
 {
 	const struct fs_http_url *u = &layer->url;
 	struct fs_scality *c = xcalloc(1, sizeof(*c));
-	char port[16] = "";
 	(void)error_r;
-	if (u->port != 0)
-		snprintf(port, sizeof(port), ":%u", u->port);
-	c->origin = xasprintf("%s://%s%s", u->https ? "https" : "http",
-			      u->host, port);
+	c->origin = http_url_origin(u);
 	c->base_path = xstrdup(u->path);
 	if (u->addhdr_name != NULL) {
 		c->addhdr_name = xstrdup(u->addhdr_name);

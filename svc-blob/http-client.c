@@ -559,3 +559,42 @@ void http_uri_encode(struct buf *out, const char *s, bool encode_slash)
 		}
 	}
 }
+
+char *http_url_origin(const struct fs_http_url *url)
+{
+	char port[16] = "";
+	if (url->port != 0)
+		snprintf(port, sizeof(port), ":%u", url->port);
+	return xasprintf("%s://%s%s", url->https ? "https" : "http",
+			 url->host, port);
+}
+
+bool http_request_ok(const struct http_request *req)
+{
+	return req->code >= 200 && req->code < 300;
+}
+
+void http_request_upload_fd(struct http_request *req, int fd)
+{
+	int64_t size = fs_fd_size(fd);
+	req->upload_fd = fd;
+	req->upload_size = size < 0 ? 0 : (uint64_t)size;
+}
+
+void http_request_fail(const struct http_request *req,
+		       struct fs_pending *pend, const char *proto,
+		       const char *what, const char *key, const char *detail)
+{
+	if (key == NULL)
+		key = "";
+	if (req->code == 0) {
+		fs_pending_fail(pend, FS_TEMPFAIL, "%s %s %s: %s", proto, what,
+				key, req->error);
+		return;
+	}
+	enum fs_status st = req->code == 404 ? FS_NOT_FOUND :
+		req->code == 401 || req->code == 403 ? FS_DENIED :
+		req->code >= 500 ? FS_TEMPFAIL : FS_INVALID;
+	fs_pending_fail(pend, st, "%s %s %s: HTTP %ld%s", proto, what, key,
+			req->code, detail);
+}

@@ -75,6 +75,21 @@ struct http_request *http_request_new(struct http_client *client,
 void http_request_submit(struct http_request *req);
 void http_request_free(struct http_request *req);
 
+/* What both HTTP drivers (fs-s3.c, fs-scality.c) set up the same way. */
+/* "http[s]://host[:port]" of a driver URL (malloc'd). */
+char *http_url_origin(const struct fs_http_url *url);
+/* The answer was 2xx. */
+bool http_request_ok(const struct http_request *req);
+/* Sends fd (borrowed) as the body, with its size as it is now. */
+void http_request_upload_fd(struct http_request *req, int fd);
+/* Fails pend for a request without a 2xx answer: no answer or 5xx is
+ * FS_TEMPFAIL, 404 FS_NOT_FOUND, 401/403 FS_DENIED, other codes
+ * FS_INVALID; the message is "<proto> <what> <key>: HTTP <code><detail>"
+ * (detail: the driver's reading of the error body, "" for none). */
+void http_request_fail(const struct http_request *req,
+		       struct fs_pending *pend, const char *proto,
+		       const char *what, const char *key, const char *detail);
+
 /* "x-amz-meta-" style metadata headers to parse from answers. */
 void http_request_set_meta_prefix(struct http_request *req, const char *prefix);
 
