@@ -5,27 +5,13 @@
  * that disconnects while the backend works stays allocated (referenced)
  * until the backend answers. */
 #include "lmtp-common.h"
+#include "text-line.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
-
-static const char session_chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void lmtp_session_id(char *out, size_t size)
-{
-	unsigned char rnd[16];
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		memset(rnd, 0, sizeof(rnd));
-	size_t n = size - 1 < sizeof(rnd) ? size - 1 : sizeof(rnd);
-	for (size_t i = 0; i < n; i++)
-		out[i] = session_chars[rnd[i] % 64];
-	out[n] = '\0';
-}
 
 void lmtp_server_init(struct lmtp_server *server, struct loop *loop,
 		      const struct config *cfg,
@@ -118,15 +104,10 @@ void lmtp_client_unref(struct lmtp_client **_client)
 
 void lmtp_client_reply(struct lmtp_client *client, const char *fmt, ...)
 {
-	if (client->conn == NULL)
-		return;
-	struct buf *out = text_conn_out(client->conn);
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(out, fmt, ap);
+	text_conn_vreply(client->conn, fmt, ap);
 	va_end(ap);
-	buf_append(out, "\r\n", 2);
-	text_conn_flush(client->conn);
 }
 
 static void lmtp_client_write_body(struct lmtp_client *client,
@@ -208,30 +189,19 @@ static void lmtp_client_input(void *ctx, struct buf *in)
 				return;
 			continue;
 		}
-		char *lf = memchr(in->data, '\n', in->len);
-		if (lf == NULL) {
-			if (in->len < in->max)
-				return;
-			/* Too long: answer once, skip to the end of it. */
-			if (!client->discard_line)
-				lmtp_client_reply(client,
-					"500 5.5.2 Line too long");
-			client->discard_line = true;
-			buf_reset(in);
+		char *line;
+		size_t len;
+		switch (text_line_next(&client->lines, in, &line, &len)) {
+		case TEXT_LINE_NONE:
 			return;
+		case TEXT_LINE_TOO_LONG:
+			lmtp_client_reply(client, "500 5.5.2 Line too long");
+			return;
+		case TEXT_LINE_OK:
+			break;
 		}
-		size_t line_len = (size_t)(lf - in->data);
-		if (client->discard_line) {
-			client->discard_line = false;
-			buf_consume(in, line_len + 1);
-			continue;
-		}
-		size_t len = line_len;
-		if (len > 0 && in->data[len - 1] == '\r')
-			len--;
-		in->data[len] = '\0';
-		lmtp_client_command(client, in->data, len);
-		buf_consume(in, line_len + 1);
+		lmtp_client_command(client, line, len);
+		text_line_consume(&client->lines, in);
 	}
 }
 
@@ -256,13 +226,7 @@ static void lmtp_client_closed(void *ctx, const char *reason)
 		log_debug(&client->log, "Disconnected: %s", reason);
 	text_conn_free(&client->conn);
 	client->disconnected = true;
-	if (client->prev != NULL)
-		client->prev->next = client->next;
-	else
-		server->clients = client->next;
-	if (client->next != NULL)
-		client->next->prev = client->prev;
-	server->n_clients--;
+	TEXT_CLIENT_UNLINK(&server->clients, server->n_clients, client);
 	if (server->clients_changed != NULL)
 		server->clients_changed(server);
 	lmtp_client_unref(&client);
@@ -298,7 +262,7 @@ struct lmtp_client *lmtp_client_create(struct lmtp_server *server, int fd,
 	client->txn.body_fd = -1;
 	client->client_ip = xstrdup(client_ip);
 	client->client_port = client_port;
-	lmtp_session_id(client->session, sizeof(client->session));
+	text_session_id(client->session, sizeof(client->session));
 	client->log.session = client->session;
 	client->log.client_ip = *client->client_ip != '\0' ?
 				client->client_ip : NULL;
@@ -307,11 +271,7 @@ struct lmtp_client *lmtp_client_create(struct lmtp_server *server, int fd,
 				     LMTP_MAX_COMMAND_LINE + 2,
 				     server->set.idle_msecs, &lmtp_conn_ops,
 				     client);
-	client->next = server->clients;
-	if (server->clients != NULL)
-		server->clients->prev = client;
-	server->clients = client;
-	server->n_clients++;
+	TEXT_CLIENT_LINK(&server->clients, server->n_clients, client);
 	server->n_connections++;
 	if (server->clients_changed != NULL)
 		server->clients_changed(server);

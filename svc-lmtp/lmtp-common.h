@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "lmtp-parser.h"
 #include "text-conn.h"
+#include "text-line.h"
 
 /* Named bounds. */
 #define LMTP_MAX_RECIPIENTS 1000	/* per transaction: 452 4.5.3 */
@@ -136,7 +137,7 @@ struct lmtp_client {
 	char *helo;
 	bool trusted;
 	bool busy;		/* waiting for the backend: no input */
-	bool discard_line;	/* skipping the rest of an over-long line */
+	struct text_line_reader lines;	/* command lines, bounded */
 	/* the transaction */
 	bool mail_given;
 	struct lmtp_txn txn;

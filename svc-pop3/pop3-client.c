@@ -3,26 +3,13 @@
  * reader holds at most TEXT_CONN_OUT_HIGH of output). While the backend
  * works the client reads nothing, so pipelined commands stay in order. */
 #include "pop3-common.h"
+#include "text-line.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
-
-static void pop3_session_id(char *out, size_t size)
-{
-	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-				    "nopqrstuvwxyz0123456789+/";
-	unsigned char rnd[16];
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		memset(rnd, 0, sizeof(rnd));
-	size_t n = size - 1 < sizeof(rnd) ? size - 1 : sizeof(rnd);
-	for (size_t i = 0; i < n; i++)
-		out[i] = chars[rnd[i] % 64];
-	out[n] = '\0';
-}
 
 void pop3_server_init(struct pop3_server *server, struct loop *loop,
 		      const struct config *cfg,
@@ -85,15 +72,10 @@ void pop3_client_unref(struct pop3_client **_client)
 
 void pop3_client_reply(struct pop3_client *client, const char *fmt, ...)
 {
-	if (client->conn == NULL)
-		return;
-	struct buf *out = text_conn_out(client->conn);
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(out, fmt, ap);
+	text_conn_vreply(client->conn, fmt, ap);
 	va_end(ap);
-	buf_append(out, "\r\n", 2);
-	text_conn_flush(client->conn);
 }
 
 void pop3_client_continue(struct pop3_client *client)
@@ -171,32 +153,22 @@ static void pop3_client_input(void *ctx, struct buf *in)
 	while (!client->busy && !client->disconnected &&
 	       client->conn != NULL && !text_conn_closing(client->conn) &&
 	       in->len > 0) {
-		char *lf = memchr(in->data, '\n', in->len);
-		if (lf == NULL) {
-			if (in->len < in->max)
-				return;
-			if (!client->discard_line)
-				pop3_client_reply(client,
-					"-ERR Input line too long.");
-			client->discard_line = true;
-			buf_reset(in);
+		char *line;
+		size_t len;
+		switch (text_line_next(&client->lines, in, &line, &len)) {
+		case TEXT_LINE_NONE:
 			return;
+		case TEXT_LINE_TOO_LONG:
+			pop3_client_reply(client, "-ERR Input line too long.");
+			return;
+		case TEXT_LINE_OK:
+			break;
 		}
-		size_t line_len = (size_t)(lf - in->data);
-		if (client->discard_line) {
-			client->discard_line = false;
-			buf_consume(in, line_len + 1);
-			continue;
-		}
-		size_t len = line_len;
-		if (len > 0 && in->data[len - 1] == '\r')
-			len--;
-		in->data[len] = '\0';
 		if (client->sasl_mech != NULL)
-			pop3_client_sasl_response(client, in->data, len);
+			pop3_client_sasl_response(client, line, len);
 		else
-			pop3_client_command(client, in->data, len);
-		buf_consume(in, line_len + 1);
+			pop3_client_command(client, line, len);
+		text_line_consume(&client->lines, in);
 	}
 }
 
@@ -225,13 +197,7 @@ static void pop3_client_closed(void *ctx, const char *reason)
 	if (client->counted && server->backend->logout != NULL)
 		server->backend->logout(server, client);
 	client->counted = false;
-	if (client->prev != NULL)
-		client->prev->next = client->next;
-	else
-		server->clients = client->next;
-	if (client->next != NULL)
-		client->next->prev = client->prev;
-	server->n_clients--;
+	TEXT_CLIENT_UNLINK(&server->clients, server->n_clients, client);
 	if (server->clients_changed != NULL)
 		server->clients_changed(server);
 	pop3_client_unref(&client);
@@ -254,17 +220,13 @@ struct pop3_client *pop3_client_create(struct pop3_server *server, int fd,
 	client->xfer_fd = -1;
 	client->client_ip = xstrdup(client_ip);
 	client->client_port = client_port;
-	pop3_session_id(client->session, sizeof(client->session));
+	text_session_id(client->session, sizeof(client->session));
 	client->log.session = client->session;
 	client->log.client_ip = *client_ip != '\0' ? client->client_ip : NULL;
 	client->conn = text_conn_new(server->loop, fd, POP3_MAX_LINE + 2,
 				     POP3_IDLE_MSECS_AUTH, &pop3_conn_ops,
 				     client);
-	client->next = server->clients;
-	if (server->clients != NULL)
-		server->clients->prev = client;
-	server->clients = client;
-	server->n_clients++;
+	TEXT_CLIENT_LINK(&server->clients, server->n_clients, client);
 	if (server->clients_changed != NULL)
 		server->clients_changed(server);
 	pop3_client_reply(client, "+OK %s", server->set.login_greeting);

@@ -14,6 +14,7 @@
 #include "loop.h"
 #include "pop3-parser.h"
 #include "text-conn.h"
+#include "text-line.h"
 
 #define POP3_IDLE_MSECS_AUTH (60 * 1000)	/* before login */
 #define POP3_IDLE_MSECS (10 * 60 * 1000)	/* RFC 1939: at least 10 min */
@@ -124,7 +125,7 @@ struct pop3_client {
 	struct log_ctx log;
 	enum pop3_state state;
 	bool busy;
-	bool discard_line;
+	struct text_line_reader lines;	/* command lines, bounded */
 	unsigned int bad_commands;
 	/* AUTHORIZATION */
 	char *user_cmd;		/* USER argument */
