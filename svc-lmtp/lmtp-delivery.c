@@ -9,11 +9,6 @@
 #include <string.h>
 
 #include "auth.pb-c.h"
-#include "blob.pb-c.h"
-#include "index.pb-c.h"
-#include "quota.pb-c.h"
-#include "rpc-versions.h"
-#include "service.h"
 
 struct lmtp_lookup_req {
 	struct lmtp_server *server;
@@ -25,12 +20,8 @@ struct lmtp_lookup_req {
 void lmtp_rpc_context(const struct lmtp_client *client, const char *user,
 		      Stratus__Context *ctx)
 {
-	stratus__context__init(ctx);
-	ctx->session = (char *)client->session;
-	ctx->user = (char *)(user != NULL ? user : "");
-	ctx->client_ip = client->client_ip;
-	ctx->client_port = client->client_port;
-	ctx->service = (char *)"lmtp";
+	storage_context(ctx, client->session, user, client->client_ip,
+			client->client_port, "lmtp");
 }
 
 static void lmtp_lookup_reply(const struct rpc_reply *reply, void *ctx)
@@ -75,7 +66,7 @@ static void lmtp_rpc_rcpt_lookup(struct lmtp_server *server,
 	ureq.protocol = (char *)"lmtp";
 	Stratus__Context ctx;
 	lmtp_rpc_context(client, rcpt->lookup_user, &ctx);
-	rpc_client_call(be->auth, be->m_userdb, &ctx, &ureq.base,
+	rpc_client_call(be->sc.auth, be->sc.m.auth_userdb, &ctx, &ureq.base,
 			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_lookup_reply,
 			req);
 }
@@ -86,54 +77,15 @@ static const struct lmtp_backend lmtp_rpc_backend_ops = {
 	.trust = NULL,
 };
 
-static struct rpc_client *
-lmtp_rpc_client(struct loop *loop, const struct config *cfg, const char *name,
-		const ProtobufCServiceDescriptor *desc, uint32_t major,
-		uint32_t minor)
-{
-	char *path = service_rpc_socket_path(cfg, name);
-	struct rpc_client *c = rpc_client_new(loop, path, desc, major, minor);
-	free(path);
-	return c;
-}
-
-static uint32_t lmtp_method(const ProtobufCServiceDescriptor *desc,
-			    const char *name)
-{
-	int i = rpc_method_index(desc, name);
-	if (i < 0)
-		log_panic("%s has no method %s", desc->name, name);
-	return (uint32_t)i;
-}
-
 const struct lmtp_backend *
 lmtp_rpc_backend_new(struct loop *loop, const struct config *cfg,
 		     void **ctx_r)
 {
 	struct lmtp_rpc_backend *be = xcalloc(1, sizeof(*be));
-	be->auth = lmtp_rpc_client(loop, cfg, "auth", &stratus__auth__descriptor,
-				   AUTH_RPC_MAJOR, AUTH_RPC_MINOR);
-	be->index = lmtp_rpc_client(loop, cfg, "index",
-				    &stratus__index__descriptor,
-				    INDEX_RPC_MAJOR, INDEX_RPC_MINOR);
-	be->blob = lmtp_rpc_client(loop, cfg, "blob", &stratus__blob__descriptor,
-				   BLOB_RPC_MAJOR, BLOB_RPC_MINOR);
-	be->quota = lmtp_rpc_client(loop, cfg, "quota",
-				    &stratus__quota__descriptor,
-				    QUOTA_RPC_MAJOR, QUOTA_RPC_MINOR);
-	be->m_userdb = lmtp_method(&stratus__auth__descriptor, "UserdbLookup");
-	be->m_status = lmtp_method(&stratus__index__descriptor,
-				   "MailboxStatus");
-	be->m_create = lmtp_method(&stratus__index__descriptor,
-				   "MailboxCreate");
-	be->m_subscribe = lmtp_method(&stratus__index__descriptor,
-				      "MailboxSubscribe");
-	be->m_append = lmtp_method(&stratus__index__descriptor, "Append");
-	be->m_put = lmtp_method(&stratus__blob__descriptor, "Put");
-	be->m_delete = lmtp_method(&stratus__blob__descriptor, "Delete");
-	be->m_get = lmtp_method(&stratus__blob__descriptor, "Get");
-	be->m_check = lmtp_method(&stratus__quota__descriptor, "Check");
-	be->m_commit = lmtp_method(&stratus__quota__descriptor, "Commit");
+	storage_client_open(&be->sc, loop, cfg);
+	be->blob = be->sc.blob;
+	be->m_put = be->sc.m.blob_put;
+	be->m_get = be->sc.m.blob_get;
 	be->sieve = lmtp_sieve_settings_new(cfg);
 	*ctx_r = be;
 	return &lmtp_rpc_backend_ops;
@@ -146,7 +98,7 @@ void lmtp_rpc_backend_status(void *ctx, Stratus__StatusReply *reply)
 		return;
 	rpc_status_add_counter(reply, "blob_puts", be->n_puts);
 	rpc_status_add_counter(reply, "blob_put_failures", be->n_put_failures);
-	rpc_status_add_counter(reply, "blob_deletes", be->n_deletes);
+	rpc_status_add_counter(reply, "blob_deletes", be->sc.n_blob_deletes);
 	rpc_status_add_counter(reply, "index_append_failures",
 			       be->n_append_failures);
 }
@@ -156,10 +108,7 @@ void lmtp_rpc_backend_free(void *ctx)
 	struct lmtp_rpc_backend *be = ctx;
 	if (be == NULL)
 		return;
-	rpc_client_free(&be->auth);
-	rpc_client_free(&be->index);
-	rpc_client_free(&be->blob);
-	rpc_client_free(&be->quota);
+	storage_client_close(&be->sc);
 	lmtp_sieve_settings_free(&be->sieve);
 	free(be);
 }

@@ -5,15 +5,14 @@
 
 #include "lmtp-common.h"
 #include "rpc.h"
+#include "storage-client.h"
 
 struct lmtp_rpc_backend {
-	struct rpc_client *auth, *index, *blob, *quota;
-	/* descriptor indexes, looked up by name once */
-	uint32_t m_userdb;
-	uint32_t m_status, m_create, m_subscribe, m_append;
-	uint32_t m_put, m_delete, m_get;
-	uint32_t m_check, m_commit;
-	uint64_t n_puts, n_put_failures, n_append_failures, n_deletes;
+	struct storage_client sc;	/* auth, index, blob, quota */
+	/* lmtp-sieve.c's names for sc.blob and its methods */
+	struct rpc_client *blob;
+	uint32_t m_put, m_get;
+	uint64_t n_puts, n_put_failures, n_append_failures;
 	struct lmtp_sieve_settings *sieve;	/* lmtp-sieve.c */
 };
 

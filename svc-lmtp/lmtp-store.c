@@ -92,12 +92,6 @@ static void lmtp_store_finish(struct lmtp_store *st, enum lmtp_result result,
 	free(st);
 }
 
-static void lmtp_ignore_reply(const struct rpc_reply *reply, void *ctx)
-{
-	(void)reply;
-	(void)ctx;
-}
-
 /* Releases or confirms the quota reservation (no answer awaited: a lost
  * Commit only delays svc-quota's view until its next recount). */
 static void lmtp_store_quota_commit(struct lmtp_store *st, bool stored)
@@ -110,23 +104,17 @@ static void lmtp_store_quota_commit(struct lmtp_store *st, bool stored)
 	req.user = st->rcpt->user;
 	req.reservation = st->reservation;
 	req.stored = stored;
-	rpc_client_call(st->be->quota, st->be->m_commit, &ctx, &req.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_ignore_reply, NULL);
+	rpc_client_call(st->be->sc.quota, st->be->sc.m.quota_commit, &ctx,
+			&req.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			storage_ignore_reply, NULL);
 	st->reservation = 0;
 }
 
 static void lmtp_store_delete_object(struct lmtp_store *st)
 {
-	Stratus__BlobDeleteRequest req = STRATUS__BLOB_DELETE_REQUEST__INIT;
 	Stratus__Context ctx;
 	lmtp_store_context(st, &ctx);
-	req.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
-	req.user = st->rcpt->user;
-	req.keys = &st->key;
-	req.n_keys = 1;
-	st->be->n_deletes++;
-	rpc_client_call(st->be->blob, st->be->m_delete, &ctx, &req.base, NULL,
-			0, RPC_DEFAULT_TIMEOUT_MS, lmtp_ignore_reply, NULL);
+	storage_blob_delete(&st->be->sc, &ctx, st->rcpt->user, &st->key, 1);
 }
 
 static void lmtp_store_log_flags(const struct lmtp_store *st,
@@ -244,9 +232,9 @@ static void lmtp_store_append(struct lmtp_store *st)
 	req.mailbox = st->mailbox;
 	req.messages = msgs;
 	req.n_messages = 1;
-	rpc_client_call(st->be->index, st->be->m_append, &ctx, &req.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_store_append_reply,
-			st);
+	rpc_client_call(st->be->sc.index, st->be->sc.m.index_append, &ctx,
+			&req.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			lmtp_store_append_reply, st);
 	lmtp_cached_free(&cached);
 }
 
@@ -288,7 +276,7 @@ static void lmtp_store_put(struct lmtp_store *st)
 	req.key = st->key;
 	req.meta = &meta;
 	st->be->n_puts++;
-	rpc_client_call(st->be->blob, st->be->m_put, &ctx, &req.base,
+	rpc_client_call(st->be->sc.blob, st->be->sc.m.blob_put, &ctx, &req.base,
 			&st->msg.fd, 1, RPC_DEFAULT_TIMEOUT_MS,
 			lmtp_store_put_reply, st);
 }
@@ -334,8 +322,9 @@ static void lmtp_store_check(struct lmtp_store *st)
 	req.bytes = st->msg.physical_size;
 	req.messages = 1;
 	req.delivery = true;
-	rpc_client_call(st->be->quota, st->be->m_check, &ctx, &req.base, NULL,
-			0, RPC_DEFAULT_TIMEOUT_MS, lmtp_store_check_reply, st);
+	rpc_client_call(st->be->sc.quota, st->be->sc.m.quota_check, &ctx,
+			&req.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			lmtp_store_check_reply, st);
 }
 
 /* ---- 1. The target mailbox ---- */
@@ -376,9 +365,9 @@ static void lmtp_store_create_reply(const struct rpc_reply *reply, void *ctx)
 		sreq.user = st->rcpt->user;
 		sreq.mailbox = st->mailbox;
 		sreq.subscribe = true;
-		rpc_client_call(st->be->index, st->be->m_subscribe, &c,
-				&sreq.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
-				lmtp_ignore_reply, NULL);
+		rpc_client_call(st->be->sc.index, st->be->sc.m.index_subscribe,
+				&c, &sreq.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+				storage_ignore_reply, NULL);
 	}
 	lmtp_store_check(st);
 }
@@ -399,7 +388,8 @@ static void lmtp_store_status_reply(const struct rpc_reply *reply, void *ctx)
 			lmtp_store_context(st, &c);
 			req.user = st->rcpt->user;
 			req.mailbox = st->mailbox;
-			rpc_client_call(st->be->index, st->be->m_create, &c,
+			rpc_client_call(st->be->sc.index,
+					st->be->sc.m.index_create, &c,
 					&req.base, NULL, 0,
 					RPC_DEFAULT_TIMEOUT_MS,
 					lmtp_store_create_reply, st);
@@ -436,8 +426,9 @@ static void lmtp_store_status(struct lmtp_store *st)
 	lmtp_store_context(st, &ctx);
 	req.user = st->rcpt->user;
 	req.mailbox = st->mailbox;
-	rpc_client_call(st->be->index, st->be->m_status, &ctx, &req.base, NULL,
-			0, RPC_DEFAULT_TIMEOUT_MS, lmtp_store_status_reply, st);
+	rpc_client_call(st->be->sc.index, st->be->sc.m.index_status, &ctx,
+			&req.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			lmtp_store_status_reply, st);
 }
 
 /* ---- start ---- */

@@ -24,12 +24,8 @@ struct pop3_sasl_req {
 void pop3_rpc_context(const struct pop3_client *client,
 		      Stratus__Context *ctx)
 {
-	stratus__context__init(ctx);
-	ctx->session = (char *)client->session;
-	ctx->user = client->user != NULL ? client->user : (char *)"";
-	ctx->client_ip = client->client_ip;
-	ctx->client_port = client->client_port;
-	ctx->service = (char *)"pop3";
+	storage_context(ctx, client->session, client->user, client->client_ip,
+			client->client_port, "pop3");
 }
 
 static void pop3_sasl_reply(const struct rpc_reply *reply, void *ctx)
@@ -100,8 +96,8 @@ static void pop3_rpc_sasl(struct pop3_server *server,
 	sreq.abort = abort;
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
-	rpc_client_call(be->auth, be->m_sasl, &ctx, &sreq.base, NULL, 0,
-			RPC_DEFAULT_TIMEOUT_MS, pop3_sasl_reply, req);
+	rpc_client_call(be->sc.auth, be->sc.m.auth_sasl, &ctx, &sreq.base, NULL,
+			0, RPC_DEFAULT_TIMEOUT_MS, pop3_sasl_reply, req);
 }
 
 /* ---- the maildrop: Connect, MailboxOpen, Fetch ---- */
@@ -186,8 +182,9 @@ static void pop3_maildrop_fetch(struct pop3_maildrop_req *req,
 	freq.mailbox = (char *)"INBOX";
 	freq.uids = ranges;
 	freq.n_uids = 1;
-	rpc_client_call(req->be->index, req->be->m_fetch, &ctx, &freq.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_fetch_reply, req);
+	rpc_client_call(req->be->sc.index, req->be->sc.m.index_fetch, &ctx,
+			&freq.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			pop3_fetch_reply, req);
 }
 
 static void pop3_open_reply(const struct rpc_reply *reply, void *ctx)
@@ -216,8 +213,9 @@ static void pop3_maildrop_open(struct pop3_maildrop_req *req)
 	pop3_rpc_context(client, &ctx);
 	oreq.user = client->user;
 	oreq.mailbox = (char *)"INBOX";
-	rpc_client_call(req->be->index, req->be->m_open, &ctx, &oreq.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_open_reply, req);
+	rpc_client_call(req->be->sc.index, req->be->sc.m.index_open, &ctx,
+			&oreq.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			pop3_open_reply, req);
 }
 
 static void pop3_connect_reply(const struct rpc_reply *reply, void *ctx)
@@ -258,8 +256,9 @@ static void pop3_rpc_maildrop(struct pop3_server *server,
 	creq.user = client->user;
 	creq.protocol = (char *)"pop3";
 	creq.ip = client->client_ip;
-	rpc_client_call(be->auth, be->m_connect, &ctx, &creq.base, NULL, 0,
-			RPC_DEFAULT_TIMEOUT_MS, pop3_connect_reply, req);
+	rpc_client_call(be->sc.auth, be->sc.m.auth_connect, &ctx, &creq.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_connect_reply,
+			req);
 }
 
 static void pop3_rpc_logout(struct pop3_server *server,
@@ -273,30 +272,9 @@ static void pop3_rpc_logout(struct pop3_server *server,
 	creq.protocol = (char *)"pop3";
 	creq.ip = client->client_ip;
 	creq.release = true;
-	rpc_client_call(be->auth, be->m_connect, &ctx, &creq.base, NULL, 0,
-			RPC_DEFAULT_TIMEOUT_MS, pop3_rpc_ignore_reply, NULL);
-}
-
-void pop3_rpc_ignore_reply(const struct rpc_reply *reply, void *ctx)
-{
-	(void)reply;
-	(void)ctx;
-}
-
-bool pop3_quota_enabled(const struct config *cfg)
-{
-	const char *list = config_get(cfg, "pop3", "mail_plugins");
-	const char *root = config_plugin_get(cfg, "pop3", "quota");
-	if (list == NULL || root == NULL || *root == '\0')
-		return false;
-	for (const char *p = list; *p != '\0';) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, " \t,");
-		if (len == 5 && strncmp(p, "quota", 5) == 0)
-			return true;
-		p += len;
-	}
-	return false;
+	rpc_client_call(be->sc.auth, be->sc.m.auth_connect, &ctx, &creq.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, storage_ignore_reply,
+			NULL);
 }
 
 /* ---- bodies ---- */
@@ -306,19 +284,6 @@ struct pop3_body_req {
 	pop3_body_cb *cb;
 	uint32_t uid;
 };
-
-/* "ab/cde/user/<mailbox-guid>/<message-guid>" -> the key relative to the
- * user's prefix, which svc-blob Get wants: the last two parts. */
-const char *pop3_object_key(const char *object_id)
-{
-	const char *last = strrchr(object_id, '/');
-	if (last == NULL)
-		return object_id;
-	const char *p = last;
-	while (p > object_id && p[-1] != '/')
-		p--;
-	return p;
-}
 
 static void pop3_get_reply(const struct rpc_reply *reply, void *ctx)
 {
@@ -350,11 +315,11 @@ static void pop3_rpc_body(struct pop3_server *server,
 	pop3_rpc_context(client, &ctx);
 	greq.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
 	greq.user = client->user;
-	greq.key = (char *)pop3_object_key(msg->object_id != NULL ?
+	greq.key = (char *)storage_object_key(msg->object_id != NULL ?
 					   msg->object_id : "");
 	be->n_gets++;
-	rpc_client_call(be->blob, be->m_get, &ctx, &greq.base, NULL, 0,
-			RPC_DEFAULT_TIMEOUT_MS, pop3_get_reply, req);
+	rpc_client_call(be->sc.blob, be->sc.m.blob_get, &ctx, &greq.base, NULL,
+			0, RPC_DEFAULT_TIMEOUT_MS, pop3_get_reply, req);
 }
 
 static const struct pop3_backend pop3_rpc_backend_ops = {
@@ -365,51 +330,13 @@ static const struct pop3_backend pop3_rpc_backend_ops = {
 	.logout = pop3_rpc_logout,
 };
 
-static struct rpc_client *
-pop3_rpc_client(struct loop *loop, const struct config *cfg, const char *name,
-		const ProtobufCServiceDescriptor *desc, uint32_t major,
-		uint32_t minor)
-{
-	char *path = service_rpc_socket_path(cfg, name);
-	struct rpc_client *c = rpc_client_new(loop, path, desc, major, minor);
-	free(path);
-	return c;
-}
-
-static uint32_t pop3_method(const ProtobufCServiceDescriptor *desc,
-			    const char *name)
-{
-	int i = rpc_method_index(desc, name);
-	if (i < 0)
-		log_panic("%s has no method %s", desc->name, name);
-	return (uint32_t)i;
-}
-
 const struct pop3_backend *
 pop3_rpc_backend_new(struct loop *loop, const struct config *cfg,
 		     void **ctx_r)
 {
 	struct pop3_rpc_backend *be = xcalloc(1, sizeof(*be));
-	be->auth = pop3_rpc_client(loop, cfg, "auth", &stratus__auth__descriptor,
-				   AUTH_RPC_MAJOR, AUTH_RPC_MINOR);
-	be->index = pop3_rpc_client(loop, cfg, "index",
-				    &stratus__index__descriptor,
-				    INDEX_RPC_MAJOR, INDEX_RPC_MINOR);
-	be->blob = pop3_rpc_client(loop, cfg, "blob", &stratus__blob__descriptor,
-				   BLOB_RPC_MAJOR, BLOB_RPC_MINOR);
-	be->quota = pop3_rpc_client(loop, cfg, "quota",
-				    &stratus__quota__descriptor,
-				    QUOTA_RPC_MAJOR, QUOTA_RPC_MINOR);
-	be->m_sasl = pop3_method(&stratus__auth__descriptor, "Sasl");
-	be->m_connect = pop3_method(&stratus__auth__descriptor, "Connect");
-	be->m_open = pop3_method(&stratus__index__descriptor, "MailboxOpen");
-	be->m_fetch = pop3_method(&stratus__index__descriptor, "Fetch");
-	be->m_store = pop3_method(&stratus__index__descriptor, "Store");
-	be->m_expunge = pop3_method(&stratus__index__descriptor, "Expunge");
-	be->m_get = pop3_method(&stratus__blob__descriptor, "Get");
-	be->m_delete = pop3_method(&stratus__blob__descriptor, "Delete");
-	be->m_changed = pop3_method(&stratus__quota__descriptor, "Changed");
-	be->quota_enabled = pop3_quota_enabled(cfg);
+	storage_client_open(&be->sc, loop, cfg);
+	be->quota_enabled = storage_quota_enabled(cfg, "pop3");
 	*ctx_r = be;
 	return &pop3_rpc_backend_ops;
 }
@@ -420,7 +347,7 @@ void pop3_rpc_backend_status(void *ctx, Stratus__StatusReply *reply)
 	if (be == NULL)
 		return;
 	rpc_status_add_counter(reply, "blob_gets", be->n_gets);
-	rpc_status_add_counter(reply, "blob_deletes", be->n_deletes);
+	rpc_status_add_counter(reply, "blob_deletes", be->sc.n_blob_deletes);
 }
 
 void pop3_rpc_backend_free(void *ctx)
@@ -428,9 +355,6 @@ void pop3_rpc_backend_free(void *ctx)
 	struct pop3_rpc_backend *be = ctx;
 	if (be == NULL)
 		return;
-	rpc_client_free(&be->auth);
-	rpc_client_free(&be->index);
-	rpc_client_free(&be->blob);
-	rpc_client_free(&be->quota);
+	storage_client_close(&be->sc);
 	free(be);
 }

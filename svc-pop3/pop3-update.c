@@ -52,18 +52,12 @@ static void pop3_delete_objects(struct pop3_update_req *req,
 		return;
 	char **keys = xcalloc(r->n_unreferenced_object_ids, sizeof(*keys));
 	for (size_t i = 0; i < r->n_unreferenced_object_ids; i++)
-		keys[i] = (char *)pop3_object_key(r->unreferenced_object_ids[i]);
-	Stratus__BlobDeleteRequest dreq = STRATUS__BLOB_DELETE_REQUEST__INIT;
+		keys[i] = (char *)storage_object_key(
+			r->unreferenced_object_ids[i]);
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
-	dreq.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
-	dreq.user = client->user;
-	dreq.keys = keys;
-	dreq.n_keys = r->n_unreferenced_object_ids;
-	req->be->n_deletes += r->n_unreferenced_object_ids;
-	rpc_client_call(req->be->blob, req->be->m_delete, &ctx, &dreq.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_rpc_ignore_reply,
-			NULL);
+	storage_blob_delete(&req->be->sc, &ctx, client->user, keys,
+			    r->n_unreferenced_object_ids);
 	free(keys);
 }
 
@@ -85,9 +79,9 @@ static void pop3_expunge_reply(const struct rpc_reply *reply, void *ctx)
 		Stratus__Context c;
 		pop3_rpc_context(client, &c);
 		q.user = client->user;
-		rpc_client_call(req->be->quota, req->be->m_changed, &c,
-				&q.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
-				pop3_rpc_ignore_reply, NULL);
+		rpc_client_call(req->be->sc.quota, req->be->sc.m.quota_changed,
+				&c, &q.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+				storage_ignore_reply, NULL);
 	}
 	pop3_update_finish(req, true);
 }
@@ -107,9 +101,9 @@ static void pop3_update_expunge(struct pop3_update_req *req)
 	ereq.mailbox = (char *)"INBOX";
 	ereq.uids = pop3_uid_ranges(req->expunge, req->n_expunge, &store);
 	ereq.n_uids = req->n_expunge;
-	rpc_client_call(req->be->index, req->be->m_expunge, &ctx, &ereq.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_expunge_reply,
-			req);
+	rpc_client_call(req->be->sc.index, req->be->sc.m.index_expunge, &ctx,
+			&ereq.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			pop3_expunge_reply, req);
 	free(ereq.uids);
 	free(store);
 }
@@ -155,8 +149,9 @@ void pop3_rpc_update(struct pop3_server *server, struct pop3_client *client,
 	sreq.mode = STRATUS__INDEX_STORE_MODE__INDEX_STORE_ADD;
 	sreq.flags = flags;
 	sreq.n_flags = 1;
-	rpc_client_call(req->be->index, req->be->m_store, &ctx, &sreq.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_store_reply, req);
+	rpc_client_call(req->be->sc.index, req->be->sc.m.index_store, &ctx,
+			&sreq.base, NULL, 0, RPC_DEFAULT_TIMEOUT_MS,
+			pop3_store_reply, req);
 	free(sreq.uids);
 	free(store);
 }
