@@ -6,13 +6,12 @@
 #include "imap-common.h"
 #include "rpc-versions.h"
 #include "auth.pb-c.h"
+#include "sasl-client.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define AUTH_METHOD_SASL 0
-#define AUTH_METHOD_CONNECT 3
 #define AUTH_RPC_TIMEOUT_MS 30000
 
 enum auth_mech { AUTH_MECH_PLAIN, AUTH_MECH_LOGIN };
@@ -56,70 +55,10 @@ static void client_context(struct imap_client *client, Stratus__Context *c)
 	c->service = (char *)"imap";
 }
 
-/* ---- base64 (RFC 4648), for the SASL exchange ---- */
-
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64_encode(const unsigned char *in, size_t len, struct buf *out)
-{
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		buf_append_c(out, b64[(v >> 18) & 63]);
-		buf_append_c(out, b64[(v >> 12) & 63]);
-		buf_append_c(out, i + 1 < len ? b64[(v >> 6) & 63] : '=');
-		buf_append_c(out, i + 2 < len ? b64[v & 63] : '=');
-	}
-}
-
-/* Strict: length a multiple of 4, padding only at the end. */
-static int base64_decode(const char *in, size_t len, struct buf *out)
-{
-	if (len % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t v = 0;
-		int pad = 0;
-		for (int j = 0; j < 4; j++) {
-			char c = in[i + j];
-			const char *p = c == '\0' ? NULL : strchr(b64, c);
-			if (c == '=' && i + 4 == len && j >= 2) {
-				pad++;
-				v <<= 6;
-				continue;
-			}
-			if (p == NULL || pad > 0)
-				return -1;
-			v = (v << 6) | (uint32_t)(p - b64);
-		}
-		buf_append_c(out, (char)(v >> 16));
-		if (pad < 2)
-			buf_append_c(out, (char)(v >> 8));
-		if (pad < 1)
-			buf_append_c(out, (char)v);
-	}
-	return 0;
-}
-
-static void buf_wipe_free(struct buf *b)
-{
-	if (b->data != NULL)
-		explicit_bzero(b->data, b->cap);
-	buf_free(b);
-}
-
 static bool client_is_secured(const struct imap_client *client)
 {
-	/* ssl = no on a backend: only loopback counts as secured, as
-	 * Dovecot treats it. */
-	return strcmp(client->peer_ip, "127.0.0.1") == 0 ||
-	       strncmp(client->peer_ip, "127.", 4) == 0 ||
-	       strcmp(client->peer_ip, "::1") == 0 ||
-	       strcmp(client->peer_ip, "local") == 0;
+	/* ssl = no on a backend: only loopback counts as secured */
+	return sasl_client_secured(client->peer_ip);
 }
 
 bool imap_client_login_disabled(const struct imap_client *client)
@@ -129,44 +68,38 @@ bool imap_client_login_disabled(const struct imap_client *client)
 	       !client_is_secured(client);
 }
 
-static void auth_sasl_reply(const struct rpc_reply *reply, void *ctx);
-
-static void auth_ignore_reply(const struct rpc_reply *reply, void *ctx)
-{
-	(void)reply;
-	(void)ctx;
-}
+static void auth_sasl_answer(const struct sasl_client_answer *answer,
+			     void *ctx);
 
 static void auth_send_step(struct imap_cmd *cmd, const void *resp,
 			   size_t resp_len, bool has_response, bool abort)
 {
 	struct imap_client *client = cmd->client;
 	struct auth_cmd *a = cmd->ctx;
-	Stratus__SaslRequest req = STRATUS__SASL_REQUEST__INIT;
+	struct sasl_client_step step = {
+		.mechanism = a->mech == AUTH_MECH_PLAIN ? "PLAIN" : "LOGIN",
+		.sasl_id = a->sasl_id,
+		.response = resp,
+		.response_len = resp_len,
+		.has_response = has_response,
+		.abort = abort,
+		.protocol = "imap",
+		.local_ip = client->local_ip,
+		.local_port = client->local_port,
+		.secured = client_is_secured(client),
+	};
 	Stratus__Context c;
-
-	req.mechanism = (char *)(a->mech == AUTH_MECH_PLAIN ? "PLAIN" : "LOGIN");
-	req.sasl_id = a->sasl_id;
-	req.response.data = (uint8_t *)resp;
-	req.response.len = resp_len;
-	req.has_response = has_response;
-	req.protocol = (char *)"imap";
-	req.local_ip = client->local_ip;
-	req.local_port = client->local_port;
-	req.secured = client_is_secured(client);
-	req.abort = abort;
 	client_context(client, &c);
 	if (abort) {
 		/* Only frees svc-auth's state; nobody waits for the answer. */
-		rpc_client_call(client->ctx->auth, AUTH_METHOD_SASL, &c,
-				&req.base, NULL, 0, AUTH_RPC_TIMEOUT_MS,
-				auth_ignore_reply, NULL);
+		sasl_client_send(client->ctx->auth, &c, &step,
+				 AUTH_RPC_TIMEOUT_MS, NULL, NULL);
 		return;
 	}
 	a->waiting = true;
 	imap_client_ref(client);
-	rpc_client_call(client->ctx->auth, AUTH_METHOD_SASL, &c, &req.base,
-			NULL, 0, AUTH_RPC_TIMEOUT_MS, auth_sasl_reply, client);
+	sasl_client_send(client->ctx->auth, &c, &step, AUTH_RPC_TIMEOUT_MS,
+			 auth_sasl_answer, client);
 }
 
 static void auth_failed(struct imap_cmd *cmd, const char *resp,
@@ -204,35 +137,31 @@ static void auth_logged_in(struct imap_cmd *cmd)
 	imap_cmd_done(cmd);
 }
 
-static void auth_connect_reply(const struct rpc_reply *reply, void *ctx)
+static void auth_connect_answer(const struct sasl_client_connect_answer *r,
+				void *ctx)
 {
 	struct imap_client *client = ctx;
 	if (!imap_client_unref(client))
 		return;
 	struct imap_cmd *cmd = client->cmd;
-	if (reply->status == STRATUS__STATUS__STATUS_OK) {
-		const Stratus__ConnectReply *r =
-			(const Stratus__ConnectReply *)reply->msg;
-		if (!r->allowed) {
-			struct auth_cmd *a = cmd->ctx;
-			log_info(&client->log, "Login refused: user=<%s>: "
-				 "mail_max_userip_connections=%u reached",
-				 a->user, r->limit);
-			imap_cmd_reply(cmd, "NO", "[LIMIT] Maximum number of "
-				       "connections from user+IP exceeded "
-				       "(mail_max_userip_connections=%u)",
-				       r->limit);
-			imap_cmd_done(cmd);
-			return;
-		}
-		client->connected_counted = true;
-	} else {
+	if (r->error != NULL) {
 		/* svc-auth cannot count right now: logging in is better
 		 * than locking every user out. */
 		log_warning(&client->log, "connection counting failed (%s); "
 			    "mail_max_userip_connections not enforced for "
-			    "this session", reply->error != NULL ?
-			    reply->error : rpc_status_name(reply->status));
+			    "this session", r->error);
+	} else if (!r->allowed) {
+		struct auth_cmd *a = cmd->ctx;
+		log_info(&client->log, "Login refused: user=<%s>: "
+			 "mail_max_userip_connections=%u reached",
+			 a->user, r->limit);
+		imap_cmd_reply(cmd, "NO", "[LIMIT] Maximum number of "
+			       "connections from user+IP exceeded "
+			       "(mail_max_userip_connections=%u)", r->limit);
+		imap_cmd_done(cmd);
+		return;
+	} else {
+		client->connected_counted = true;
 	}
 	auth_logged_in(cmd);
 }
@@ -241,16 +170,13 @@ static void auth_connect(struct imap_cmd *cmd)
 {
 	struct imap_client *client = cmd->client;
 	struct auth_cmd *a = cmd->ctx;
-	Stratus__ConnectRequest req = STRATUS__CONNECT_REQUEST__INIT;
 	Stratus__Context c;
-	req.user = a->user;
-	req.protocol = (char *)"imap";
-	req.ip = client->ip;
 	client_context(client, &c);
 	c.user = a->user;
 	imap_client_ref(client);
-	rpc_client_call(client->ctx->auth, AUTH_METHOD_CONNECT, &c, &req.base,
-			NULL, 0, AUTH_RPC_TIMEOUT_MS, auth_connect_reply, client);
+	sasl_client_connect(client->ctx->auth, &c, a->user, "imap", client->ip,
+			    false, AUTH_RPC_TIMEOUT_MS, auth_connect_answer,
+			    client);
 }
 
 void imap_auth_release(struct imap_client *client)
@@ -258,15 +184,10 @@ void imap_auth_release(struct imap_client *client)
 	if (!client->connected_counted || client->ctx->auth == NULL)
 		return;
 	client->connected_counted = false;
-	Stratus__ConnectRequest req = STRATUS__CONNECT_REQUEST__INIT;
 	Stratus__Context c;
-	req.user = client->user;
-	req.protocol = (char *)"imap";
-	req.ip = client->ip;
-	req.release = true;
 	client_context(client, &c);
-	rpc_client_call(client->ctx->auth, AUTH_METHOD_CONNECT, &c, &req.base,
-			NULL, 0, AUTH_RPC_TIMEOUT_MS, auth_ignore_reply, NULL);
+	sasl_client_connect(client->ctx->auth, &c, client->user, "imap",
+			    client->ip, true, AUTH_RPC_TIMEOUT_MS, NULL, NULL);
 }
 
 static bool auth_continue_line(struct imap_cmd *cmd, const char *line,
@@ -283,8 +204,8 @@ static bool auth_continue_line(struct imap_cmd *cmd, const char *line,
 		return true;
 	}
 	struct buf resp = BUF_INIT;
-	if (base64_decode(line, len, &resp) < 0) {
-		buf_wipe_free(&resp);
+	if (sasl_base64_decode(line, len, &resp) < 0) {
+		sasl_buf_wipe_free(&resp);
 		if (a->sasl_id != 0)
 			auth_send_step(cmd, NULL, 0, false, true);
 		imap_cmd_reply(cmd, "BAD", "Invalid base64 data in "
@@ -293,11 +214,11 @@ static bool auth_continue_line(struct imap_cmd *cmd, const char *line,
 	}
 	auth_send_step(cmd, resp.data != NULL ? resp.data : "", resp.len,
 		       true, false);
-	buf_wipe_free(&resp);
+	sasl_buf_wipe_free(&resp);
 	return false;
 }
 
-static void auth_sasl_reply(const struct rpc_reply *reply, void *ctx)
+static void auth_sasl_answer(const struct sasl_client_answer *r, void *ctx)
 {
 	struct imap_client *client = ctx;
 	if (!imap_client_unref(client))
@@ -307,52 +228,37 @@ static void auth_sasl_reply(const struct rpc_reply *reply, void *ctx)
 		return;
 	struct auth_cmd *a = cmd->ctx;
 	a->waiting = false;
-	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		log_error(&client->log, "auth request failed: %s",
-			  reply->error != NULL ? reply->error :
-			  rpc_status_name(reply->status));
-		imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Temporary "
-			       "authentication failure.");
-		imap_cmd_done(cmd);
-		return;
-	}
-	const Stratus__SaslReply *r = (const Stratus__SaslReply *)reply->msg;
 	struct buf line = BUF_INIT;
 	switch (r->result) {
-	case STRATUS__SASL_RESULT__SASL_CONTINUE:
+	case SASL_CLIENT_CONTINUE:
 		a->sasl_id = r->sasl_id;
 		buf_append_str(&line, "+ ");
-		base64_encode(r->challenge.data, r->challenge.len, &line);
+		sasl_base64_encode(r->challenge, r->challenge_len, &line);
 		imap_client_send(client, "%s", line.data);
 		buf_free(&line);
 		imap_cmd_wait_line(cmd, auth_continue_line);
 		return;
-	case STRATUS__SASL_RESULT__SASL_SUCCESS:
-		if (r->user == NULL || r->user[0] == '\0') {
-			imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Temporary "
-				       "authentication failure.");
-			imap_cmd_done(cmd);
-			return;
-		}
+	case SASL_CLIENT_OK:
 		a->user = xstrdup(r->user);
 		auth_connect(cmd);
 		return;
-	case STRATUS__SASL_RESULT__SASL_LIMIT:
+	case SASL_CLIENT_LIMIT:
 		imap_cmd_reply(cmd, "NO", "[LIMIT] Maximum number of "
 			       "connections from user+IP exceeded");
 		imap_cmd_done(cmd);
 		return;
-	case STRATUS__SASL_RESULT__SASL_TEMPFAIL:
+	case SASL_CLIENT_TEMPFAIL:
+		if (r->error != NULL)
+			log_error(&client->log, "auth request failed: %s",
+				  r->error);
 		imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Temporary "
 			       "authentication failure.");
 		imap_cmd_done(cmd);
 		return;
-	case STRATUS__SASL_RESULT__SASL_FAILURE:
-	default:
+	case SASL_CLIENT_FAILED:
 		log_info(&client->log, "Authentication failed%s%s",
 			 r->reason[0] != '\0' ? ": " : "", r->reason);
-		auth_failed(cmd, "NO", a->is_login_cmd ?
-			    "[AUTHENTICATIONFAILED] Authentication failed." :
+		auth_failed(cmd, "NO",
 			    "[AUTHENTICATIONFAILED] Authentication failed.");
 		return;
 	}
@@ -396,7 +302,7 @@ bool cmd_login(struct imap_cmd *cmd)
 	buf_append_c(&resp, '\0');
 	buf_append(&resp, args[1].str, args[1].len);
 	auth_send_step(cmd, resp.data, resp.len, true, false);
-	buf_wipe_free(&resp);
+	sasl_buf_wipe_free(&resp);
 	/* The password is in the command's pool too: wipe it now. */
 	explicit_bzero((char *)args[1].str, args[1].len);
 	return false;
@@ -438,15 +344,16 @@ bool cmd_authenticate(struct imap_cmd *cmd)
 	/* SASL-IR: "=" is an empty initial response. */
 	struct buf resp = BUF_INIT;
 	const char *ir = args[1].str;
-	if (strcmp(ir, "=") != 0 && base64_decode(ir, args[1].len, &resp) < 0) {
-		buf_wipe_free(&resp);
+	if (strcmp(ir, "=") != 0 &&
+	    sasl_base64_decode(ir, args[1].len, &resp) < 0) {
+		sasl_buf_wipe_free(&resp);
 		imap_cmd_reply(cmd, "BAD", "Invalid base64 data in initial "
 			       "response");
 		return true;
 	}
 	auth_send_step(cmd, resp.data != NULL ? resp.data : "", resp.len,
 		       true, false);
-	buf_wipe_free(&resp);
+	sasl_buf_wipe_free(&resp);
 	explicit_bzero((char *)args[1].str, args[1].len);
 	return false;
 }

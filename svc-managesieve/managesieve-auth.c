@@ -16,9 +16,8 @@
 #include "managesieve-common.h"
 #include "rpc-versions.h"
 #include "auth.pb-c.h"
+#include "sasl-client.h"
 
-#define AUTH_METHOD_SASL 0
-#define AUTH_METHOD_CONNECT 3
 #define AUTH_METHOD_TRUST 5
 _Static_assert(AUTH_METHOD_TRUST < 6, "auth.proto has six methods");
 
@@ -37,68 +36,10 @@ void ms_auth_deinit(struct ms_ctx *ctx)
 	rpc_client_free(&ctx->auth);
 }
 
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64_encode(const unsigned char *in, size_t len,
-			  struct buf *out)
-{
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		buf_append_c(out, b64[(v >> 18) & 63]);
-		buf_append_c(out, b64[(v >> 12) & 63]);
-		buf_append_c(out, i + 1 < len ? b64[(v >> 6) & 63] : '=');
-		buf_append_c(out, i + 2 < len ? b64[v & 63] : '=');
-	}
-}
-
-static int base64_decode(const char *in, size_t len, struct buf *out)
-{
-	if (len % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t v = 0;
-		int pad = 0;
-
-		for (int j = 0; j < 4; j++) {
-			char c = in[i + j];
-			const char *p = c == '\0' ? NULL : strchr(b64, c);
-
-			if (c == '=' && i + 4 == len && j >= 2) {
-				pad++;
-				v <<= 6;
-				continue;
-			}
-			if (p == NULL || pad > 0)
-				return -1;
-			v = (v << 6) | (uint32_t)(p - b64);
-		}
-		buf_append_c(out, (char)(v >> 16));
-		if (pad < 2)
-			buf_append_c(out, (char)(v >> 8));
-		if (pad < 1)
-			buf_append_c(out, (char)v);
-	}
-	return 0;
-}
-
-static void wipe(struct buf *b)
-{
-	if (b->data != NULL)
-		explicit_bzero(b->data, b->cap);
-	buf_free(b);
-}
-
 /* The TCP peer decides, never a forwarded address. */
 static bool secured(const struct ms_client *client)
 {
-	return strncmp(client->peer_ip, "127.", 4) == 0 ||
-	       strcmp(client->peer_ip, "::1") == 0;
+	return sasl_client_secured(client->peer_ip);
 }
 
 static void client_context(struct ms_client *client, Stratus__Context *c)
@@ -245,19 +186,14 @@ void cmd_xclient(struct ms_client *client)
 
 void ms_auth_release(struct ms_client *client)
 {
-	Stratus__ConnectRequest req = STRATUS__CONNECT_REQUEST__INIT;
 	Stratus__Context c;
 
 	if (!client->connect_counted || client->ctx->auth == NULL)
 		return;
 	client->connect_counted = false;
-	req.user = client->user;
-	req.protocol = (char *)"sieve";
-	req.ip = client->ip;
-	req.release = true;
 	client_context(client, &c);
-	rpc_client_call(client->ctx->auth, AUTH_METHOD_CONNECT, &c, &req.base,
-			NULL, 0, MS_RPC_TIMEOUT_MS, NULL, NULL);
+	sasl_client_connect(client->ctx->auth, &c, client->user, "sieve",
+			    client->ip, true, MS_RPC_TIMEOUT_MS, NULL, NULL);
 }
 
 static void logged_in(struct ms_client *client)
@@ -269,24 +205,22 @@ static void logged_in(struct ms_client *client)
 	ms_reply(client, "OK", NULL, "Logged in.");
 }
 
-static void connect_reply(const struct rpc_reply *reply, void *ctx)
+static void connect_answer(const struct sasl_client_connect_answer *r,
+			   void *ctx)
 {
 	struct ms_client *client = ctx;
-	const Stratus__ConnectReply *r;
 
 	if (!ms_client_unref(client))
 		return;
-	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+	if (r->error != NULL) {
 		/* Counting is down: logging in beats locking everyone out,
 		 * as in svc-imap. */
 		log_warning(&client->log, "connection counting failed (%s); "
 			    "mail_max_userip_connections not enforced for "
-			    "this session", reply->error != NULL ?
-			    reply->error : rpc_status_name(reply->status));
+			    "this session", r->error);
 		logged_in(client);
 		return;
 	}
-	r = (const Stratus__ConnectReply *)reply->msg;
 	if (!r->allowed) {
 		log_info(&client->log, "Login refused: user=<%s>: "
 			 "mail_max_userip_connections=%u reached",
@@ -305,50 +239,50 @@ static void connect_reply(const struct rpc_reply *reply, void *ctx)
 
 static void auth_connect(struct ms_client *client)
 {
-	Stratus__ConnectRequest req = STRATUS__CONNECT_REQUEST__INIT;
 	Stratus__Context c;
 
-	req.user = client->user;
-	req.protocol = (char *)"sieve";
-	req.ip = client->ip;
 	client_context(client, &c);
 	ms_client_ref(client);
-	rpc_client_call(client->ctx->auth, AUTH_METHOD_CONNECT, &c, &req.base,
-			NULL, 0, MS_RPC_TIMEOUT_MS, connect_reply, client);
+	sasl_client_connect(client->ctx->auth, &c, client->user, "sieve",
+			    client->ip, false, MS_RPC_TIMEOUT_MS,
+			    connect_answer, client);
 }
 
 /* ---- SASL ---- */
 
-static void sasl_reply(const struct rpc_reply *reply, void *ctx);
+static void sasl_answer(const struct sasl_client_answer *r, void *ctx);
 
 static void sasl_step(struct ms_client *client, const void *resp,
 		      size_t len, bool has_response, bool abort)
 {
-	Stratus__SaslRequest req = STRATUS__SASL_REQUEST__INIT;
+	struct sasl_client_step step = {
+		.mechanism = client->sasl_login ? "LOGIN" : "PLAIN",
+		.sasl_id = client->sasl_id,
+		.response = resp,
+		.response_len = len,
+		.has_response = has_response,
+		.abort = abort,
+		.protocol = "managesieve",
+		.local_ip = client->local_ip,
+		.local_port = client->local_port,
+		.remote_ip = client->peer_ip,
+		.secured = secured(client),
+	};
 	Stratus__Context c = STRATUS__CONTEXT__INIT;
 
-	req.mechanism = (char *)(client->sasl_login ? "LOGIN" : "PLAIN");
-	req.sasl_id = client->sasl_id;
-	req.response.data = (uint8_t *)resp;
-	req.response.len = len;
-	req.has_response = has_response;
-	req.protocol = (char *)"managesieve";
-	req.local_ip = client->local_ip;
-	req.local_port = client->local_port;
-	req.secured = secured(client);
-	req.abort = abort;
-	req.remote_ip = client->peer_ip;
 	c.session = client->session;
 	c.user = (char *)"";
 	c.client_ip = client->ip;
 	c.client_port = client->port;
 	c.service = (char *)"managesieve";
+	if (abort) {
+		sasl_client_send(client->ctx->auth, &c, &step,
+				 MS_RPC_TIMEOUT_MS, NULL, NULL);
+		return;
+	}
 	ms_client_ref(client);
-	rpc_client_call(client->ctx->auth, AUTH_METHOD_SASL, &c, &req.base,
-			NULL, 0, MS_RPC_TIMEOUT_MS, sasl_reply,
-			abort ? NULL : client);
-	if (abort)
-		ms_client_unref(client);
+	sasl_client_send(client->ctx->auth, &c, &step, MS_RPC_TIMEOUT_MS,
+			 sasl_answer, client);
 }
 
 static void auth_fail(struct ms_client *client, const char *text)
@@ -391,62 +325,50 @@ static void sasl_continue(struct ms_client *client,
 		sasl_refuse(client, "Authentication aborted by client.");
 		return;
 	}
-	if (base64_decode(a->str, a->len, &data) < 0) {
-		wipe(&data);
+	if (sasl_base64_decode(a->str, a->len, &data) < 0) {
+		sasl_buf_wipe_free(&data);
 		sasl_refuse(client, "Invalid base64 data in continued "
 			    "response");
 		return;
 	}
 	sasl_step(client, data.data != NULL ? data.data : "", data.len, true,
 		  false);
-	wipe(&data);
+	sasl_buf_wipe_free(&data);
 }
 
-static void sasl_reply(const struct rpc_reply *reply, void *ctx)
+static void sasl_answer(const struct sasl_client_answer *r, void *ctx)
 {
 	struct ms_client *client = ctx;
-	const Stratus__SaslReply *r;
 	struct buf line = BUF_INIT;
 
-	if (client == NULL || !ms_client_unref(client))
+	if (!ms_client_unref(client))
 		return;
-	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		log_error(&client->log, "auth request failed: %s",
-			  reply->error != NULL ? reply->error :
-			  rpc_status_name(reply->status));
-		ms_reply(client, "NO", "TRYLATER", "Temporary authentication "
-			 "failure.");
-		return;
-	}
-	r = (const Stratus__SaslReply *)reply->msg;
 	switch (r->result) {
-	case STRATUS__SASL_RESULT__SASL_CONTINUE:
+	case SASL_CLIENT_CONTINUE:
 		client->sasl_id = r->sasl_id;
 		buf_append_c(&line, '"');
-		base64_encode(r->challenge.data, r->challenge.len, &line);
+		sasl_base64_encode(r->challenge, r->challenge_len, &line);
 		buf_append_c(&line, '"');
 		client->line_fn = sasl_continue;
 		client->busy = false;
 		ms_client_send(client, "%s", line.data);
 		buf_free(&line);
 		return;
-	case STRATUS__SASL_RESULT__SASL_SUCCESS:
-		if (r->user == NULL || r->user[0] == '\0') {
-			ms_reply(client, "NO", "TRYLATER", "Temporary "
-				 "authentication failure.");
-			return;
-		}
+	case SASL_CLIENT_OK:
 		client->user = xstrdup(r->user);
 		client->log.user = client->user;
 		client->sasl_id = 0;
 		auth_connect(client);
 		return;
-	case STRATUS__SASL_RESULT__SASL_TEMPFAIL:
-	case STRATUS__SASL_RESULT__SASL_LIMIT:
+	case SASL_CLIENT_TEMPFAIL:
+	case SASL_CLIENT_LIMIT:
+		if (r->error != NULL)
+			log_error(&client->log, "auth request failed: %s",
+				  r->error);
 		ms_reply(client, "NO", "TRYLATER", "Temporary authentication "
 			 "failure.");
 		return;
-	default:
+	case SASL_CLIENT_FAILED:
 		log_info(&client->log, "Authentication failed%s%s",
 			 r->reason[0] != '\0' ? ": " : "", r->reason);
 		auth_fail(client, "Authentication failed.");
@@ -477,14 +399,14 @@ void cmd_authenticate(struct ms_client *client)
 		sasl_step(client, NULL, 0, false, false);
 		return;
 	}
-	if (base64_decode(cmd->args[1].str, cmd->args[1].len, &resp) < 0) {
-		wipe(&resp);
+	if (sasl_base64_decode(cmd->args[1].str, cmd->args[1].len, &resp) < 0) {
+		sasl_buf_wipe_free(&resp);
 		ms_reply(client, "NO", NULL, "Invalid base64 data in initial "
 			 "response.");
 		return;
 	}
 	sasl_step(client, resp.data != NULL ? resp.data : "", resp.len, true,
 		  false);
-	wipe(&resp);
+	sasl_buf_wipe_free(&resp);
 	explicit_bzero(cmd->args[1].str, cmd->args[1].len);
 }

@@ -3,6 +3,7 @@
  * exchange. DELE only marks; expunges happen in the UPDATE state at QUIT,
  * and only when svc-index confirmed them does QUIT answer +OK. */
 #include "pop3-common.h"
+#include "sasl-client.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,7 @@ static void pop3_auth_done(struct pop3_client *client,
 	if (result == POP3_AUTH_CONTINUE && client->sasl_mech != NULL) {
 		struct buf b;
 		buf_init(&b, 0);
-		pop3_base64_encode(challenge, challenge_len, &b);
+		sasl_base64_encode(challenge, challenge_len, &b);
 		pop3_client_reply(client, "+ %s", b.data != NULL ? b.data : "");
 		buf_free(&b);
 		pop3_client_continue(client);
@@ -167,8 +168,7 @@ static void cmd_pass(struct pop3_client *client, const char *args)
 	client->user_cmd = NULL;
 	client->sasl_id = 0;
 	pop3_sasl_step(client, "PLAIN", resp.data, resp.len, true, false);
-	explicit_bzero(resp.data, resp.len);
-	buf_free(&resp);
+	sasl_buf_wipe_free(&resp);
 }
 
 static void cmd_auth(struct pop3_client *client, char *args)
@@ -202,8 +202,8 @@ static void cmd_auth(struct pop3_client *client, char *args)
 	if (ir != NULL) {
 		has_resp = true;
 		if (strcmp(ir, "=") != 0 &&
-		    pop3_base64_decode(ir, strlen(ir), &resp) < 0) {
-			buf_free(&resp);
+		    sasl_base64_decode(ir, strlen(ir), &resp) < 0) {
+			sasl_buf_wipe_free(&resp);
 			pop3_client_reply(client, "-ERR Invalid base64 data "
 					  "in initial response.");
 			return;
@@ -215,9 +215,7 @@ static void cmd_auth(struct pop3_client *client, char *args)
 	client->sasl_id = 0;
 	pop3_sasl_step(client, client->sasl_mech, resp.data, resp.len,
 		       has_resp, false);
-	if (resp.data != NULL)
-		explicit_bzero(resp.data, resp.len);
-	buf_free(&resp);
+	sasl_buf_wipe_free(&resp);
 }
 
 void pop3_client_sasl_response(struct pop3_client *client, char *line,
@@ -230,8 +228,8 @@ void pop3_client_sasl_response(struct pop3_client *client, char *line,
 	}
 	struct buf resp;
 	buf_init(&resp, POP3_MAX_LINE);
-	if (pop3_base64_decode(line, len, &resp) < 0) {
-		buf_free(&resp);
+	if (sasl_base64_decode(line, len, &resp) < 0) {
+		sasl_buf_wipe_free(&resp);
 		pop3_sasl_abort(client);
 		pop3_client_reply(client, "-ERR Invalid base64 data in "
 				  "continued response");
@@ -239,9 +237,7 @@ void pop3_client_sasl_response(struct pop3_client *client, char *line,
 	}
 	pop3_sasl_step(client, client->sasl_mech, resp.data, resp.len, true,
 		       false);
-	if (resp.data != NULL)
-		explicit_bzero(resp.data, resp.len);
-	buf_free(&resp);
+	sasl_buf_wipe_free(&resp);
 }
 
 static void cmd_capa(struct pop3_client *client)

@@ -14,6 +14,7 @@
 #include "index.pb-c.h"
 #include "quota.pb-c.h"
 #include "rpc-versions.h"
+#include "sasl-client.h"
 #include "service.h"
 
 struct pop3_sasl_req {
@@ -28,48 +29,37 @@ void pop3_rpc_context(const struct pop3_client *client,
 			client->client_port, "pop3");
 }
 
-static void pop3_sasl_reply(const struct rpc_reply *reply, void *ctx)
+static enum pop3_auth_result pop3_auth_result_of(enum sasl_client_result r)
+{
+	switch (r) {
+	case SASL_CLIENT_CONTINUE:
+		return POP3_AUTH_CONTINUE;
+	case SASL_CLIENT_OK:
+		return POP3_AUTH_OK;
+	case SASL_CLIENT_FAILED:
+		return POP3_AUTH_FAILED;
+	case SASL_CLIENT_LIMIT:
+		return POP3_AUTH_LIMIT;
+	case SASL_CLIENT_TEMPFAIL:
+	default:
+		return POP3_AUTH_TEMPFAIL;
+	}
+}
+
+static void pop3_sasl_answer(const struct sasl_client_answer *r, void *ctx)
 {
 	struct pop3_sasl_req *req = ctx;
 	struct pop3_client *client = req->client;
-	enum pop3_auth_result result = POP3_AUTH_TEMPFAIL;
-	const void *chal = NULL;
-	size_t chal_len = 0;
-	const char *user = NULL;
-	if (reply->status == STRATUS__STATUS__STATUS_OK) {
-		const Stratus__SaslReply *r =
-			(const Stratus__SaslReply *)reply->msg;
+	enum pop3_auth_result result = pop3_auth_result_of(r->result);
+	if (r->error != NULL)
+		log_error(&client->log, "auth Sasl failed: %s", r->error);
+	else
 		client->sasl_id = r->sasl_id;
-		switch (r->result) {
-		case STRATUS__SASL_RESULT__SASL_CONTINUE:
-			result = POP3_AUTH_CONTINUE;
-			chal = r->challenge.data;
-			chal_len = r->challenge.len;
-			break;
-		case STRATUS__SASL_RESULT__SASL_SUCCESS:
-			result = POP3_AUTH_OK;
-			user = r->user;
-			break;
-		case STRATUS__SASL_RESULT__SASL_FAILURE:
-			result = POP3_AUTH_FAILED;
-			break;
-		case STRATUS__SASL_RESULT__SASL_LIMIT:
-			result = POP3_AUTH_LIMIT;
-			break;
-		default:
-			result = POP3_AUTH_TEMPFAIL;
-			break;
-		}
-		if (result != POP3_AUTH_OK && result != POP3_AUTH_CONTINUE &&
-		    *r->reason != '\0')
-			log_info(&client->log, "Authentication failed: %s",
-				 r->reason);
-	} else {
-		log_error(&client->log, "auth Sasl failed: %s (%s)",
-			  rpc_status_name(reply->status),
-			  reply->error != NULL ? reply->error : "");
-	}
-	req->cb(client, result, chal, chal_len, user);
+	if (result != POP3_AUTH_OK && result != POP3_AUTH_CONTINUE &&
+	    *r->reason != '\0')
+		log_info(&client->log, "Authentication failed: %s", r->reason);
+	req->cb(client, result, r->challenge, r->challenge_len,
+		result == POP3_AUTH_OK ? r->user : NULL);
 	free(req);
 }
 
@@ -82,22 +72,21 @@ static void pop3_rpc_sasl(struct pop3_server *server,
 	struct pop3_sasl_req *req = xcalloc(1, sizeof(*req));
 	req->client = client;
 	req->cb = cb;
-	Stratus__SaslRequest sreq = STRATUS__SASL_REQUEST__INIT;
-	sreq.mechanism = (char *)mech;
-	sreq.sasl_id = sasl_id;
-	sreq.response.data = (uint8_t *)resp;
-	sreq.response.len = resp_len;
-	sreq.has_response = has_resp;
-	sreq.protocol = (char *)"pop3";
-	sreq.local_ip = (char *)"";
-	/* plaintext on loopback counts as secured, as in Dovecot */
-	sreq.secured = strcmp(client->client_ip, "127.0.0.1") == 0 ||
-		       strcmp(client->client_ip, "::1") == 0;
-	sreq.abort = abort;
+	struct sasl_client_step step = {
+		.mechanism = mech,
+		.sasl_id = sasl_id,
+		.response = resp,
+		.response_len = resp_len,
+		.has_response = has_resp,
+		.abort = abort,
+		.protocol = "pop3",
+		/* plaintext on loopback counts as secured, as in Dovecot */
+		.secured = sasl_client_secured(client->client_ip),
+	};
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
-	rpc_client_call(be->sc.auth, be->sc.m.auth_sasl, &ctx, &sreq.base, NULL,
-			0, RPC_DEFAULT_TIMEOUT_MS, pop3_sasl_reply, req);
+	sasl_client_send(be->sc.auth, &ctx, &step, RPC_DEFAULT_TIMEOUT_MS,
+			 pop3_sasl_answer, req);
 }
 
 /* ---- the maildrop: Connect, MailboxOpen, Fetch ---- */
@@ -218,26 +207,22 @@ static void pop3_maildrop_open(struct pop3_maildrop_req *req)
 			pop3_open_reply, req);
 }
 
-static void pop3_connect_reply(const struct rpc_reply *reply, void *ctx)
+static void pop3_connect_answer(const struct sasl_client_connect_answer *r,
+				void *ctx)
 {
 	struct pop3_maildrop_req *req = ctx;
-	if (reply->status == STRATUS__STATUS__STATUS_OK) {
-		const Stratus__ConnectReply *r = (const void *)reply->msg;
-		if (!r->allowed) {
-			log_info(&req->client->log, "Login refused: "
-				 "mail_max_userip_connections=%u reached",
-				 r->limit);
-			pop3_maildrop_finish(req, POP3_MAILDROP_IN_USE);
-			return;
-		}
-	} else {
+	if (r->error != NULL) {
 		/* svc-auth cannot count right now: serving the user beats
 		 * locking everyone out (the IMAP service does the same). */
 		req->client->counted = false;
 		log_warning(&req->client->log, "connection counting failed "
 			    "(%s); mail_max_userip_connections not enforced "
-			    "for this session", reply->error != NULL ?
-			    reply->error : rpc_status_name(reply->status));
+			    "for this session", r->error);
+	} else if (!r->allowed) {
+		log_info(&req->client->log, "Login refused: "
+			 "mail_max_userip_connections=%u reached", r->limit);
+		pop3_maildrop_finish(req, POP3_MAILDROP_IN_USE);
+		return;
 	}
 	pop3_maildrop_open(req);
 }
@@ -250,31 +235,22 @@ static void pop3_rpc_maildrop(struct pop3_server *server,
 	req->be = be;
 	req->client = client;
 	req->cb = cb;
-	Stratus__ConnectRequest creq = STRATUS__CONNECT_REQUEST__INIT;
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
-	creq.user = client->user;
-	creq.protocol = (char *)"pop3";
-	creq.ip = client->client_ip;
-	rpc_client_call(be->sc.auth, be->sc.m.auth_connect, &ctx, &creq.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, pop3_connect_reply,
-			req);
+	sasl_client_connect(be->sc.auth, &ctx, client->user, "pop3",
+			    client->client_ip, false, RPC_DEFAULT_TIMEOUT_MS,
+			    pop3_connect_answer, req);
 }
 
 static void pop3_rpc_logout(struct pop3_server *server,
 			    struct pop3_client *client)
 {
 	struct pop3_rpc_backend *be = server->backend_ctx;
-	Stratus__ConnectRequest creq = STRATUS__CONNECT_REQUEST__INIT;
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
-	creq.user = client->user;
-	creq.protocol = (char *)"pop3";
-	creq.ip = client->client_ip;
-	creq.release = true;
-	rpc_client_call(be->sc.auth, be->sc.m.auth_connect, &ctx, &creq.base,
-			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, storage_ignore_reply,
-			NULL);
+	sasl_client_connect(be->sc.auth, &ctx, client->user, "pop3",
+			    client->client_ip, true, RPC_DEFAULT_TIMEOUT_MS,
+			    NULL, NULL);
 }
 
 /* ---- bodies ---- */

@@ -67,69 +67,6 @@ int pop3_parse_msgnum(const char *s, unsigned int max, unsigned int *num_r)
 	return 0;
 }
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int pop3_base64_decode(const char *in, size_t len, struct buf *out)
-{
-	if (len % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		int pad = 0;
-		for (int j = 0; j < 4; j++) {
-			unsigned char c = (unsigned char)in[i + j];
-			if (c == '=' && i + 4 == len && j >= 2) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			if (pad > 0)
-				return -1;
-			v[j] = b64val(c);
-			if (v[j] < 0)
-				return -1;
-		}
-		unsigned int n = ((unsigned int)v[0] << 18) |
-				 ((unsigned int)v[1] << 12) |
-				 ((unsigned int)v[2] << 6) | (unsigned int)v[3];
-		char bytes[3] = { (char)(n >> 16), (char)(n >> 8), (char)n };
-		if (buf_append(out, bytes, (size_t)(3 - pad)) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-void pop3_base64_encode(const void *in, size_t len, struct buf *out)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-				  "qrstuvwxyz0123456789+/";
-	const unsigned char *p = in;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned int n = (unsigned int)p[i] << 16;
-		if (i + 1 < len)
-			n |= (unsigned int)p[i + 1] << 8;
-		if (i + 2 < len)
-			n |= p[i + 2];
-		char q[4] = { tbl[(n >> 18) & 63], tbl[(n >> 12) & 63],
-			      i + 1 < len ? tbl[(n >> 6) & 63] : '=',
-			      i + 2 < len ? tbl[n & 63] : '=' };
-		buf_append(out, q, 4);
-	}
-}
-
 void pop3_xfer_init(struct pop3_xfer *x)
 {
 	x->in_header = true;

@@ -39,9 +39,6 @@ int pop3_parse_msgnum(const char *s, unsigned int max, unsigned int *num_r);
 /* A non-negative line count for TOP. */
 int pop3_parse_uint(const char *s, uint64_t *r);
 
-/* Strict base64: -1 on bad characters or padding. */
-int pop3_base64_decode(const char *in, size_t len, struct buf *out);
-void pop3_base64_encode(const void *in, size_t len, struct buf *out);
 
 /* RETR/TOP: converts a stored message into what goes on the wire: bare
  * LF and bare CR become CRLF, lines starting with '.' get another '.'.

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "pop3-parser.h"
+#include "sasl-client.h"
 
 static void test_command_parse(void **state)
 {
@@ -43,20 +44,20 @@ static void test_base64(void **state)
 	(void)state;
 	struct buf b;
 	buf_init(&b, 100);
-	assert_int_equal(pop3_base64_decode("AHVzZXIxAHBhc3Mx", 16, &b), 0);
+	assert_int_equal(sasl_base64_decode("AHVzZXIxAHBhc3Mx", 16, &b), 0);
 	assert_int_equal(b.len, 12);
 	assert_memory_equal(b.data, "\0user1\0pass1", 12);
 	buf_reset(&b);
-	assert_int_equal(pop3_base64_decode("YQ==", 4, &b), 0);
+	assert_int_equal(sasl_base64_decode("YQ==", 4, &b), 0);
 	assert_string_equal(b.data, "a");
 	buf_reset(&b);
-	assert_int_equal(pop3_base64_decode("YQ=a", 4, &b), -1);
+	assert_int_equal(sasl_base64_decode("YQ=a", 4, &b), -1);
 	buf_reset(&b);
-	assert_int_equal(pop3_base64_decode("Y!==", 4, &b), -1);
+	assert_int_equal(sasl_base64_decode("Y!==", 4, &b), -1);
 	buf_reset(&b);
-	assert_int_equal(pop3_base64_decode("YQ", 2, &b), -1);
+	assert_int_equal(sasl_base64_decode("YQ", 2, &b), -1);
 	buf_reset(&b);
-	pop3_base64_encode("Username:", 9, &b);
+	sasl_base64_encode("Username:", 9, &b);
 	assert_string_equal(b.data, "VXNlcm5hbWU6");
 	buf_free(&b);
 }

@@ -41,8 +41,6 @@ static void storage_methods_init(struct storage_methods *m)
 		*b = &stratus__blob__descriptor,
 		*q = &stratus__quota__descriptor;
 	m->auth_userdb = storage_method(a, "UserdbLookup");
-	m->auth_sasl = storage_method(a, "Sasl");
-	m->auth_connect = storage_method(a, "Connect");
 	m->index_status = storage_method(i, "MailboxStatus");
 	m->index_create = storage_method(i, "MailboxCreate");
 	m->index_subscribe = storage_method(i, "MailboxSubscribe");

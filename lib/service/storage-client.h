@@ -15,7 +15,7 @@
 #include "rpc.h"
 
 struct storage_methods {
-	uint32_t auth_userdb, auth_sasl, auth_connect;
+	uint32_t auth_userdb;	/* Sasl and Connect: sasl-client.h */
 	uint32_t index_status, index_create, index_subscribe, index_append;
 	uint32_t index_open, index_fetch, index_store, index_expunge;
 	uint32_t blob_put, blob_get, blob_delete;

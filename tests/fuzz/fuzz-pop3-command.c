@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../svc-pop3/pop3-parser.h"
+#include "sasl-client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,10 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)pop3_parse_msgnum(cmd.args, 1000, &n);
 		(void)pop3_parse_uint(cmd.args, &v);
 		buf_init(&b, POP3_MAX_LINE);
-		if (pop3_base64_decode(cmd.args, strlen(cmd.args), &b) == 0) {
+		if (sasl_base64_decode(cmd.args, strlen(cmd.args), &b) == 0) {
 			struct buf e;
 			buf_init(&e, 0);
-			pop3_base64_encode(b.data, b.len, &e);
+			sasl_base64_encode(b.data, b.len, &e);
 			if (e.len != strlen(cmd.args))
 				__builtin_trap();
 			buf_free(&e);
