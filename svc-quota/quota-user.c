@@ -5,8 +5,9 @@
  * Once a user's usage is known, answers come from memory (the loaded
  * usage plus the saves committed since: exact), and a stale usage is
  * read again in the background, so a delivery never waits for svc-index.
- * Only the first request and forced ones (a change we were told about)
- * wait for a load. */
+ * Only the first request, forced ones (a change we were told about:
+ * Changed, Recalc) and requests that come after a forced one wait for a
+ * load. */
 #include "quota-common.h"
 #include "auth.pb-c.h"
 #include "buf.h"
@@ -43,6 +44,7 @@ struct quota_user {
 	char *name;
 	struct quota_rules rules;
 	bool have_rules, loading;
+	bool load_forced;	/* the running load follows a reported change */
 	uint64_t rules_at, usage_at, used_at, generation;
 	uint64_t load_generation;	/* generation the running load began */
 	uint64_t bytes, messages;
@@ -165,8 +167,10 @@ static void quota_user_finish(struct quota_user *u, const char *error)
 		tail = &(*tail)->next;
 	*tail = u->next_waiters;
 	u->next_waiters = NULL;
-	if (!u->loading)
+	if (!u->loading) {
+		u->load_forced = true;
 		quota_user_load(u);
+	}
 }
 
 /* A reservation stored while the load ran may be in its result too:
@@ -374,7 +378,13 @@ void quota_user_get(struct quota_ctx *q, const char *name, bool force,
 	struct quota_waiter *w = xcalloc(1, sizeof(*w));
 	w->cb = cb;
 	w->ctx = cb_ctx;
-	if (!force && u->usage_at != 0) {
+	if (!force && u->next_waiters != NULL) {
+		/* After a reported change: answer with what it changed. */
+		w->next = u->next_waiters;
+		u->next_waiters = w;
+		return;
+	}
+	if (!force && u->usage_at != 0 && !(u->loading && u->load_forced)) {
 		/* Known: answer from the loop, never re-entrantly. */
 		w->next = u->ready;
 		u->ready = w;
@@ -383,8 +393,10 @@ void quota_user_get(struct quota_ctx *q, const char *name, bool force,
 			loop_defer(q->svc->loop, quota_user_ready, u);
 		}
 		if (!u->loading && now - u->usage_at >= QUOTA_USAGE_TTL_MS &&
-		    !quota_user_saving(u))
+		    !quota_user_saving(u)) {
+			u->load_forced = false;
 			quota_user_load(u);
+		}
 		return;
 	}
 	if (force && u->loading) {
@@ -395,8 +407,10 @@ void quota_user_get(struct quota_ctx *q, const char *name, bool force,
 	}
 	w->next = u->waiters;
 	u->waiters = w;
-	if (!u->loading)
+	if (!u->loading) {
+		u->load_forced = force;
 		quota_user_load(u);
+	}
 }
 
 static struct quota_user *quota_user_lookup(struct quota_ctx *q,
