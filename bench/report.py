@@ -143,7 +143,8 @@ def idle_values(rep, server):
     if why:
         return (None, why), (None, why)
     if not r:
-        why = "(not in this row)" if server == "dovecot-maildir" else "n/a (not run)"
+        why = "(not in this row)" if server in ("dovecot-maildir", "stratus-s3") \
+            else "n/a (not run)"
         return (None, why), (None, why)
     idling = int(r.get("idling") or 0)
     errors = r.get("errors") or "0"
