@@ -433,6 +433,7 @@ static void blob_list_done(struct fs_result *r, void *ctx)
 	reply.n_entries = n;
 	reply.entries = ptrs;
 	reply.continuation = r->next != NULL ? r->next : "";
+	reply.key_prefix = bc->prefix;	/* lets a rebuild name object ids */
 	rpc_call_reply(bc->call, &reply.base, NULL, 0);
 	free(ents);
 	free(ptrs);
