@@ -40,10 +40,10 @@ static bool index_service_uploading(const struct index_service *svc)
 	return false;
 }
 
-static void index_service_upload_dirty(struct index_service *svc)
+/* Starts an upload for each loaded user with changes not yet being
+ * uploaded; returns how many. */
+static unsigned int index_service_start_uploads(struct index_service *svc)
 {
-	if (svc->blob == NULL || !svc->set.bundles)
-		return;
 	unsigned int n = 0;
 	for (struct index_user *u = svc->lru_head; u != NULL; u = u->lru_next) {
 		if (u->state == INDEX_USER_READY && u->dirty && !u->uploading) {
@@ -51,10 +51,25 @@ static void index_service_upload_dirty(struct index_service *svc)
 			n++;
 		}
 	}
+	return n;
+}
+
+/* Two rounds: a user changed while a policy upload was in flight is
+ * still dirty when that upload ends, and needs one more. */
+static void index_service_upload_dirty(struct index_service *svc)
+{
+	if (svc->blob == NULL || !svc->set.bundles)
+		return;
 	uint64_t deadline = loop_now_ms(svc->loop) + INDEX_SHUTDOWN_UPLOAD_MS;
-	while (index_service_uploading(svc) &&
-	       loop_now_ms(svc->loop) < deadline) {
-		if (loop_run_once(svc->loop, 100) < 0)
+	unsigned int n = 0;
+	for (int round = 0; round < 2; round++) {
+		n += index_service_start_uploads(svc);
+		while (index_service_uploading(svc) &&
+		       loop_now_ms(svc->loop) < deadline) {
+			if (loop_run_once(svc->loop, 100) < 0)
+				break;
+		}
+		if (index_service_uploading(svc))
 			break;
 	}
 	if (n > 0)
