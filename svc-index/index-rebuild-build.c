@@ -166,7 +166,7 @@ static void index_rb_append(Stratus__Indexfile__Mailbox *mb,
 	stratus__indexfile__record__init(r);
 	r->uid = mb->uidnext++;
 	r->guid = xstrdup(m->message_guid);
-	r->object_id = xstrdup(m->key);
+	r->object_id = xstrdup(m->object_id != NULL ? m->object_id : m->key);
 	r->modseq = ++mb->highest_modseq;
 	r->save_date = m->save_date != 0 ? m->save_date : m->received_date;
 	r->internal_date = m->received_date != 0 ? m->received_date :

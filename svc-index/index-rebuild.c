@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define INDEX_REBUILD_PREFIX_MAX 1024
+
 struct index_rebuild;
 
 /* The callback context of one HEAD/GET: a slot in the rebuild. */
@@ -44,6 +46,7 @@ static void index_rebuild_free(struct index_rebuild *rb)
 {
 	for (size_t i = 0; i < rb->n_msgs; i++) {
 		free(rb->msgs[i].key);
+		free(rb->msgs[i].object_id);
 		free(rb->msgs[i].message_guid);
 	}
 	for (size_t i = 0; i < rb->n_boxes; i++)
@@ -280,7 +283,8 @@ static void index_rebuild_pump(struct index_rebuild *rb)
 		index_rebuild_finish(rb);
 }
 
-static void index_rebuild_add_key(struct index_rebuild *rb, const char *key)
+static void index_rebuild_add_key(struct index_rebuild *rb, const char *key,
+				  const char *key_prefix)
 {
 	char guid[INDEX_GUID_LEN + 1];
 	int kind = index_rebuild_key_kind(key, guid);
@@ -294,6 +298,8 @@ static void index_rebuild_add_key(struct index_rebuild *rb, const char *key)
 		struct index_rebuild_msg *m = &rb->msgs[rb->n_msgs++];
 		memset(m, 0, sizeof(*m));
 		m->key = xstrdup(key);
+		if (key_prefix[0] != '\0')
+			m->object_id = xasprintf("%s%s", key_prefix, key);
 		memcpy(m->box_guid, guid, sizeof(guid));
 		/* Until HEAD says otherwise, the key names the message. */
 		m->message_guid = xstrdup(key + INDEX_GUID_LEN + 1);
@@ -324,8 +330,11 @@ static void index_rebuild_list_done(const struct rpc_reply *reply, void *ctx)
 		return;
 	}
 	const Stratus__BlobListReply *r = (const void *)reply->msg;
+	/* An id longer than any key is not one svc-blob hands out. */
+	const char *prefix = strlen(r->key_prefix) < INDEX_REBUILD_PREFIX_MAX ?
+		r->key_prefix : "";
 	for (size_t i = 0; i < r->n_entries; i++)
-		index_rebuild_add_key(rb, r->entries[i]->key);
+		index_rebuild_add_key(rb, r->entries[i]->key, prefix);
 	if (rb->n_msgs + rb->n_boxes > INDEX_REBUILD_MAX_OBJECTS) {
 		index_rebuild_fail(rb, xstrdup("more objects than a rebuild reads"));
 		index_rebuild_finish(rb);

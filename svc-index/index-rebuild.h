@@ -33,6 +33,10 @@ void index_rebuild_load(struct index_user *user);
 /* ---- what the fetch found, for index-rebuild-build.c ---- */
 struct index_rebuild_msg {
 	char *key;			/* relative to the user's prefix */
+	/* What svc-blob's Put returned for this key (its List names the
+	 * prefix), so a rebuilt record has the id the lost one had. NULL
+	 * from an older svc-blob: the key is used. */
+	char *object_id;
 	char box_guid[INDEX_GUID_LEN + 1];	/* from the key or BlobMeta */
 	char *message_guid;
 	int64_t received_date, save_date;
