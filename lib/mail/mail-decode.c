@@ -142,6 +142,13 @@ static bool charset_convert(const char *charset, const char *in, size_t len,
 	return true;
 }
 
+void mail_decode_charset(const char *charset, const void *in, size_t len,
+			 struct buf *out)
+{
+	if (!charset_convert(charset, in, len, out))
+		(void)buf_append(out, in, len);
+}
+
 /* Parses one encoded word at s (which starts with "=?"); returns its
  * length and appends the decoded text, or 0 if it is not one. */
 static size_t encoded_word(const unsigned char *s, size_t len, struct buf *out)

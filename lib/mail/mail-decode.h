@@ -27,6 +27,11 @@ void mail_decode_qp(const void *in, size_t len, struct buf *out);
 void mail_decode_body(const char *encoding, const void *in, size_t len,
 		      struct buf *out);
 
+/* Text in charset to UTF-8 (iconv; utf-8/us-ascii copied). Invalid bytes
+ * become U+FFFD; an unknown charset copies the text unchanged. */
+void mail_decode_charset(const char *charset, const void *in, size_t len,
+			 struct buf *out);
+
 /* RFC 5322 date-time (obsolete forms too: 2-digit years, named zones,
  * missing seconds or weekday, comments). Returns true with the UTC time
  * and the zone offset in minutes. */

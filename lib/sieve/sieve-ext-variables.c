@@ -10,11 +10,29 @@
 
 #include "sieve-run.h"
 
-static struct sieve_var *var_find(struct sieve_run *run, const char *name)
+static bool var_is_global(const struct sieve_run *run, const char *name)
 {
-	for (size_t i = 0; i < run->n_vars; i++) {
-		if (strcasecmp(run->vars[i].name, name) == 0)
-			return &run->vars[i];
+	for (size_t i = 0; i < run->n_global_names; i++) {
+		if (strcasecmp(run->global_names[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static struct sieve_var *var_find(struct sieve_run *run, const char *name,
+				  struct sieve_var ***store_r, size_t **n_r)
+{
+	bool global = var_is_global(run, name);
+	struct sieve_var *vars = global ? run->globals : run->vars;
+	size_t n = global ? run->n_globals : run->n_vars;
+
+	if (store_r != NULL) {
+		*store_r = global ? &run->globals : &run->vars;
+		*n_r = global ? &run->n_globals : &run->n_vars;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(vars[i].name, name) == 0)
+			return &vars[i];
 	}
 	return NULL;
 }
@@ -22,17 +40,18 @@ static struct sieve_var *var_find(struct sieve_run *run, const char *name)
 void sieve_var_set(struct sieve_run *run, const char *name,
 		   const char *value)
 {
-	struct sieve_var *v = var_find(run, name);
+	struct sieve_var **store;
+	size_t *n;
+	struct sieve_var *v = var_find(run, name, &store, &n);
 	size_t len = strlen(value);
 
 	if (v == NULL) {
-		if (run->n_vars >= SIEVE_MAX_VARIABLES) {
+		if (*n >= SIEVE_MAX_VARIABLES) {
 			sieve_run_fail(run, "too many variables");
 			return;
 		}
-		run->vars = xreallocarray(run->vars, run->n_vars + 1,
-					  sizeof(*run->vars));
-		v = &run->vars[run->n_vars++];
+		*store = xreallocarray(*store, *n + 1, sizeof(**store));
+		v = &(*store)[(*n)++];
 		v->name = xstrdup(name);
 		buf_init(&v->value, 0);
 	}
@@ -45,20 +64,77 @@ void sieve_var_set(struct sieve_run *run, const char *name,
 
 const char *sieve_var_get(struct sieve_run *run, const char *name)
 {
-	struct sieve_var *v = var_find(run, name);
+	struct sieve_var *v = var_find(run, name, NULL, NULL);
 
 	return v == NULL || v->value.data == NULL ? "" : v->value.data;
 }
 
+static void vars_free(struct sieve_var **vars, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++) {
+		free((*vars)[i].name);
+		buf_free(&(*vars)[i].value);
+	}
+	free(*vars);
+	*vars = NULL;
+	*n = 0;
+}
+
+static void global_names_free(struct sieve_run *run)
+{
+	for (size_t i = 0; i < run->n_global_names; i++)
+		free(run->global_names[i]);
+	free(run->global_names);
+	run->global_names = NULL;
+	run->n_global_names = 0;
+}
+
 void sieve_vars_free(struct sieve_run *run)
 {
-	for (size_t i = 0; i < run->n_vars; i++) {
-		free(run->vars[i].name);
-		buf_free(&run->vars[i].value);
+	vars_free(&run->vars, &run->n_vars);
+	vars_free(&run->globals, &run->n_globals);
+	global_names_free(run);
+}
+
+void sieve_cmd_global(struct sieve_run *run, const struct sieve_node *node)
+{
+	const struct sieve_arg *names = node->pos[0];
+
+	for (uint32_t i = 0; i < names->n_strs; i++) {
+		if (var_is_global(run, names->strs[i]))
+			continue;
+		if (run->n_global_names >= SIEVE_MAX_VARIABLES) {
+			sieve_run_fail(run, "too many global variables");
+			return;
+		}
+		run->global_names = xreallocarray(run->global_names,
+			run->n_global_names + 1, sizeof(*run->global_names));
+		run->global_names[run->n_global_names++] =
+			xstrdup(names->strs[i]);
 	}
-	free(run->vars);
+}
+
+void sieve_vars_enter(struct sieve_run *run, struct sieve_var_scope *saved)
+{
+	saved->vars = run->vars;
+	saved->n_vars = run->n_vars;
+	saved->global_names = run->global_names;
+	saved->n_global_names = run->n_global_names;
 	run->vars = NULL;
 	run->n_vars = 0;
+	run->global_names = NULL;
+	run->n_global_names = 0;
+}
+
+void sieve_vars_leave(struct sieve_run *run,
+		      const struct sieve_var_scope *saved)
+{
+	vars_free(&run->vars, &run->n_vars);
+	global_names_free(run);
+	run->vars = saved->vars;
+	run->n_vars = saved->n_vars;
+	run->global_names = saved->global_names;
+	run->n_global_names = saved->n_global_names;
 }
 
 void sieve_run_commit_captures(struct sieve_run *run)

@@ -2,10 +2,11 @@
  * match types (:is :contains :matches :regex, relational :value :count).
  * Every comparison is charged to the run's step budget, so a pathological
  * :matches pattern against a 1 MB value ends the run instead of the
- * delivery. :regex uses POSIX regex.h with back-references refused at
- * compile time (they are the source of exponential backtracking). */
+ * delivery. :regex uses PCRE2 with bounded work per match (see
+ * REGEX_MATCH_LIMIT) and back-references refused at compile time. */
 #include <ctype.h>
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,12 +175,32 @@ out:
 	return ok;
 }
 
+/* The work one regex match may do before the run stops (PCRE2 counts
+ * its backtracking steps, its recursion depth and its heap): a pattern
+ * that backtracks catastrophically on a long value fails the run in a
+ * few milliseconds and the message is kept. glibc's regexec cannot be
+ * bounded (measured: "(a|b|ab)*c" on 20 kB of 'a' took 3 s, on 200 kB
+ * more than a minute), which is why :regex does not use it. */
+#define REGEX_MATCH_LIMIT 200000
+#define REGEX_DEPTH_LIMIT 5000
+#define REGEX_HEAP_LIMIT_KB 16384
+
+static pcre2_code *regex_compile(const char *pattern, bool casemap)
+{
+	int err;
+	PCRE2_SIZE off;
+
+	/* Bytes, not UTF-8: header values may hold anything, and i;octet /
+	 * i;ascii-casemap compare bytes. */
+	return pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			     casemap ? PCRE2_CASELESS : 0, &err, &off, NULL);
+}
+
 const char *sieve_regex_check(const char *pattern)
 {
 	size_t len = strlen(pattern);
 	unsigned int braces = 0;
-	regex_t re;
-	int ret;
+	pcre2_code *re;
 
 	if (len > REGEX_MAX_PATTERN)
 		return "pattern is too long";
@@ -200,19 +221,37 @@ const char *sieve_regex_check(const char *pattern)
 					       "large";
 		}
 	}
-	ret = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
-	if (ret != 0)
+	re = regex_compile(pattern, false);
+	if (re == NULL)
 		return "syntax error";
-	regfree(&re);
+	pcre2_code_free(re);
 	return NULL;
+}
+
+static void regex_captures(struct sieve_run *run, const char *value,
+			   pcre2_match_data *md, int rc)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+	run->n_cap = 0;
+	for (unsigned int i = 0; i < SIEVE_MATCH_VARS; i++) {
+		if ((int)i >= rc || ov[2 * i] == PCRE2_UNSET) {
+			run->cap[i] = sieve_arena_strdup(run->arena, "");
+		} else {
+			run->cap[i] = sieve_arena_strndup(run->arena,
+				value + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+		}
+		run->n_cap = i + 1;
+	}
 }
 
 bool sieve_match_regex(struct sieve_run *run, enum sieve_cmp cmp,
 		       const char *value, const char *pattern, bool capture)
 {
-	regmatch_t m[SIEVE_MATCH_VARS];
-	regex_t re;
-	bool ok;
+	pcre2_match_context *mctx;
+	pcre2_match_data *md;
+	pcre2_code *re;
+	int rc;
 
 	/* A pattern built from variables at run time gets the same
 	 * checks a constant one got at compile time. */
@@ -223,28 +262,29 @@ bool sieve_match_regex(struct sieve_run *run, enum sieve_cmp cmp,
 	}
 	if (!sieve_run_charge(run, 64 + strlen(value) / 8))
 		return false;
-	if (regcomp(&re, pattern, REG_EXTENDED |
-		    (cmp == CMP_CASEMAP ? REG_ICASE : 0) |
-		    (capture ? 0 : REG_NOSUB)) != 0)
+	re = regex_compile(pattern, cmp == CMP_CASEMAP);
+	if (re == NULL)
 		return false;
-	ok = regexec(&re, value, capture ? SIEVE_MATCH_VARS : 0,
-		     capture ? m : NULL, 0) == 0;
-	if (ok && capture) {
-		run->n_cap = 0;
-		for (unsigned int i = 0; i < SIEVE_MATCH_VARS; i++) {
-			if (m[i].rm_so < 0) {
-				run->cap[i] = sieve_arena_strdup(run->arena,
-								 "");
-			} else {
-				run->cap[i] = sieve_arena_strndup(run->arena,
-					value + m[i].rm_so,
-					(size_t)(m[i].rm_eo - m[i].rm_so));
-			}
-			run->n_cap = i + 1;
-		}
-	}
-	regfree(&re);
-	return ok;
+	mctx = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(mctx, REGEX_MATCH_LIMIT);
+	pcre2_set_depth_limit(mctx, REGEX_DEPTH_LIMIT);
+	pcre2_set_heap_limit(mctx, REGEX_HEAP_LIMIT_KB);
+	md = pcre2_match_data_create(SIEVE_MATCH_VARS, NULL);
+	rc = pcre2_match(re, (PCRE2_SPTR)value, strlen(value), 0, 0, md,
+			 mctx);
+	if (rc == 0)
+		rc = SIEVE_MATCH_VARS;	/* ovector full: all we keep */
+	if (rc > 0 && capture)
+		regex_captures(run, value, md, rc);
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT)
+		sieve_run_fail(run, "regular expression '%.64s' needs too "
+			       "much work on a %zu-byte value", pattern,
+			       strlen(value));
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mctx);
+	pcre2_code_free(re);
+	return rc > 0;
 }
 
 bool sieve_match_one(struct sieve_run *run, const struct sieve_node *node,

@@ -363,6 +363,7 @@ static void run_include(struct sieve_run *run, const struct sieve_node *node)
 	unsigned int max_depth = run->env->max_include_depth != 0 ?
 		run->env->max_include_depth : DEFAULT_INCLUDE_DEPTH;
 	const struct sieve_script *inc, *saved;
+	struct sieve_var_scope scope;
 
 	inc = run->env->include == NULL ? NULL :
 	      run->env->include(run->env->include_ctx, global, name);
@@ -398,7 +399,9 @@ static void run_include(struct sieve_run *run, const struct sieve_node *node)
 	run->include_stack[run->include_depth++] = run->script;
 	saved = run->script;
 	run->script = inc;
+	sieve_vars_enter(run, &scope);
 	run_block(run, inc->cmds, inc->n_cmds);
+	sieve_vars_leave(run, &scope);
 	run->script = saved;
 	run->include_depth--;
 	run->returned = false;
@@ -411,7 +414,9 @@ static void run_command(struct sieve_run *run, const struct sieve_node *node)
 	run->line = node->line;
 	switch (node->op) {
 	case OP_REQUIRE:
+		break;
 	case OP_GLOBAL:
+		sieve_cmd_global(run, node);
 		break;
 	case OP_STOP:
 		run->stopped = true;

@@ -46,9 +46,15 @@ struct sieve_run {
 	struct buf error;
 	uint32_t line;		/* of the command running */
 
-	/* variables (RFC 5229) */
+	/* variables (RFC 5229): local to the script running now; the
+	 * names it declared `global` (RFC 6609) live in globals, shared
+	 * by every script of the run */
 	struct sieve_var *vars;
 	size_t n_vars;
+	struct sieve_var *globals;
+	size_t n_globals;
+	char **global_names;
+	size_t n_global_names;
 	char *match_vars[SIEVE_MATCH_VARS];
 	unsigned int n_match_vars;
 	/* captures of the last successful glob/regex match, pending */
@@ -99,6 +105,19 @@ void sieve_var_set(struct sieve_run *run, const char *name,
 		   const char *value);
 const char *sieve_var_get(struct sieve_run *run, const char *name);
 void sieve_vars_free(struct sieve_run *run);
+/* `global`: the names become the run's global variables in this script. */
+void sieve_cmd_global(struct sieve_run *run, const struct sieve_node *node);
+/* include: the included script starts with no local variables and no
+ * global declarations; the caller's come back when it returns. */
+struct sieve_var_scope {
+	struct sieve_var *vars;
+	size_t n_vars;
+	char **global_names;
+	size_t n_global_names;
+};
+void sieve_vars_enter(struct sieve_run *run, struct sieve_var_scope *saved);
+void sieve_vars_leave(struct sieve_run *run,
+		      const struct sieve_var_scope *saved);
 void sieve_cmd_set(struct sieve_run *run, const struct sieve_node *node);
 void sieve_run_commit_captures(struct sieve_run *run);
 

@@ -6,6 +6,8 @@
  *   == envelope        "from=ADDR to=ADDR" for the next message
  *   == message         RFC 5322 text
  *   == expect          actions, one per line, as test_result_format()
+ *   == include NAME    a personal script for `include` (any position
+ *   == include-global NAME   before the expect that uses it)
  * Every case also runs through sieve_binary_save/load, so the stored form
  * behaves exactly like the freshly compiled one. */
 #include <dirent.h>
@@ -47,17 +49,57 @@ static char *trim(char *s)
 	return s;
 }
 
-static const struct sieve_script *no_include(void *ctx, bool global,
-					     const char *name)
+/* The scripts `include` may name in one corpus file. */
+struct corpus_includes {
+	char *names[16];
+	bool global[16];
+	struct sieve_script *scripts[16];
+	size_t n;
+};
+
+static const struct sieve_script *corpus_include(void *ctx, bool global,
+						 const char *name)
 {
-	(void)ctx;
-	(void)global;
-	(void)name;
+	const struct corpus_includes *inc = ctx;
+
+	for (size_t i = 0; i < inc->n; i++) {
+		if (inc->global[i] == global &&
+		    strcmp(inc->names[i], name) == 0)
+			return inc->scripts[i];
+	}
 	return NULL;
 }
 
+static int corpus_include_add(struct corpus_includes *inc, const char *arg,
+			      bool global, const char *src, const char *file)
+{
+	char *error = NULL;
+
+	if (inc->n == 16 ||
+	    sieve_script_compile(src, strlen(src), 0,
+				 &inc->scripts[inc->n], &error) < 0) {
+		fprintf(stderr, "%s: include %s: %s\n", file, arg,
+			error != NULL ? error : "too many");
+		free(error);
+		return 1;
+	}
+	inc->names[inc->n] = xstrdup(arg);
+	inc->global[inc->n++] = global;
+	return 0;
+}
+
+static void corpus_includes_free(struct corpus_includes *inc)
+{
+	for (size_t i = 0; i < inc->n; i++) {
+		free(inc->names[i]);
+		sieve_script_free(&inc->scripts[i]);
+	}
+	inc->n = 0;
+}
+
 static int run_case(struct sieve_script *script, const char *envelope,
-		    const char *msgtext, const char *expect, const char *file)
+		    const char *msgtext, const char *expect, const char *file,
+		    struct corpus_includes *includes)
 {
 	struct test_msg m;
 	struct sieve_env env = { 0 };
@@ -80,7 +122,8 @@ static int run_case(struct sieve_script *script, const char *envelope,
 	}
 	env.tracking = &test_tracking_ops;
 	env.tracking_ctx = &m;
-	env.include = no_include;
+	env.include = corpus_include;
+	env.include_ctx = includes;
 	env.spamtest_header = "X-Spam-Score";
 	env.spamtest_max = 10;
 	env.virustest_header = "X-Virus-Score";
@@ -115,6 +158,7 @@ static int run_file(const char *path)
 	char *script_src = NULL, *cerr = NULL, *envelope = NULL, *msg = NULL;
 	struct sieve_script *script = NULL, *loaded = NULL;
 	char *error = NULL;
+	struct corpus_includes inc = { 0 }, *includes = &inc;
 	int fails = 0;
 
 	if (text == NULL)
@@ -150,6 +194,12 @@ static int run_file(const char *path)
 					error != NULL ? error : "(none)");
 				fails++;
 			}
+		} else if (strncmp(section, "include ", 8) == 0) {
+			fails += corpus_include_add(includes, section + 8, false,
+						    body, path);
+		} else if (strncmp(section, "include-global ", 15) == 0) {
+			fails += corpus_include_add(includes, section + 15,
+						    true, body, path);
 		} else if (strcmp(section, "envelope") == 0) {
 			envelope = trim(body);
 		} else if (strcmp(section, "message") == 0) {
@@ -165,7 +215,7 @@ static int run_file(const char *path)
 				break;
 			}
 			fails += run_case(script, envelope, msg != NULL ? msg : "",
-					  trim(body), path);
+					  trim(body), path, includes);
 			sieve_binary_save(script, &bin, &blen);
 			if (sieve_binary_load(bin, blen, &loaded) != 0) {
 				fprintf(stderr, "%s: binary reload failed\n",
@@ -174,7 +224,7 @@ static int run_file(const char *path)
 			} else {
 				fails += run_case(loaded, envelope,
 						  msg != NULL ? msg : "",
-						  body, path);
+						  body, path, includes);
 				sieve_script_free(&loaded);
 			}
 			free(bin);
@@ -190,6 +240,7 @@ static int run_file(const char *path)
 	}
 	free(error);
 	sieve_script_free(&script);
+	corpus_includes_free(includes);
 	free(text);
 	return fails;
 }

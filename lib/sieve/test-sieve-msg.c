@@ -49,6 +49,10 @@ void test_msg_init(struct test_msg *m, const char *text, size_t len)
 		p = eol != NULL ? eol + 1 : end;
 	}
 	m->body = xstrndup(p, (size_t)(end - p));
+	m->text = xmalloc(len + 1);
+	memcpy(m->text, text, len);
+	m->text[len] = '\0';
+	sieve_body_init(&m->sbody, m->text, len);
 	m->scratch = xcalloc(m->n + 1, sizeof(char *));
 }
 
@@ -65,6 +69,8 @@ void test_msg_deinit(struct test_msg *m)
 	free(m->names);
 	free(m->values);
 	free(m->body);
+	sieve_body_deinit(&m->sbody);
+	free(m->text);
 	free(m->scratch);
 }
 
@@ -112,11 +118,7 @@ static void msg_body(void *ctx, enum sieve_body_transform tr,
 {
 	struct test_msg *m = ctx;
 
-	(void)tr;
-	(void)types;
-	(void)n_types;
-	*parts_r = (const char *const *)&m->body;
-	*count_r = 1;
+	sieve_body_get(&m->sbody, tr, types, n_types, parts_r, count_r);
 }
 
 static time_t msg_now(void *ctx)

@@ -304,6 +304,111 @@ static void test_regex_nested_star_runs_fast(void **state)
 	buf_free(&subj);
 }
 
+/* PCRE2's match limit ends catastrophic backtracking on a long value:
+ * the run fails (the message is kept) instead of the delivery hanging. */
+static void test_regex_backtracking_bounded(void **state)
+{
+	struct test_msg m;
+	struct buf msg;
+	char *out;
+
+	(void)state;
+	buf_init(&msg, 0);
+	buf_append_str(&msg, "Subject: x\r\n\r\n");
+	for (int i = 0; i < 200000; i++)
+		buf_append_c(&msg, 'a');
+	buf_append_str(&msg, "!\r\n");
+	test_msg_init(&m, msg.data, msg.len);
+	out = run_with("require [\"regex\", \"body\", \"variables\"];\n"
+		       "if body :raw :regex \"^(a|aa)+$\" { discard; }",
+		       NULL, NULL, &m);
+	assert_string_equal(out, "error\nkeep (implicit)\n");
+	free(out);
+	/* the same pattern on a short value matches normally */
+	out = run_with("require [\"regex\", \"variables\", \"fileinto\"];\n"
+		       "if header :regex \"subject\" \"^(x|xx)+$\" "
+		       "{ fileinto \"${1}\"; }", NULL, NULL, &m);
+	assert_string_equal(out, "fileinto x\n");
+	free(out);
+	test_msg_deinit(&m);
+	buf_free(&msg);
+}
+
+static const struct sieve_script *chain_include(void *ctx, bool global,
+						const char *name)
+{
+	struct sieve_script **chain = ctx;
+	int i = atoi(name + 1);
+
+	(void)global;
+	return i >= 0 && i < 12 ? chain[i] : NULL;
+}
+
+/* include s0 -> s1 -> ... -> s11: over max_include_depth (10) the run
+ * stops with an error and the message is kept. */
+static void test_include_depth_limit(void **state)
+{
+	struct sieve_script *chain[12];
+	struct sieve_env env = { 0 };
+	struct test_msg m;
+	struct sieve_result *r;
+
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		char src[96];
+
+		snprintf(src, sizeof(src), i < 11 ?
+			 "require \"include\"; include \"s%d\";" :
+			 "require \"fileinto\"; fileinto \"deep\";", i + 1);
+		chain[i] = compile_ok(src);
+	}
+	env.include = chain_include;
+	env.include_ctx = chain;
+	test_msg_init(&m, basic_msg, strlen(basic_msg));
+	sieve_script_run(chain[0], &test_msg_ops, &m, &env, &r);
+	assert_int_equal(r->status, SIEVE_EXEC_FAILED);
+	assert_non_null(strstr(r->error, "nested deeper than 10"));
+	sieve_result_free(&r);
+	env.max_include_depth = 12;
+	sieve_script_run(chain[0], &test_msg_ops, &m, &env, &r);
+	assert_int_equal(r->status, SIEVE_EXEC_OK);
+	assert_string_equal(r->actions[0].mailbox, "deep");
+	sieve_result_free(&r);
+	test_msg_deinit(&m);
+	for (int i = 0; i < 12; i++)
+		sieve_script_free(&chain[i]);
+}
+
+static void test_body_content_types(void **state)
+{
+	(void)state;
+	assert_true(sieve_body_type_matches("", "image", "png"));
+	assert_true(sieve_body_type_matches("text", "TEXT", "html"));
+	assert_true(sieve_body_type_matches("text/plain", "text", "PLAIN"));
+	assert_false(sieve_body_type_matches("text/plain", "text", "html"));
+	assert_false(sieve_body_type_matches("tex", "text", "plain"));
+	assert_false(sieve_body_type_matches("text/", "text", "plain"));
+	assert_false(sieve_body_type_matches("/plain", "text", "plain"));
+	assert_false(sieve_body_type_matches("text/plain/x", "text",
+					     "plain"));
+}
+
+static void test_body_html_to_text(void **state)
+{
+	static const char html[] =
+		"<html><head><title>T</title><style>a{}</style></head>"
+		"<body><p>One &amp; <b>two</b></p><!-- no --><br>"
+		"&lt;3 &#233;&#x263a; &bogus; &amp<script>x<y</script>end"
+		"<unterminated";
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	sieve_body_html_to_text(html, strlen(html), &out);
+	assert_string_equal(out.data, "T\nOne & two\n\n<3 \xc3\xa9\xe2\x98\xba"
+			    " &bogus; &amp" "end");
+	buf_free(&out);
+}
+
 static void test_max_redirects(void **state)
 {
 	struct sieve_env env = { .max_redirects = 2 };
@@ -489,6 +594,10 @@ int main(void)
 		cmocka_unit_test(test_limit_pathological_matches),
 		cmocka_unit_test(test_regex_catastrophic_refused),
 		cmocka_unit_test(test_regex_nested_star_runs_fast),
+		cmocka_unit_test(test_regex_backtracking_bounded),
+		cmocka_unit_test(test_include_depth_limit),
+		cmocka_unit_test(test_body_content_types),
+		cmocka_unit_test(test_body_html_to_text),
 		cmocka_unit_test(test_max_redirects),
 		cmocka_unit_test(test_max_actions),
 		cmocka_unit_test(test_redirect_loop_tracked),
