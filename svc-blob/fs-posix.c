@@ -122,11 +122,17 @@ static void posix_put(struct fs *fs, const char *key, int fd,
 	int out = -1;
 	uint8_t *mdata = NULL;
 
-	if (posix_mkdir_parents(path) < 0) {
-		fs_pending_fail(pend, errno_status(errno), "mkdir for %s: %m", key);
-		goto out;
-	}
+	/* the folders usually exist: create them only when they do not */
 	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, p->mode);
+	if (out < 0 && errno == ENOENT) {
+		if (posix_mkdir_parents(path) < 0) {
+			fs_pending_fail(pend, errno_status(errno),
+					"mkdir for %s: %m", key);
+			goto out;
+		}
+		out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			   p->mode);
+	}
 	if (out < 0) {
 		fs_pending_fail(pend, errno_status(errno), "create %s: %m", tmp);
 		goto out;

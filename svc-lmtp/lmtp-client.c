@@ -44,17 +44,8 @@ void lmtp_server_deinit(struct lmtp_server *server)
 void lmtp_client_txn_reset(struct lmtp_client *client)
 {
 	struct lmtp_txn *txn = &client->txn;
-	for (unsigned int i = 0; i < txn->n_rcpts; i++) {
-		struct lmtp_rcpt *r = txn->rcpts[i];
-		free(r->address);
-		free(r->lookup_user);
-		free(r->detail);
-		free(r->orcpt);
-		free(r->user);
-		free(r->mailbox);
-		free(r->reply);
-		free(r);
-	}
+	for (unsigned int i = 0; i < txn->n_rcpts; i++)
+		lmtp_rcpt_free(txn->rcpts[i]);
 	free(txn->rcpts);
 	free(txn->mail_from);
 	if (txn->body_fd >= 0)
@@ -83,17 +74,8 @@ void lmtp_client_unref(struct lmtp_client **_client)
 	if (--client->refcount > 0)
 		return;
 	lmtp_client_txn_reset(client);
-	if (client->pending_rcpt != NULL) {
-		struct lmtp_rcpt *r = client->pending_rcpt;
-		free(r->address);
-		free(r->lookup_user);
-		free(r->detail);
-		free(r->orcpt);
-		free(r->user);
-		free(r->mailbox);
-		free(r->reply);
-		free(r);
-	}
+	if (client->pending_rcpt != NULL)
+		lmtp_rcpt_free(client->pending_rcpt);
 	buf_free(&client->chunk);
 	free(client->client_ip);
 	free(client->login);

@@ -129,8 +129,10 @@ static void cmd_mail(struct lmtp_client *client, char *args)
 	lmtp_client_reply(client, "250 2.1.0 OK");
 }
 
-static void lmtp_rcpt_free(struct lmtp_rcpt *r)
+void lmtp_rcpt_free(struct lmtp_rcpt *r)
 {
+	if (r->backend_data_free != NULL)
+		r->backend_data_free(r->backend_data);
 	free(r->address);
 	free(r->lookup_user);
 	free(r->detail);

@@ -64,7 +64,14 @@ struct lmtp_rcpt {
 	/* after DATA */
 	bool done;
 	char *reply;		/* full reply line without CRLF */
+	/* The backend's state for this recipient (e.g. a mailbox lookup
+	 * started at RCPT), released with the recipient. */
+	void *backend_data;
+	void (*backend_data_free)(void *data);
 };
+
+/* Frees a recipient and its backend data. */
+void lmtp_rcpt_free(struct lmtp_rcpt *rcpt);
 
 struct lmtp_client;
 struct lmtp_server;

@@ -38,6 +38,9 @@ static void lmtp_lookup_reply(const struct rpc_reply *reply, void *ctx)
 			free(req->rcpt->user);
 			req->rcpt->user = xstrdup(*r->user != '\0' ? r->user :
 						  req->rcpt->lookup_user);
+			/* the mailbox lookup runs while the client sends */
+			lmtp_store_prefetch(req->server, req->client,
+					    req->rcpt);
 		}
 	} else if (reply->status == STRATUS__STATUS__STATUS_NOT_FOUND) {
 		result = LMTP_RESULT_NOT_FOUND;

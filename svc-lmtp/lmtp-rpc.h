@@ -28,6 +28,11 @@ void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
 		const struct lmtp_txn *txn, struct lmtp_rcpt *rcpt,
 		lmtp_deliver_cb *cb);
 
+/* Starts svc-index MailboxStatus of rcpt's mailbox as soon as the
+ * recipient is known (after its userdb lookup), for lmtp_store to use. */
+void lmtp_store_prefetch(struct lmtp_server *server,
+			 struct lmtp_client *client, struct lmtp_rcpt *rcpt);
+
 /* What a Sieve action changes about one stored copy (lmtp-sieve.c). */
 struct lmtp_store_opts {
 	const char *mailbox;	/* NULL: rcpt->mailbox */

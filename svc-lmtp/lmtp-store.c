@@ -3,6 +3,9 @@
  *   1. svc-index MailboxStatus of the target (the detail folder with
  *      lmtp_save_to_detail_mailbox; created with lda_mailbox_autocreate,
  *      else INBOX): its GUID names the object.
+ *      Started already when the recipient was accepted (RCPT), so that
+ *      its answer usually waits for the message rather than the other
+ *      way round (lmtp_store_prefetch).
  *   2. svc-quota Check (only when quota is enabled): reserves the size.
  *   3. svc-blob Put of "<mailbox-guid>/<message-guid>" with BlobMeta.
  *   4. svc-index Append of the object id; then svc-quota Commit.
@@ -50,6 +53,17 @@ struct lmtp_store {
 };
 
 static void lmtp_store_status(struct lmtp_store *st);
+static void lmtp_store_check(struct lmtp_store *st);
+
+/* A MailboxStatus of the recipient's mailbox started at RCPT. Owned by
+ * the recipient (backend_data) and by the call in flight. */
+struct lmtp_prefetch {
+	int refcount;
+	bool done;
+	char *mailbox;
+	char *guid;		/* NULL: no usable answer; ask again */
+	struct lmtp_store *waiter;	/* a store waiting for the answer */
+};
 
 static void lmtp_guid_new(char out[LMTP_GUID_LEN + 1])
 {
@@ -431,6 +445,91 @@ static void lmtp_store_status(struct lmtp_store *st)
 			lmtp_store_status_reply, st);
 }
 
+/* ---- 1a. The target mailbox, asked at RCPT ---- */
+
+static void lmtp_prefetch_unref(struct lmtp_prefetch *pf)
+{
+	if (--pf->refcount > 0)
+		return;
+	free(pf->mailbox);
+	free(pf->guid);
+	free(pf);
+}
+
+static void lmtp_prefetch_release(void *data)
+{
+	lmtp_prefetch_unref(data);
+}
+
+static void lmtp_store_prefetched(struct lmtp_store *st,
+				  const struct lmtp_prefetch *pf)
+{
+	if (pf->guid == NULL) {
+		lmtp_store_status(st);	/* the usual path and its errors */
+		return;
+	}
+	free(st->mailbox_guid);
+	st->mailbox_guid = xstrdup(pf->guid);
+	lmtp_store_check(st);
+}
+
+static void lmtp_prefetch_reply(const struct rpc_reply *reply, void *ctx)
+{
+	struct lmtp_prefetch *pf = ctx;
+	pf->done = true;
+	if (reply->status == STRATUS__STATUS__STATUS_OK) {
+		const Stratus__IndexMailboxStatusReply *r =
+			(const void *)reply->msg;
+		if (r->status != NULL && *r->status->guid != '\0' &&
+		    strchr(r->status->guid, '/') == NULL)
+			pf->guid = xstrdup(r->status->guid);
+	}
+	struct lmtp_store *st = pf->waiter;
+	pf->waiter = NULL;
+	if (st != NULL)
+		lmtp_store_prefetched(st, pf);
+	lmtp_prefetch_unref(pf);
+}
+
+void lmtp_store_prefetch(struct lmtp_server *server,
+			 struct lmtp_client *client, struct lmtp_rcpt *rcpt)
+{
+	struct lmtp_rpc_backend *be = server->backend_ctx;
+	if (rcpt->backend_data != NULL || rcpt->user == NULL)
+		return;
+	struct lmtp_prefetch *pf = xcalloc(1, sizeof(*pf));
+	pf->refcount = 2;	/* the recipient and the call */
+	pf->mailbox = xstrdup(rcpt->mailbox);
+	rcpt->backend_data = pf;
+	rcpt->backend_data_free = lmtp_prefetch_release;
+	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
+	Stratus__Context ctx;
+	lmtp_rpc_context(client, rcpt->user, &ctx);
+	req.user = rcpt->user;
+	req.mailbox = rcpt->mailbox;
+	rpc_client_call(be->sc.index, be->sc.m.index_status, &ctx, &req.base,
+			NULL, 0, RPC_DEFAULT_TIMEOUT_MS, lmtp_prefetch_reply,
+			pf);
+}
+
+/* Step 1 from the RCPT-time answer when it is for this mailbox. */
+static void lmtp_store_target(struct lmtp_store *st)
+{
+	struct lmtp_prefetch *pf =
+		st->rcpt->backend_data_free == lmtp_prefetch_release ?
+		st->rcpt->backend_data : NULL;
+	if (pf == NULL || strcmp(pf->mailbox, st->mailbox) != 0 ||
+	    (!pf->done && pf->waiter != NULL)) {
+		lmtp_store_status(st);
+		return;
+	}
+	if (!pf->done) {
+		pf->waiter = st;
+		return;
+	}
+	lmtp_store_prefetched(st, pf);
+}
+
 /* ---- start ---- */
 
 static const char *lmtp_delivered_to(const struct lmtp_settings *set,
@@ -494,7 +593,7 @@ static void lmtp_store_start(struct lmtp_store *st, const struct lmtp_txn *txn,
 		free(error);
 		return;
 	}
-	lmtp_store_status(st);
+	lmtp_store_target(st);
 }
 
 void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,

@@ -198,6 +198,40 @@ protocol lmtp {
         self.assertIn("Lists messages=1", self.status("user1@example.com", "Lists"))
 
 
+    def test_recipient_dropped_while_its_mailbox_is_looked_up(self):
+        # svc-lmtp asks svc-index for the recipient's mailbox at RCPT; an
+        # RSET or a disconnect right after must neither crash nor store.
+        body = MSG.replace(b"hello", b"prefetch")
+
+        def connect():
+            s = socket.create_connection(("127.0.0.1", self.stratus.ports["lmtp"]), 10)
+            f = s.makefile("rb")
+            self.assertTrue(read_reply(f).startswith("220 "))
+            return s, f
+        s, f = connect()
+        with s:
+            s.sendall(b"LHLO x\r\nMAIL FROM:<a@example.org>\r\n"
+                      b"RCPT TO:<user2@example.com>\r\nRSET\r\n"
+                      b"MAIL FROM:<a@example.org>\r\n"
+                      b"RCPT TO:<user2@example.com>\r\nDATA\r\n")
+            replies = [read_reply(f) for _ in range(7)]
+            self.assertTrue(replies[-1].startswith("354 "), replies)
+            s.sendall(body.replace(b"\r\n.", b"\r\n..") + b".\r\n")
+            self.assertRegex(read_reply(f), r"^250 2\.0\.0 <user2@example.com> ")
+        for _ in range(5):
+            s, f = connect()
+            s.sendall(b"LHLO x\r\nMAIL FROM:<a@example.org>\r\n"
+                      b"RCPT TO:<user2@example.com>\r\n")
+            s.close()
+        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
+            l.ehlo()
+            self.assertEqual(l.sendmail("a@example.org", ["user2@example.com"],
+                                        body.replace(b"prefetch", b"after")), {})
+        stored = objects_of(self.stratus, "user2@example.com")
+        self.assertEqual(len([o for o in stored if o.endswith(body)]), 1)
+        self.assertIn("INBOX messages=", self.status("user2@example.com", "INBOX"))
+
+
 class LmtpUserdbTest(unittest.TestCase):
     """A real userdb (passwd-file): an unknown recipient is 550 5.1.1."""
 
