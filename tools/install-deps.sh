@@ -8,7 +8,7 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
  slapd ldap-utils python3 curl postfix isync"
 PKGS="$PKGS fetchmail getmail6"
 PKGS="$PKGS redis-server redis-tools libhiredis-dev"
-PKGS="$PKGS libpcre2-dev"
+PKGS="$PKGS libpcre2-dev sieve-connect"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

@@ -4,12 +4,18 @@ as literals), every script command against svc-blob storage, quotas,
 compile errors with positions, hostile input (over-long lines and
 literals, bad commands), `stratusctl sieve` on the same storage both
 ways, XCLIENT from login_trusted_networks and mail_max_userip_connections
-through svc-auth."""
+through svc-auth. ManageSieveClientTest drives the service with Debian's
+sieve-connect (when installed) and checks that a script put over
+ManageSieve files the next LMTP delivery into a folder IMAP shows."""
 
 import base64
+import imaplib
 import os
 import re
+import shutil
+import smtplib
 import socket
+import subprocess
 import tempfile
 import time
 import unittest
@@ -398,6 +404,209 @@ protocol sieve {
                 break
             time.sleep(0.1)
         self.assertTrue(st.startswith(b"OK"), st)
+
+
+class ManageSieveClientTest(StratusTestCase):
+    """Every RFC 5804 command once more from the client side: the SIEVE
+    capability is lib/sieve's list, AUTHENTICATE without an initial
+    response, commands in the wrong state, RENAMESCRIPT onto an existing
+    name, the storage quota on PUTSCRIPT, an unterminated literal;
+    sieve-connect (a real client) for upload/list/activate/download/
+    checkscript/delete; and ManageSieve -> LMTP -> IMAP."""
+
+    extra_config = """
+protocol lmtp {
+  mail_plugins = $mail_plugins sieve
+}
+plugin {
+  sieve_quota_max_scripts = 5
+  sieve_quota_max_storage = 4k
+}
+"""
+
+    def connect(self):
+        c = Sieve(self.stratus.ports["sieve"])
+        self.addCleanup(c.close)
+        return c
+
+    def test_capability_matches_lib_sieve(self):
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "..", "lib", "sieve", "sieve-commands.c")
+        with open(src) as f:
+            text = f.read()
+        body = text[text.index("sieve_extensions_string(void)"):]
+        body = body[body.index("return"):body.index("}")]
+        want = " ".join(re.findall(r'"([^"]*)"', body)).split()
+        c = self.connect()
+        caps = dict(re.match(rb'"([^"]+)"(?: "([^"]*)")?$', l).groups()
+                    for l in c.greeting[1])
+        self.assertEqual(caps[b"SIEVE"].decode().split(), want)
+        self.assertIn(b"IMPLEMENTATION", caps)
+
+    def test_authenticate_plain_without_initial_response(self):
+        c = self.connect()
+        c.s.sendall(b'AUTHENTICATE "PLAIN"\r\n')
+        self.assertEqual(c.line(), b'""')
+        ir = base64.b64encode(b"\0user1@example.com\0pass1")
+        st, _ = c.cmd(b'"' + ir + b'"\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+
+    def test_authenticate_login_initial_response(self):
+        c = self.connect()
+        u = base64.b64encode(b"user1@example.com")
+        c.s.sendall(b'AUTHENTICATE "LOGIN" "' + u + b'"\r\n')
+        challenge = c.line()
+        self.assertEqual(base64.b64decode(challenge.strip(b'"')), b"Password:")
+        st, _ = c.cmd(b'"' + base64.b64encode(b"pass1") + b'"\r\n')
+        self.assertTrue(st.startswith(b"OK"), st)
+
+    def test_commands_in_the_wrong_state(self):
+        c = self.connect()
+        for cmd in ('PUTSCRIPT "a" "keep;"', 'GETSCRIPT "a"', 'SETACTIVE "a"',
+                    'DELETESCRIPT "a"', 'RENAMESCRIPT "a" "b"',
+                    'HAVESPACE "a" 1', 'CHECKSCRIPT "keep;"', "UNAUTHENTICATE"):
+            st, _ = c.cmd(cmd + "\r\n")
+            self.assertTrue(st.startswith(b"NO"), (cmd, st))
+            if cmd.startswith(("PUT", "GET")):
+                # too many bad commands end the session: start anew
+                c = self.connect()
+        st, _ = c.cmd("STARTTLS\r\n")
+        self.assertTrue(st.startswith(b"NO"), st)
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"OK"))
+        st, _ = c.cmd('AUTHENTICATE "PLAIN" "AHVzZXIxQGV4YW1wbGUuY29tAHBhc3Mx"\r\n')
+        self.assertEqual(st, b'NO "Already authenticated."')
+        st, _ = c.cmd("STARTTLS\r\n")
+        self.assertTrue(st.startswith(b"NO"), st)
+        st, _ = c.cmd('NOOP "still"\r\n')
+        self.assertEqual(st, b'OK (TAG "still") "Done"')
+
+    def test_rename_onto_existing_and_storage_quota(self):
+        c = self.connect()
+        self.assertTrue(c.login("user2@example.com", "pass2").startswith(b"OK"))
+        self.assertTrue(c.put("r1", "keep;")[0].startswith(b"OK"))
+        self.assertTrue(c.put("r2", "discard;")[0].startswith(b"OK"))
+        st, _ = c.cmd('RENAMESCRIPT "r1" "r2"\r\n')
+        self.assertTrue(st.startswith(b"NO (ALREADYEXISTS)"), st)
+        st, _ = c.cmd('RENAMESCRIPT "nothere" "r3"\r\n')
+        self.assertTrue(st.startswith(b"NO (NONEXISTENT)"), st)
+        big = "# " + "x" * 5000 + "\r\nkeep;\r\n"
+        st, _ = c.put("big", big)
+        self.assertTrue(st.startswith(b"NO (QUOTA"), st)
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertEqual(sorted(lines), [b'"r1"', b'"r2"'])
+        for n in ("r1", "r2"):
+            self.assertTrue(c.cmd('DELETESCRIPT "%s"\r\n' % n)[0].startswith(b"OK"))
+
+    def test_unterminated_literal_costs_only_its_connection(self):
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"OK"))
+        c.s.sendall(b'PUTSCRIPT "half" {100+}\r\nkeep;')
+        c.s.shutdown(socket.SHUT_WR)
+        try:
+            st, _ = c.response()
+            self.assertTrue(st.startswith(b"BYE"), st)
+        except (EOFError, ConnectionResetError):
+            pass
+        # a literal not followed by CRLF is a protocol error, not a hang
+        d = self.connect()
+        self.assertTrue(d.login().startswith(b"OK"))
+        st, _ = d.cmd(b'PUTSCRIPT "x" {5+}\r\nkeep;junk\r\n')
+        self.assertTrue(st.startswith((b"NO", b"BYE")), st)
+        e = self.connect()
+        self.assertTrue(e.login().startswith(b"OK"))
+        st, lines = e.cmd("LISTSCRIPTS\r\n")
+        self.assertTrue(st.startswith(b"OK"), st)
+        self.assertNotIn(b'"half"', lines)
+
+    @unittest.skipUnless(shutil.which("sieve-connect"), "sieve-connect not installed")
+    def test_sieve_connect(self):
+        user = "user2@example.com"
+        local = os.path.join(self.stratus.dir, "vacation.sieve")
+        script = 'require ["fileinto"];\r\nif header :contains "subject" "sc" { fileinto "SC"; }\r\n'
+        with open(local, "w", newline="") as f:
+            f.write(script)
+
+        def sc(*args):
+            r, w = os.pipe()
+            os.write(w, b"pass2\n")
+            os.close(w)
+            try:
+                return subprocess.run(
+                    ["sieve-connect", "--nosrv", "-s", "127.0.0.1", "-p",
+                     str(self.stratus.ports["sieve"]), "-u", user,
+                     "--passwordfd", str(r), "--clearchan", "--authmech", "PLAIN",
+                     *args], capture_output=True, text=True, timeout=30,
+                    pass_fds=(r,))
+            finally:
+                os.close(r)
+
+        r = sc("--upload", "--localsieve", local, "--remotesieve", "fromsc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = sc("--checkscript", "--localsieve", local)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = sc("--activate", "--remotesieve", "fromsc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = sc("--list")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"fromsc\s+<-\s*active|fromsc.*ACTIVE|fromsc\s+\*")
+        got = os.path.join(self.stratus.dir, "got.sieve")
+        r = sc("--download", "--remotesieve", "fromsc", "--localsieve", got)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(got, "rb") as f:
+            self.assertEqual(f.read(), script.encode())
+        bad = os.path.join(self.stratus.dir, "bad.sieve")
+        with open(bad, "w") as f:
+            f.write("keep;\n  frobnicate;\n")
+        r = sc("--checkscript", "--localsieve", bad)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("line 2, column 3", r.stdout + r.stderr)
+        r = sc("--deactivate")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = sc("--delete", "--remotesieve", "fromsc")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        c = self.connect()
+        self.assertTrue(c.login(user, "pass2").startswith(b"OK"))
+        st, lines = c.cmd("LISTSCRIPTS\r\n")
+        self.assertEqual(lines, [])
+
+    def test_put_filters_next_delivery_seen_by_imap(self):
+        user = "user1@example.com"
+        c = self.connect()
+        self.assertTrue(c.login().startswith(b"OK"))
+        script = ('require ["fileinto", "mailbox"];\r\n'
+                  'if header :contains "subject" "[reports]" '
+                  '{ fileinto :create "Reports/Weekly"; }\r\n')
+        self.assertTrue(c.put("deliver", script)[0].startswith(b"OK"))
+        self.assertTrue(c.cmd('SETACTIVE "deliver"\r\n')[0].startswith(b"OK"))
+        with smtplib.LMTP("127.0.0.1", self.stratus.ports["lmtp"]) as l:
+            l.sendmail("sender@example.org", [user],
+                       b"From: sender@example.org\r\nTo: " + user.encode() +
+                       b"\r\nSubject: [reports] week 48\r\n\r\nfiled by sieve\r\n")
+            l.sendmail("sender@example.org", [user],
+                       b"From: sender@example.org\r\nTo: " + user.encode() +
+                       b"\r\nSubject: plain\r\n\r\nstays in the inbox\r\n")
+        im = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
+        try:
+            im.login(user, "pass1")
+            typ, boxes = im.list()
+            self.assertEqual(typ, "OK")
+            self.assertTrue(any(b'"Reports/Weekly"' in b or b"Reports/Weekly" in b
+                                for b in boxes), boxes)
+            typ, data = im.select('"Reports/Weekly"', readonly=True)
+            self.assertEqual((typ, data), ("OK", [b"1"]))
+            typ, data = im.fetch("1", "(BODY.PEEK[])")
+            self.assertEqual(typ, "OK")
+            self.assertIn(b"filed by sieve", data[0][1])
+            typ, data = im.select("INBOX", readonly=True)
+            self.assertEqual((typ, data), ("OK", [b"1"]))
+            typ, data = im.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            self.assertEqual(typ, "OK")
+            self.assertIn(b"Subject: plain", data[0][1])
+        finally:
+            im.logout()
+        c.cmd('SETACTIVE ""\r\n')
+        c.cmd('DELETESCRIPT "deliver"\r\n')
 
 
 if __name__ == "__main__":
