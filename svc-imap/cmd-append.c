@@ -8,6 +8,7 @@
 #include "imap-flags.h"
 #include "imap-date.h"
 #include "imap-index.h"
+#include "imap-mail-log.h"
 #include "imap-mail.h"
 #include "blob.pb-c.h"
 #include "quota.pb-c.h"
@@ -174,7 +175,8 @@ static void append_index(struct imap_cmd *cmd)
 	req.mailbox = (char *)a->mailbox;
 	req.messages = ptrs;
 	req.n_messages = a->n_msgs;
-	imap_index_call(cmd, IMAP_INDEX_APPEND, &req.base, append_index_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_APPEND, &req.base,
+				 append_index_reply);
 	free(ptrs);
 	free(msgs);
 }

@@ -2,6 +2,7 @@
  * copies share the source objects, no body is copied. UIDPLUS COPYUID in
  * the tagged OK (COPY) or an untagged OK before the EXPUNGEs (MOVE). */
 #include "imap-index.h"
+#include "imap-mail-log.h"
 #include "imap-msgset.h"
 #include "imap-sync.h"
 #include "imap-utf7.h"
@@ -90,7 +91,7 @@ static bool copy_start(struct imap_cmd *cmd, bool uid_cmd, bool move,
 	req.uids = ms.ranges;
 	req.n_uids = ms.n_ranges;
 	req.move = move;
-	imap_index_call(cmd, IMAP_INDEX_COPY, &req.base, copy_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_COPY, &req.base, copy_reply);
 	return false;
 }
 

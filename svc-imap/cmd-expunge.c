@@ -3,6 +3,7 @@
  * from svc-blob, then svc-quota is told the usage changed. CLOSE uses the
  * same clean-up. */
 #include "imap-index.h"
+#include "imap-mail-log.h"
 #include "imap-msgset.h"
 #include "imap-sync.h"
 #include "blob.pb-c.h"
@@ -99,7 +100,8 @@ bool imap_expunge_start(struct imap_cmd *cmd, bool uid_cmd,
 		imap_sync_reply(cmd, "OK", "Expunge completed.");
 		return false;
 	}
-	imap_index_call(cmd, IMAP_INDEX_EXPUNGE, &req.base, expunge_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_EXPUNGE, &req.base,
+				 expunge_reply);
 	return false;
 }
 

@@ -3,6 +3,7 @@
  * The index owns names, GUIDs, UIDs and auto-created folders; this file
  * owns the IMAP syntax and replies. */
 #include "imap-index.h"
+#include "imap-mail-log.h"
 #include "imap-utf7.h"
 
 #include <stdlib.h>
@@ -203,7 +204,8 @@ bool cmd_create(struct imap_cmd *cmd)
 	req.user = cmd->client->user;
 	req.mailbox = (char *)name;
 	cmd->ctx = (void *)name;
-	imap_index_call(cmd, IMAP_INDEX_CREATE, &req.base, simple_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_CREATE, &req.base,
+				 simple_reply);
 	return false;
 }
 
@@ -241,7 +243,8 @@ bool cmd_delete(struct imap_cmd *cmd)
 	req.user = client->user;
 	req.mailbox = (char *)name;
 	cmd->ctx = (void *)name;
-	imap_index_call(cmd, IMAP_INDEX_DELETE, &req.base, simple_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_DELETE, &req.base,
+				 simple_reply);
 	return false;
 }
 
@@ -264,7 +267,8 @@ bool cmd_rename(struct imap_cmd *cmd)
 	req.mailbox = (char *)from;
 	req.new_name = (char *)to;
 	cmd->ctx = (void *)from;
-	imap_index_call(cmd, IMAP_INDEX_RENAME, &req.base, simple_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_RENAME, &req.base,
+				 simple_reply);
 	return false;
 }
 
@@ -504,7 +508,8 @@ bool cmd_close(struct imap_cmd *cmd)
 	req.user = client->user;
 	req.mailbox = client->selected;
 	req.only_deleted = true;
-	imap_index_call(cmd, IMAP_INDEX_EXPUNGE, &req.base, close_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_EXPUNGE, &req.base,
+				 close_reply);
 	return false;
 }
 

@@ -4,6 +4,7 @@
  * not report this session's own changes again. */
 #include "imap-flags.h"
 #include "imap-index.h"
+#include "imap-mail-log.h"
 #include "imap-msgset.h"
 #include "imap-sync.h"
 
@@ -109,7 +110,8 @@ bool imap_store_start(struct imap_cmd *cmd, bool uid_cmd,
 	req.mode = mode;
 	req.flags = flags;
 	req.n_flags = n_flags;
-	imap_index_call(cmd, IMAP_INDEX_STORE, &req.base, store_reply);
+	imap_mail_log_index_call(cmd, IMAP_INDEX_STORE, &req.base,
+				 store_reply);
 	return false;
 }
 

@@ -132,6 +132,7 @@ struct imap_cmd {
 	imap_cmd_line_fn *line_fn;	/* set: input lines go here */
 	void *ctx;			/* the handler's state */
 	void *sync;			/* imap_sync_reply()'s state */
+	void *mail_log;			/* imap-mail-log.c's (in pool) */
 	void (*ctx_free)(void *ctx);
 };
 

@@ -1,6 +1,7 @@
 /* stratus-imap: start-up only. The protocol engine lives in imap-client.c,
  * imap-parser.c and one cmd-*.c per command family. */
 #include "imap-index.h"
+#include "imap-mail-log.h"
 #include "rpc-versions.h"
 
 #include <errno.h>
@@ -50,6 +51,11 @@ static struct imap_ctx *imap_ctx_get(struct service *svc, char **error_r)
 	struct imap_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	ctx->svc = svc;
 	if (imap_settings_read(svc->cfg, &ctx->set, error_r) < 0) {
+		free(ctx);
+		return NULL;
+	}
+	if (imap_mail_log_init(svc->cfg, error_r) < 0) {
+		imap_settings_free(&ctx->set);
 		free(ctx);
 		return NULL;
 	}
@@ -118,6 +124,9 @@ static const char *const imap_settings_implemented[] = {
 	"namespace/inbox",
 	"namespace/hidden",
 	"mail_plugins: imap_quota",
+	"mail_plugins: mail_log",
+	"plugin/mail_log_events",
+	"plugin/mail_log_fields",
 	NULL
 };
 
