@@ -50,7 +50,8 @@ static void search_finish(struct imap_cmd *cmd)
 	struct search_ctx *s = cmd->ctx;
 	struct imap_client *client = cmd->client;
 	struct buf out = BUF_INIT;
-	qsort(s->found, s->n_found, sizeof(uint32_t), uid_cmp);
+	if (s->n_found > 1)	/* found is NULL when nothing matched */
+		qsort(s->found, s->n_found, sizeof(uint32_t), uid_cmp);
 	buf_append_str(&out, "* SEARCH");
 	for (size_t i = 0; i < s->n_found; i++) {
 		uint32_t seq = imap_client_seq(client, s->found[i]);
