@@ -3,19 +3,27 @@
  *   1. svc-blob Get "sieve/.active" (absent: plain lmtp_store), then the
  *      compiled "sieve/N.svbin"; when that is missing or stale, the source
  *      "sieve/N" is compiled and the binary stored back (not awaited).
- *   2. The script runs over the message read from the transaction's memfd
- *      (headers unfolded and RFC 2047-decoded through lib/mail).
+ *   2. The tracking store "sieve/.tracking" (lmtp-sieve-tracking.h) is
+ *      read, then the sequence sieve_before scripts, the user's script,
+ *      sieve_after scripts runs over the message read from the
+ *      transaction's memfd (headers unfolded and RFC 2047-decoded through
+ *      lib/mail). As Pigeonhole documents, the next script runs only when
+ *      the previous one ended with its (implicit) keep in effect; such a
+ *      deferred keep is dropped, and the last script run decides whether
+ *      the message is kept. `stop` ends only the script that ran it.
  *   3. The actions run in order, one lmtp_store_with per stored copy:
- *      keep and fileinto (:create, imap4flags), discard, reject/ereject as
- *      "550 5.7.1 <reason>" for this recipient, editheader on the stored
- *      copies. Redirect and vacation are logged as not sent (no SMTP
- *      submission yet) and the message is kept instead, so no mail is lost.
+ *      keep and fileinto (:create, imap4flags), discard, editheader on the
+ *      stored copies, redirect and vacation through lib/smtp's submitter
+ *      (submission_host or sendmail_path), reject as an RFC 5429 MDN from
+ *      postmaster_address (LMTP answers 250), ereject as "550 5.7.1
+ *      <reason>" for this recipient during the transaction.
+ *   4. Tracking (vacation, duplicate, redirect) is committed after every
+ *      action succeeded, and the store written back when it changed.
  * A script that cannot be read, compiled or run keeps the message in
- * INBOX with an error in the log: a user's mistake never loses mail.
- * Tracking (vacation, duplicate) is committed only after every store
- * succeeded. */
-#include "lmtp-sieve.h"
-#include "lmtp-rpc.h"
+ * INBOX with an error in the log, and so does a redirect or reject MDN
+ * that cannot be sent: a user's mistake or a down relay never loses
+ * mail. */
+#include "lmtp-sieve-private.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,59 +35,7 @@
 #include "blob.pb-c.h"
 #include "mail-decode.h"
 #include "mail-header.h"
-#include "sieve.h"
 
-#define LMTP_SIEVE_ACTIVE_KEY "sieve/.active"
-#define LMTP_SIEVE_MAX_NAME 256
-/* Bigger than any script svc-managesieve accepts (SIEVE_MAX_SCRIPT_SIZE)
- * plus its binary's overhead. */
-#define LMTP_SIEVE_MAX_READ (4 * SIEVE_MAX_SCRIPT_SIZE)
-#define LMTP_SIEVE_REASON_MAX 512
-
-struct lmtp_sieve_settings {
-	unsigned int max_actions, max_redirects, max_cpu_msecs;
-	unsigned int vacation_min, vacation_max, vacation_default;
-};
-
-enum lmtp_sieve_get { SIEVE_GET_OK, SIEVE_GET_MISSING, SIEVE_GET_FAILED };
-
-struct lmtp_sieve_run;
-typedef void lmtp_sieve_get_fn(struct lmtp_sieve_run *sr,
-			       enum lmtp_sieve_get status, struct buf *data);
-
-struct lmtp_sieve_run {
-	struct lmtp_server *server;
-	struct lmtp_rpc_backend *be;
-	struct lmtp_client *client;
-	const struct lmtp_txn *txn;
-	struct lmtp_rcpt *rcpt;
-	lmtp_deliver_cb *cb;
-	struct log_ctx log;
-	lmtp_sieve_get_fn *get_next;
-	char *name;		/* the active script */
-	struct sieve_script *script;
-	struct sieve_result *result;
-	struct sieve_env env;
-	const char *user_addresses[1];
-	/* the message as the script sees it */
-	char *data;
-	size_t size, body_off;
-	char *msgid;
-	void **allocs;		/* header values handed to the script */
-	size_t n_allocs;
-	/* performing the actions */
-	size_t next;
-	int body_fd;		/* edited copy (editheader), or -1 */
-	uint64_t body_size;
-	char **stored;		/* mailboxes already stored into */
-	size_t n_stored;
-	bool need_keep;		/* an action failed that must not lose mail */
-	const char *reject;
-	enum lmtp_result fail;
-	char *error;
-};
-
-static void lmtp_sieve_next(struct lmtp_sieve_run *sr);
 
 /* ---- settings ---- */
 
@@ -114,6 +70,57 @@ static unsigned int lmtp_sieve_uint(const struct config *cfg, const char *key)
 	return n > UINT32_MAX ? UINT32_MAX : (unsigned int)n;
 }
 
+static char *lmtp_sieve_setting(const struct config *cfg, const char *key,
+				const char *def)
+{
+	const char *v = config_get(cfg, "lmtp", key);
+	return xstrdup(v != NULL ? v : def);
+}
+
+/* "30 secs", "500ms", "2s", "1 min": milliseconds. */
+static uint64_t lmtp_sieve_msecs(const char *v, uint64_t def)
+{
+	if (v == NULL || *v == '\0')
+		return def;
+	char *end;
+	uint64_t n = strtoull(v, &end, 10);
+	while (*end == ' ')
+		end++;
+	if (strncmp(end, "ms", 2) == 0)
+		return n;
+	return (uint64_t)lmtp_sieve_duration(v, 0) * 1000;
+}
+
+static bool lmtp_word_list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list != NULL ? list : ""; *p != '\0';) {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, " \t,");
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+static void lmtp_sieve_outgoing_settings(struct lmtp_sieve_settings *set,
+					 const struct config *cfg)
+{
+	set->submission_host = lmtp_sieve_setting(cfg, "submission_host", "");
+	set->sendmail_path = lmtp_sieve_setting(cfg, "sendmail_path",
+						"/usr/sbin/sendmail");
+	set->postmaster = lmtp_sieve_setting(cfg, "postmaster_address",
+					     "postmaster@%d");
+	set->rejection_subject = lmtp_sieve_setting(cfg, "rejection_subject",
+						    "Rejected: %s");
+	set->rejection_reason = lmtp_sieve_setting(cfg, "rejection_reason",
+		"Your message to <%t> was automatically rejected:%n%r");
+	set->submission_timeout_msecs = lmtp_sieve_msecs(
+		config_get(cfg, "lmtp", "submission_timeout"),
+		SMTP_DEFAULT_TIMEOUT_MSECS);
+}
+
 struct lmtp_sieve_settings *lmtp_sieve_settings_new(const struct config *cfg)
 {
 	struct lmtp_sieve_settings *set = xcalloc(1, sizeof(*set));
@@ -129,18 +136,54 @@ struct lmtp_sieve_settings *lmtp_sieve_settings_new(const struct config *cfg)
 		"sieve_vacation_max_period"), 0);
 	set->vacation_default = lmtp_sieve_duration(config_plugin_get(cfg,
 		"lmtp", "sieve_vacation_default_period"), 0);
+	lmtp_sieve_outgoing_settings(set, cfg);
+	if (lmtp_word_list_has(config_get(cfg, "lmtp", "mail_plugins"),
+			       "sieve"))
+		lmtp_sieve_globals_load(&set->globals, cfg);
 	return set;
 }
 
-void lmtp_sieve_settings_free(struct lmtp_sieve_settings **set)
+void lmtp_sieve_settings_free(struct lmtp_sieve_settings **_set)
 {
-	free(*set);
-	*set = NULL;
+	struct lmtp_sieve_settings *set = *_set;
+	if (set == NULL)
+		return;
+	*_set = NULL;
+	lmtp_sieve_globals_free(&set->globals);
+	smtp_submitter_free(&set->submitter);
+	free(set->submission_host);
+	free(set->sendmail_path);
+	free(set->postmaster);
+	free(set->rejection_subject);
+	free(set->rejection_reason);
+	free(set);
+}
+
+/* The submitter, made at the first send; NULL (logged) when the settings
+ * give nothing to send with. Tried again at the next send. */
+struct smtp_submitter *lmtp_sieve_submitter(struct lmtp_sieve_run *sr)
+{
+	struct lmtp_sieve_settings *set = sr->be->sieve;
+	if (set->submitter != NULL)
+		return set->submitter;
+	struct smtp_submit_settings ss = {
+		.submission_host = set->submission_host,
+		.sendmail_path = set->sendmail_path,
+		.helo_name = sr->server->set.hostname,
+		.timeout_msecs = set->submission_timeout_msecs,
+	};
+	char *error = NULL;
+	set->submitter = smtp_submitter_new(sr->server->loop, &ss, &error);
+	if (set->submitter == NULL) {
+		log_error(&sr->log, "sieve: cannot send mail: %s", error);
+		free(error);
+	}
+	return set->submitter;
 }
 
 /* ---- the run's lifetime ---- */
 
-static void *lmtp_sieve_keep(struct lmtp_sieve_run *sr, void *p)
+void *lmtp_sieve_keep(struct lmtp_sieve_run *sr, void *p)
 {
 	sr->allocs = xreallocarray(sr->allocs, sr->n_allocs + 1,
 				   sizeof(*sr->allocs));
@@ -150,8 +193,12 @@ static void *lmtp_sieve_keep(struct lmtp_sieve_run *sr, void *p)
 
 static void lmtp_sieve_free(struct lmtp_sieve_run *sr)
 {
-	if (sr->result != NULL)
-		sieve_result_free(&sr->result);
+	smtp_submit_abort(&sr->submit);
+	for (size_t i = 0; i < sr->n_results; i++)
+		sieve_result_free(&sr->results[i]);
+	free(sr->results);
+	free(sr->acts);
+	lmtp_sieve_tracking_free(&sr->tracking);
 	if (sr->script != NULL)
 		sieve_script_free(&sr->script);
 	for (size_t i = 0; i < sr->n_allocs; i++)
@@ -169,7 +216,7 @@ static void lmtp_sieve_free(struct lmtp_sieve_run *sr)
 	free(sr);
 }
 
-static const char *lmtp_sieve_msgid(const struct lmtp_sieve_run *sr)
+const char *lmtp_sieve_msgid(const struct lmtp_sieve_run *sr)
 {
 	return sr->msgid != NULL ? sr->msgid : "<unspecified>";
 }
@@ -428,8 +475,8 @@ static int lmtp_sieve_apply_edits(struct lmtp_sieve_run *sr)
 	struct buf hdr = BUF_INIT;
 	bool edited = false;
 	buf_append(&hdr, sr->data, sr->body_off);
-	for (size_t i = 0; i < sr->result->n_actions; i++) {
-		const struct sieve_action *act = &sr->result->actions[i];
+	for (size_t i = 0; i < sr->n_acts; i++) {
+		const struct sieve_action *act = sr->acts[i];
 		if (act->type != SIEVE_ACT_ADDHEADER &&
 		    act->type != SIEVE_ACT_DELETEHEADER)
 			continue;
@@ -459,7 +506,7 @@ static int lmtp_sieve_apply_edits(struct lmtp_sieve_run *sr)
 
 /* ---- performing the actions ---- */
 
-static void lmtp_sieve_finish(struct lmtp_sieve_run *sr)
+static void lmtp_sieve_reply(struct lmtp_sieve_run *sr)
 {
 	struct lmtp_client *client = sr->client;
 	struct lmtp_rcpt *rcpt = sr->rcpt;
@@ -473,8 +520,6 @@ static void lmtp_sieve_finish(struct lmtp_sieve_run *sr)
 		free(error);
 		return;
 	}
-	if (sr->result != NULL)
-		sieve_result_commit_tracking(sr->result, &sr->env, time(NULL));
 	char *reject = sr->reject != NULL && sr->n_stored == 0 ?
 		xstrdup(sr->reject) : NULL;
 	lmtp_sieve_free(sr);
@@ -483,6 +528,62 @@ static void lmtp_sieve_finish(struct lmtp_sieve_run *sr)
 	else
 		cb(client, rcpt, LMTP_RESULT_OK, NULL);
 	free(reject);
+}
+
+static void lmtp_sieve_tracking_put_reply(const struct rpc_reply *reply,
+					  void *ctx)
+{
+	struct lmtp_sieve_run *sr = ctx;
+	/* the mail is delivered already: a lost mark costs at most one
+	 * more vacation reply, so this is logged, not a delivery failure */
+	if (reply->status != STRATUS__STATUS__STATUS_OK)
+		log_error(&sr->log, "sieve: storing the tracking store "
+			  "failed: %s", reply->error != NULL ? reply->error :
+			  rpc_status_name(reply->status));
+	lmtp_sieve_reply(sr);
+}
+
+/* Writes the tracking store back when a mark was added. Returns true
+ * when the Put was started (its reply continues). */
+static bool lmtp_sieve_tracking_store(struct lmtp_sieve_run *sr)
+{
+	if (sr->tracking == NULL || !lmtp_sieve_tracking_dirty(sr->tracking))
+		return false;
+	struct buf data = BUF_INIT;
+	lmtp_sieve_tracking_save(sr->tracking, time(NULL), &data);
+	int fd = memfd_create("lmtp-sieve-tracking", MFD_CLOEXEC);
+	bool ok = fd >= 0 && (data.len == 0 ||
+		  write(fd, data.data, data.len) == (ssize_t)data.len);
+	buf_free(&data);
+	if (!ok) {
+		log_error(&sr->log, "sieve: cannot write the tracking store");
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	Stratus__BlobPutRequest req = STRATUS__BLOB_PUT_REQUEST__INIT;
+	Stratus__Context ctx;
+	lmtp_rpc_context(sr->client, sr->rcpt->user, &ctx);
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
+	req.user = sr->rcpt->user;
+	req.key = (char *)LMTP_SIEVE_TRACKING_KEY;
+	rpc_client_call(sr->be->blob, sr->be->m_put, &ctx, &req.base, &fd, 1,
+			RPC_DEFAULT_TIMEOUT_MS, lmtp_sieve_tracking_put_reply, sr);
+	close(fd);
+	return true;
+}
+
+void lmtp_sieve_finish(struct lmtp_sieve_run *sr)
+{
+	if (sr->error == NULL) {
+		time_t now = time(NULL);
+		for (size_t i = 0; i < sr->n_results; i++)
+			sieve_result_commit_tracking(sr->results[i], &sr->env,
+						     now);
+		if (lmtp_sieve_tracking_store(sr))
+			return;
+	}
+	lmtp_sieve_reply(sr);
 }
 
 static void lmtp_sieve_store_done(void *ctx, enum lmtp_result result,
@@ -539,9 +640,9 @@ static bool lmtp_sieve_store(struct lmtp_sieve_run *sr, const char *mailbox,
 	return true;
 }
 
-/* reject/ereject: one line for the 550 reply. */
-static void lmtp_sieve_reject(struct lmtp_sieve_run *sr,
-			      const struct sieve_action *act)
+/* ereject: one line for the 550 reply during the transaction. */
+static void lmtp_sieve_ereject(struct lmtp_sieve_run *sr,
+			       const struct sieve_action *act)
 {
 	const char *reason = act->reason != NULL && *act->reason != '\0' ?
 		act->reason : "Rejected";
@@ -558,7 +659,8 @@ static void lmtp_sieve_reject(struct lmtp_sieve_run *sr,
 		 sieve_action_name(act->type));
 }
 
-/* Returns true when a store was started (it continues the loop). */
+/* Returns true when an asynchronous step (a store, a send) was started;
+ * it continues the loop when done. */
 static bool lmtp_sieve_action(struct lmtp_sieve_run *sr,
 			      const struct sieve_action *act)
 {
@@ -572,22 +674,15 @@ static bool lmtp_sieve_action(struct lmtp_sieve_run *sr,
 			 "discarded if not explicitly delivered (discard "
 			 "action)", lmtp_sieve_msgid(sr));
 		return false;
-	case SIEVE_ACT_REJECT:
 	case SIEVE_ACT_EREJECT:
-		lmtp_sieve_reject(sr, act);
+		lmtp_sieve_ereject(sr, act);
 		return false;
+	case SIEVE_ACT_REJECT:
+		return lmtp_sieve_send_reject(sr, act);
 	case SIEVE_ACT_REDIRECT:
-		log_error(&sr->log, "sieve: msgid=%s: redirect to <%s> not "
-			  "sent: SMTP submission not implemented yet; keeping "
-			  "the message", lmtp_sieve_msgid(sr), act->address);
-		sr->need_keep = true;
-		return false;
+		return lmtp_sieve_send_redirect(sr, act);
 	case SIEVE_ACT_VACATION:
-		log_error(&sr->log, "sieve: msgid=%s: vacation reply to <%s> "
-			  "not sent: SMTP submission not implemented yet",
-			  lmtp_sieve_msgid(sr), act->vacation.to != NULL ?
-			  act->vacation.to : "");
-		return false;
+		return lmtp_sieve_send_vacation(sr, act);
 	case SIEVE_ACT_ADDHEADER:
 	case SIEVE_ACT_DELETEHEADER:
 		return false;	/* applied before the first store */
@@ -595,24 +690,23 @@ static bool lmtp_sieve_action(struct lmtp_sieve_run *sr,
 	return false;
 }
 
-static void lmtp_sieve_next(struct lmtp_sieve_run *sr)
+void lmtp_sieve_next(struct lmtp_sieve_run *sr)
 {
-	size_t n = sr->result != NULL ? sr->result->n_actions : 0;
-	while (sr->next < n) {
-		const struct sieve_action *act = &sr->result->actions[sr->next++];
-		if (lmtp_sieve_action(sr, act))
+	while (sr->next < sr->n_acts) {
+		if (lmtp_sieve_action(sr, sr->acts[sr->next++]))
 			return;
 	}
 	if (sr->need_keep && sr->n_stored == 0) {
-		/* a failed redirect or an unusable script: never lose mail */
+		/* a failed send or an unusable script: never lose mail */
 		sr->need_keep = false;
+		sr->reject = NULL;
 		if (lmtp_sieve_store(sr, NULL, NULL))
 			return;
 	}
 	lmtp_sieve_finish(sr);
 }
 
-/* ---- running the script ---- */
+/* ---- running the scripts ---- */
 
 static void lmtp_sieve_env_init(struct lmtp_sieve_run *sr)
 {
@@ -628,13 +722,78 @@ static void lmtp_sieve_env_init(struct lmtp_sieve_run *sr)
 	env->user_addresses = sr->user_addresses;
 	env->n_user_addresses = 1;
 	env->recipient_delimiter = sr->server->set.recipient_delimiter;
+	if (sr->tracking != NULL) {
+		env->tracking = &lmtp_sieve_tracking_ops;
+		env->tracking_ctx = sr->tracking;
+	}
 }
 
-/* Script unusable (missing, broken): deliver as if there were none. */
+/* No script to run (none, or unusable): deliver as if there were none. */
 static void lmtp_sieve_keep_only(struct lmtp_sieve_run *sr)
 {
 	sr->need_keep = true;
 	lmtp_sieve_next(sr);
+}
+
+static bool lmtp_sieve_result_keeps(const struct sieve_result *result)
+{
+	for (size_t i = 0; i < result->n_actions; i++) {
+		if (result->actions[i].type == SIEVE_ACT_KEEP)
+			return true;
+	}
+	return false;
+}
+
+/* Runs one script of the sequence; returns true when the next one may
+ * run (this one ended with its keep in effect and did not fail). */
+static bool lmtp_sieve_run_one(struct lmtp_sieve_run *sr,
+			       const struct sieve_script *script,
+			       const char *name, bool last)
+{
+	struct sieve_result *result;
+	sieve_script_run(script, &lmtp_sieve_msg_ops, sr, &sr->env, &result);
+	sr->results = xreallocarray(sr->results, sr->n_results + 1,
+				    sizeof(*sr->results));
+	sr->results[sr->n_results++] = result;
+	bool failed = result->status == SIEVE_EXEC_FAILED;
+	if (failed)
+		log_error(&sr->log, "sieve: msgid=%s: execution of script %s "
+			  "failed: %s; keeping the message in INBOX",
+			  lmtp_sieve_msgid(sr), name, result->error != NULL ?
+			  result->error : "");
+	bool go_on = !last && !failed && lmtp_sieve_result_keeps(result);
+	sr->acts = xreallocarray(sr->acts, sr->n_acts + result->n_actions,
+				 sizeof(*sr->acts));
+	for (size_t i = 0; i < result->n_actions; i++) {
+		const struct sieve_action *act = &result->actions[i];
+		/* a keep that passes control on is deferred, not done */
+		if (go_on && act->type == SIEVE_ACT_KEEP)
+			continue;
+		sr->acts[sr->n_acts++] = act;
+	}
+	return go_on;
+}
+
+/* sieve_before..., the user's script, sieve_after..., as long as each
+ * passes control on. */
+static void lmtp_sieve_run_sequence(struct lmtp_sieve_run *sr)
+{
+	const struct lmtp_sieve_globals *g = &sr->be->sieve->globals;
+	size_t total = g->n_before + (sr->script != NULL ? 1 : 0) + g->n_after;
+	size_t done = 0;
+	for (size_t i = 0; i < g->n_before; i++) {
+		if (!lmtp_sieve_run_one(sr, g->before[i].script,
+					g->before[i].path, ++done == total))
+			return;
+	}
+	if (sr->script != NULL &&
+	    !lmtp_sieve_run_one(sr, sr->script, sr->name, ++done == total))
+		return;
+	for (size_t i = 0; i < g->n_after; i++) {
+		if (!lmtp_sieve_run_one(sr, g->after[i].script,
+					g->after[i].path, ++done == total))
+			return;
+	}
 }
 
 static void lmtp_sieve_run(struct lmtp_sieve_run *sr)
@@ -647,19 +806,46 @@ static void lmtp_sieve_run(struct lmtp_sieve_run *sr)
 		return;
 	}
 	lmtp_sieve_env_init(sr);
-	sieve_script_run(sr->script, &lmtp_sieve_msg_ops, sr, &sr->env,
-			 &sr->result);
-	if (sr->result->status == SIEVE_EXEC_FAILED)
-		log_error(&sr->log, "sieve: msgid=%s: execution of script %s "
-			  "failed: %s; keeping the message in INBOX",
-			  lmtp_sieve_msgid(sr), sr->name,
-			  sr->result->error != NULL ? sr->result->error : "");
+	lmtp_sieve_run_sequence(sr);
+	if (sr->n_acts == 0 && sr->n_results == 0)
+		sr->need_keep = true;	/* nothing ran at all */
 	if (lmtp_sieve_apply_edits(sr) < 0) {
 		log_error(&sr->log, "sieve: editheader: cannot write the "
 			  "edited copy; storing the message unchanged");
 		sr->body_fd = -1;
 	}
 	lmtp_sieve_next(sr);
+}
+
+static void lmtp_sieve_tracking_got(struct lmtp_sieve_run *sr,
+				    enum lmtp_sieve_get status,
+				    struct buf *data)
+{
+	if (status == SIEVE_GET_FAILED) {
+		/* without it a vacation reply could go twice: let the MTA
+		 * retry rather than guess */
+		sr->fail = LMTP_RESULT_TEMPFAIL;
+		sr->error = xstrdup("sieve: cannot read the tracking store");
+		lmtp_sieve_finish(sr);
+		return;
+	}
+	sr->tracking = lmtp_sieve_tracking_new();
+	if (status == SIEVE_GET_OK && data->data != NULL)
+		lmtp_sieve_tracking_load(sr->tracking, data->data, data->len,
+					 time(NULL));
+	lmtp_sieve_run(sr);
+}
+
+/* The user's script is known (sr->script, or NULL when there is none or
+ * it is unusable): read the tracking store, then run the sequence. */
+static void lmtp_sieve_scripts_ready(struct lmtp_sieve_run *sr)
+{
+	const struct lmtp_sieve_globals *g = &sr->be->sieve->globals;
+	if (sr->script == NULL && g->n_before == 0 && g->n_after == 0) {
+		lmtp_sieve_keep_only(sr);
+		return;
+	}
+	lmtp_sieve_get(sr, LMTP_SIEVE_TRACKING_KEY, lmtp_sieve_tracking_got);
 }
 
 static void lmtp_sieve_source_got(struct lmtp_sieve_run *sr,
@@ -669,7 +855,7 @@ static void lmtp_sieve_source_got(struct lmtp_sieve_run *sr,
 		log_error(&sr->log, "sieve: active script %s %s; keeping the "
 			  "message in INBOX", sr->name, status ==
 			  SIEVE_GET_MISSING ? "does not exist" : "unreadable");
-		lmtp_sieve_keep_only(sr);
+		lmtp_sieve_scripts_ready(sr);
 		return;
 	}
 	char *error = NULL;
@@ -678,11 +864,12 @@ static void lmtp_sieve_source_got(struct lmtp_sieve_run *sr,
 		log_error(&sr->log, "sieve: failed to compile script %s: %s; "
 			  "keeping the message in INBOX", sr->name, error);
 		free(error);
-		lmtp_sieve_keep_only(sr);
+		sr->script = NULL;
+		lmtp_sieve_scripts_ready(sr);
 		return;
 	}
 	lmtp_sieve_store_binary(sr);
-	lmtp_sieve_run(sr);
+	lmtp_sieve_scripts_ready(sr);
 }
 
 static void lmtp_sieve_binary_got(struct lmtp_sieve_run *sr,
@@ -691,9 +878,10 @@ static void lmtp_sieve_binary_got(struct lmtp_sieve_run *sr,
 	if (status == SIEVE_GET_OK &&
 	    sieve_binary_load(data->data != NULL ? data->data : "", data->len,
 			      &sr->script) == SIEVE_BINARY_OK) {
-		lmtp_sieve_run(sr);
+		lmtp_sieve_scripts_ready(sr);
 		return;
 	}
+	sr->script = NULL;
 	/* missing, stale or corrupt: compile the source again */
 	char *key = xasprintf("sieve/%s", sr->name);
 	lmtp_sieve_get(sr, key, lmtp_sieve_source_got);
@@ -717,7 +905,7 @@ static void lmtp_sieve_active_got(struct lmtp_sieve_run *sr,
 				  enum lmtp_sieve_get status, struct buf *data)
 {
 	if (status == SIEVE_GET_MISSING) {
-		lmtp_sieve_keep_only(sr);	/* no active script */
+		lmtp_sieve_scripts_ready(sr);	/* no active script */
 		return;
 	}
 	if (status != SIEVE_GET_OK) {
@@ -729,7 +917,7 @@ static void lmtp_sieve_active_got(struct lmtp_sieve_run *sr,
 	if (!lmtp_sieve_name_ok(data->data, data->len)) {
 		log_error(&sr->log, "sieve: invalid active script name; "
 			  "keeping the message in INBOX");
-		lmtp_sieve_keep_only(sr);
+		lmtp_sieve_scripts_ready(sr);
 		return;
 	}
 	sr->name = xstrndup(data->data, data->len);

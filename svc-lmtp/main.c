@@ -79,6 +79,21 @@ static const char *const lmtp_settings_implemented[] = {
 	"lmtp_hdr_delivery_address",
 	"lda_mailbox_autocreate",
 	"lda_mailbox_autosubscribe",
+	/* Sieve's outgoing mail and its global scripts (lmtp-sieve*.c) */
+	"postmaster_address",
+	"submission_host",
+	"submission_timeout",
+	"sendmail_path",
+	"rejection_subject",
+	"rejection_reason",
+	"plugin/sieve_before*",
+	"plugin/sieve_after*",
+	"plugin/sieve_max_actions",
+	"plugin/sieve_max_redirects",
+	"plugin/sieve_max_cpu_time",
+	"plugin/sieve_vacation_min_period",
+	"plugin/sieve_vacation_max_period",
+	"plugin/sieve_vacation_default_period",
 	NULL
 };
 

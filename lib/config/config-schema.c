@@ -166,6 +166,7 @@ const struct config_setting_def config_main_schema[] = {
 	{ "postmaster_address", STR, "postmaster@%d", TODO, "lmtp" },
 	{ "submission_host", STR, "", TODO, "lmtp" },
 	{ "sendmail_path", STR, "/usr/sbin/sendmail", TODO, "lmtp" },
+	{ "submission_timeout", TIME, "30 secs", TODO, "lmtp" },
 	{ "lmtp_save_to_detail_mailbox", BOOL, "no", TODO, "lmtp" },
 	{ "lmtp_proxy", BOOL, "no", TODO, "lmtp" },
 	{ "lmtp_rcpt_check_quota", BOOL, "no", TODO, "lmtp" },

@@ -9,7 +9,7 @@ import os
 import re
 import smtplib
 
-from stratus_harness import StratusTestCase, main
+from stratus_harness import StratusTestCase, free_port, main
 from test_managesieve import Sieve
 
 USER = "user1@example.com"
@@ -31,8 +31,13 @@ def objects_of(stratus, user):
     return out
 
 
+# Nothing listens there: mail Sieve sends fails, and the message is kept.
+DEAD_SUBMISSION = "127.0.0.1:%d" % free_port()
+
+
 class LmtpSieveTest(StratusTestCase):
     extra_config = """mail_plugins = $mail_plugins notify mail_log
+submission_host = """ + DEAD_SUBMISSION + """
 protocol lmtp {
   mail_plugins = $mail_plugins sieve
 }
@@ -122,15 +127,17 @@ plugin {
         self.stratus.wait_log(r"msgid=<spam1@example.org>: marked message to be "
                               r"discarded")
 
-    def test_4_reject_550(self):
-        self.activate('require "reject";\n'
-                      'if header :is "subject" "rej1" { reject "go away"; }\n')
+    def test_4_ereject_550(self):
+        # reject sends an MDN (test_lmtp_sieve_smtp.py); ereject refuses
+        # during the transaction
+        self.activate('require "ereject";\n'
+                      'if header :is "subject" "rej1" { ereject "go away"; }\n')
         before = len(objects_of(self.stratus, USER))
         code, text = self.deliver_raw(msg(b"rej1"))
         self.assertEqual(code, 550)
         self.assertEqual(text.decode(), "5.7.1 go away")
         self.assertEqual(len(objects_of(self.stratus, USER)), before)
-        self.stratus.wait_log(r"rejected message from <sender@example.org> \(reject\)")
+        self.stratus.wait_log(r"rejected message from <sender@example.org> \(ereject\)")
 
     def test_5_ereject_one_recipient_of_two(self):
         self.activate('require "ereject";\nereject "no thanks";\n')
@@ -163,8 +170,8 @@ plugin {
         before = self.messages("INBOX") or 0
         self.assertEqual(self.deliver(msg(b"redir1")), (250, ""))
         self.assertEqual(self.messages("INBOX"), before + 1)
-        self.stratus.wait_log(r"redirect to <elsewhere@example.net> not sent: SMTP "
-                              r"submission not implemented yet")
+        self.stratus.wait_log(r"redirect to <elsewhere@example.net> failed: .*Connection "
+                              r"refused; keeping the message")
 
     def test_8_editheader(self):
         self.activate('require "editheader";\n'
