@@ -336,6 +336,9 @@ def main():
           "100,000, %s IDLE connections instead of 10,000, %s messages of at most %s bytes "
           "per user, the S3 column and Dovecot maildir on fewer rows; `--full` has the "
           "issue's sizes" % (m["profile"], m["big"], m["idle_k"], m["per_user"], m["user_max"]))
+    if m.get("bench_sizes"):
+        w("- sizes set with `BENCH_SIZES=\"%s\"` instead of the profile's own (the lines "
+          "above show the sizes used)" % m["bench_sizes"])
     if m.get("state_reused") == "1":
         w("- Stratus (posix) started from the preloaded state that an earlier run with the "
           "same binaries, harness and sizes kept in /tmp (filled by the same LMTP preload)")
@@ -345,8 +348,8 @@ def main():
             "%s %.1f" % (k, int(v) / 1000) for k, v in phases))
     w("")
     w("Reproduce: `make bench` (or `bench/run.sh --quick`; `--full` for the issue's sizes). "
-      "Raw per-run records: `%s`." % ("bench/results/latest.tsv" if m["profile"] != "smoke"
-                                      else "bench/results/smoke.tsv"))
+      "Raw per-run records: `bench/results/%s.tsv`." % (
+          {"smoke": "smoke", "full": "full"}.get(m["profile"], "latest")))
     print("\n".join(out))
 
 

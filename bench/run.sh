@@ -8,7 +8,7 @@
 #            Writes bench/results/smoke.md, never latest.md.
 #   --quick  under 3 minutes (default).
 #   --full   under 20 minutes; the issue's sizes (100,000-message
-#            mailbox, 10,000 idle connections).
+#            mailbox, 10,000 idle connections). Writes results/full.md.
 #
 # Everything runs in a mktemp folder on 127.0.0.1, every server started
 # here is stopped by PID on exit (trap), every wait is bounded. Stratus
@@ -62,6 +62,15 @@ full)
 	BIG=100000 POP_MSGS=1000 IDLE_K=10000 IDLE_HOLD=5 HIB=2
 	MATRIX_RUNS=3 MATRIX_DUR=2 ;;
 esac
+# BENCH_SIZES="VAR=N ...": smaller sizes to check a profile's code paths
+# quickly (e.g. --full with BIG=2000); the report shows the sizes used.
+for kv in ${BENCH_SIZES:-}; do
+	case ${kv%%=*} in
+		RUNS|DUR|USERS|PER_USER|USER_MAX|BIG|POP_MSGS|IDLE_K|MATRIX_RUNS|MATRIX_DUR)
+			printf -v "${kv%%=*}" '%d' "${kv#*=}" ;;
+		*) echo "BENCH_SIZES: unknown $kv" >&2; exit 2 ;;
+	esac
+done
 # 100 clients' sessions need a few seconds before any of them ends
 DUR_SESS_HI=$(( DUR > 3 ? DUR : 3 ))
 [ $PROFILE = smoke ] && DUR_SESS_HI=$DUR
@@ -846,6 +855,7 @@ phase report
 	echo "hibernate_s	$HIB"
 	echo "lmtp	$LMTP_CONNS $LMTP_SIZE"
 	echo "mix	$MIX"
+	echo "bench_sizes	${BENCH_SIZES:-}"
 	echo "matrix_runs	$MATRIX_RUNS"
 	echo "matrix_dur	$MATRIX_DUR"
 	echo "seed	$SEED"
@@ -857,6 +867,7 @@ phase report
 mkdir -p "$BENCH/results"
 OUT=$BENCH/results/latest.md
 [ $PROFILE = smoke ] && OUT=$BENCH/results/smoke.md
+[ $PROFILE = full ] && OUT=$BENCH/results/full.md
 OUT=${BENCH_OUT:-$OUT}
 mkdir -p "$(dirname "$OUT")"
 python3 "$BENCH/report.py" "$W/meta.tsv" "$RES" >"$OUT"
