@@ -86,6 +86,43 @@ int index_mailbox_lookup(struct index_user *user, const char *name,
 	return ST_OK;
 }
 
+static int index_span_cmp(const void *a, const void *b)
+{
+	const struct index_uid_span *x = a, *y = b;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+struct index_uid_span *index_uid_spans(Stratus__IndexUidRange *const *r,
+				       size_t n, size_t *n_r)
+{
+	struct index_uid_span *s = xcalloc(n + 1, sizeof(*s));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t first = r[i]->first, last = r[i]->last;
+		if (last == 0)
+			last = UINT32_MAX;
+		else if (last < first) {
+			uint32_t t = first;
+			first = last;
+			last = t;
+		}
+		s[i].first = first;
+		s[i].last = last;
+	}
+	qsort(s, n, sizeof(*s), index_span_cmp);
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (out > 0 && (s[out - 1].last == UINT32_MAX ||
+				s[i].first <= s[out - 1].last + 1)) {
+			if (s[i].last > s[out - 1].last)
+				s[out - 1].last = s[i].last;
+			continue;
+		}
+		s[out++] = s[i];
+	}
+	*n_r = out;
+	return s;
+}
+
 bool index_uid_in_ranges(uint32_t uid, Stratus__IndexUidRange *const *r,
 			 size_t n, bool empty_all)
 {

@@ -63,6 +63,13 @@ void index_kw_prepare(struct index_mailbox *box, size_t old,
 void index_kw_finish(struct index_kw_undo *u);
 void index_kw_rollback(struct index_mailbox *box, size_t old);
 
+/* A UID set as ascending, non-overlapping closed spans (last 0 = "*",
+ * reversed ranges swapped); malloc'd, *n_r entries. */
+struct index_uid_span {
+	uint32_t first, last;
+};
+struct index_uid_span *index_uid_spans(Stratus__IndexUidRange *const *r,
+				       size_t n, size_t *n_r);
 /* Whether uid lies in any range (no ranges = all when empty_all). */
 bool index_uid_in_ranges(uint32_t uid, Stratus__IndexUidRange *const *r,
 			 size_t n, bool empty_all);

@@ -15,6 +15,28 @@
 #define ST_TEMPFAIL STRATUS__STATUS__STATUS_TEMPFAIL
 #define ST_LIMIT STRATUS__STATUS__STATUS_LIMIT
 
+/* The new flags of one record under a STORE mode. */
+static void index_store_apply_mode(Stratus__IndexStoreMode mode,
+				   const struct index_record *r, uint8_t sys,
+				   uint64_t kw, uint8_t *nsys_r,
+				   uint64_t *nkw_r)
+{
+	switch (mode) {
+	case STRATUS__INDEX_STORE_MODE__INDEX_STORE_ADD:
+		*nsys_r = r->sysflags | sys;
+		*nkw_r = r->keywords | kw;
+		break;
+	case STRATUS__INDEX_STORE_MODE__INDEX_STORE_REMOVE:
+		*nsys_r = r->sysflags & (uint8_t)~sys;
+		*nkw_r = r->keywords & ~kw;
+		break;
+	default:
+		*nsys_r = sys;
+		*nkw_r = kw;
+		break;
+	}
+}
+
 int index_mailbox_store(struct index_user *user, struct index_mailbox *box,
 			const Stratus__IndexStoreRequest *req,
 			Stratus__IndexStoreReply *reply, const char **error_r)
@@ -29,46 +51,48 @@ int index_mailbox_store(struct index_user *user, struct index_mailbox *box,
 		return ST_INVALID;
 	}
 	uint64_t modseq = box->highest_modseq + 1;
-	size_t cap = box->n_recs;
-	Stratus__Indexfile__Record *recs = xcalloc(cap + 1, sizeof(*recs));
-	Stratus__Indexfile__Record **rp = xcalloc(cap + 1, sizeof(*rp));
-	reply->modified = xcalloc(cap + 1, sizeof(uint32_t));
-	size_t n = 0;
-	for (size_t i = 0; i < box->n_recs; i++) {
-		const struct index_record *r = &box->recs[i];
-		if (!index_uid_in_ranges(r->uid, req->uids, req->n_uids, false))
-			continue;
-		if (req->unchanged_since != 0 &&
-		    r->modseq > req->unchanged_since) {
-			reply->modified[reply->n_modified++] = r->uid;
-			continue;
+	/* Only the records in the UID set are visited (binary search per
+	 * span), and the arrays grow with the matches: a one-message STORE
+	 * in a 100,000-message mailbox costs what it does in a small one. */
+	size_t n_spans;
+	struct index_uid_span *spans = index_uid_spans(req->uids, req->n_uids,
+						       &n_spans);
+	size_t cap = 0, n = 0;
+	Stratus__Indexfile__Record *recs = NULL;
+	for (size_t s = 0; s < n_spans; s++) {
+		for (size_t i = index_mailbox_lower_bound(box, spans[s].first);
+		     i < box->n_recs && box->recs[i].uid <= spans[s].last; i++) {
+			const struct index_record *r = &box->recs[i];
+			if (req->unchanged_since != 0 &&
+			    r->modseq > req->unchanged_since) {
+				reply->modified = xreallocarray(reply->modified,
+					reply->n_modified + 1,
+					sizeof(*reply->modified));
+				reply->modified[reply->n_modified++] = r->uid;
+				continue;
+			}
+			uint8_t nsys;
+			uint64_t nkw;
+			index_store_apply_mode(req->mode, r, sys, kw, &nsys,
+					       &nkw);
+			if (nsys == r->sysflags && nkw == r->keywords)
+				continue;
+			if (n == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				recs = xreallocarray(recs, cap, sizeof(*recs));
+			}
+			stratus__indexfile__record__init(&recs[n]);
+			recs[n].uid = r->uid;
+			recs[n].sysflags = nsys;
+			recs[n].keywords = nkw;
+			recs[n].modseq = modseq;
+			n++;
 		}
-		uint8_t nsys = r->sysflags;
-		uint64_t nkw = r->keywords;
-		switch (req->mode) {
-		case STRATUS__INDEX_STORE_MODE__INDEX_STORE_ADD:
-			nsys |= sys;
-			nkw |= kw;
-			break;
-		case STRATUS__INDEX_STORE_MODE__INDEX_STORE_REMOVE:
-			nsys &= (uint8_t)~sys;
-			nkw &= ~kw;
-			break;
-		default:
-			nsys = sys;
-			nkw = kw;
-			break;
-		}
-		if (nsys == r->sysflags && nkw == r->keywords)
-			continue;
-		stratus__indexfile__record__init(&recs[n]);
-		recs[n].uid = r->uid;
-		recs[n].sysflags = nsys;
-		recs[n].keywords = nkw;
-		recs[n].modseq = modseq;
-		rp[n] = &recs[n];
-		n++;
 	}
+	free(spans);
+	Stratus__Indexfile__Record **rp = xcalloc(n + 1, sizeof(*rp));
+	for (size_t i = 0; i < n; i++)
+		rp[i] = &recs[i];
 	int ret = ST_OK;
 	if (n > 0) {
 		Stratus__Indexfile__Op op = STRATUS__INDEXFILE__OP__INIT;

@@ -284,6 +284,62 @@ static void test_store_unchanged_since(void **state)
 	fixture_free(f);
 }
 
+/* UID sets as IMAP sends them: overlapping, reversed, "*", gaps from
+ * expunged UIDs; each matching message is changed once. */
+static void test_store_uid_sets(void **state)
+{
+	(void)state;
+	struct rpc_fixture *f = fixture_new();
+	for (int i = 0; i < 10; i++)
+		append_one(f->a, "INBOX", NULL, "x");	/* UIDs 1..10 */
+	Stratus__IndexUidRange r1 = STRATUS__INDEX_UID_RANGE__INIT;
+	Stratus__IndexUidRange r2 = STRATUS__INDEX_UID_RANGE__INIT;
+	Stratus__IndexUidRange r3 = STRATUS__INDEX_UID_RANGE__INIT;
+	Stratus__IndexUidRange *rs[] = { &r1, &r2, &r3 };
+	r1.first = 4;		/* 4:2, reversed */
+	r1.last = 2;
+	r2.first = 3;		/* 3:5 overlaps it */
+	r2.last = 5;
+	r3.first = 9;		/* 9:* */
+	r3.last = 0;
+	char *flags[] = { (char *)"\\Flagged" };
+	Stratus__IndexStoreRequest sreq = STRATUS__INDEX_STORE_REQUEST__INIT;
+	sreq.user = (char *)"alice";
+	sreq.mailbox = (char *)"INBOX";
+	sreq.uids = rs;
+	sreq.n_uids = 3;
+	sreq.mode = STRATUS__INDEX_STORE_MODE__INDEX_STORE_ADD;
+	sreq.flags = flags;
+	sreq.n_flags = 1;
+	struct rpc_reply reply;
+	const Stratus__IndexStoreReply *r =
+		(const void *)call_ok(f->a, M_STORE, &sreq.base, &reply);
+	static const uint32_t want[] = { 2, 3, 4, 5, 9, 10 };
+	assert_int_equal(r->n_updated, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(r->updated[i]->uid, want[i]);
+	rpc_reply_clear(&reply);
+	/* Again: nothing changes, nothing is reported. */
+	r = (const void *)call_ok(f->a, M_STORE, &sreq.base, &reply);
+	assert_int_equal(r->n_updated, 0);
+	rpc_reply_clear(&reply);
+	/* A set past the last UID matches nothing. */
+	r1.first = 50;
+	r1.last = 60;
+	sreq.n_uids = 1;
+	sreq.mode = STRATUS__INDEX_STORE_MODE__INDEX_STORE_REMOVE;
+	r = (const void *)call_ok(f->a, M_STORE, &sreq.base, &reply);
+	assert_int_equal(r->n_updated, 0);
+	rpc_reply_clear(&reply);
+	/* 1:4294967295 takes every message that has the flag. */
+	r1.first = 1;
+	r1.last = UINT32_MAX;
+	r = (const void *)call_ok(f->a, M_STORE, &sreq.base, &reply);
+	assert_int_equal(r->n_updated, 6);
+	rpc_reply_clear(&reply);
+	fixture_free(f);
+}
+
 static void test_mailbox_ops_and_list(void **state)
 {
 	(void)state;
@@ -540,6 +596,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wait_sees_other_session),
 		cmocka_unit_test(test_store_unchanged_since),
+		cmocka_unit_test(test_store_uid_sets),
 		cmocka_unit_test(test_mailbox_ops_and_list),
 		cmocka_unit_test(test_copy_move_fetch_search),
 		cmocka_unit_test(test_persistence),
