@@ -105,9 +105,11 @@ static void part_type_free(struct part_type *t)
  * invisible to the test. */
 static char *text_steal(struct buf *b)
 {
-	for (size_t i = 0; i < b->len; i++) {
-		if (b->data[i] == '\0')
-			b->data[i] = ' ';
+	char *nul = b->len > 0 ? memchr(b->data, '\0', b->len) : NULL;
+
+	while (nul != NULL) {
+		*nul = ' ';
+		nul = memchr(nul, '\0', b->len - (size_t)(nul - b->data));
 	}
 	return b->data == NULL ? xstrdup("") : buf_steal(b);
 }
