@@ -3,6 +3,7 @@
  * The index owns names, GUIDs, UIDs and auto-created folders; this file
  * owns the IMAP syntax and replies. */
 #include "imap-index.h"
+#include "imap-quota.h"
 #include "imap-mail-log.h"
 #include "imap-utf7.h"
 
@@ -316,8 +317,9 @@ bool cmd_unsubscribe(struct imap_cmd *cmd)
 
 static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
+	const struct imap_status_ctx *sc = cmd->ctx;
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		imap_index_fail(cmd, reply, cmd->ctx);
+		imap_index_fail(cmd, reply, sc->mailbox);
 		return;
 	}
 	const Stratus__IndexMailboxStatus *st =
@@ -325,7 +327,7 @@ static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	const struct imap_arg *items = &cmd->c.args[1];
 	struct buf out = BUF_INIT;
 	buf_append_str(&out, "* STATUS ");
-	imap_append_astring(&out, cmd->ctx);
+	imap_append_astring(&out, sc->mailbox);
 	buf_append_str(&out, " (");
 	for (size_t i = 0; st != NULL && i < items->list_count; i++) {
 		const char *it = items->list[i].str;
@@ -342,6 +344,8 @@ static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 			v = st->unseen;
 		else if (strcasecmp(it, "SIZE") == 0)
 			v = st->vsize;
+		else if (sc->want_deleted)
+			v = imap_quota_status_value(sc, it);
 		buf_printf(&out, "%s%s %llu", i > 0 ? " " : "", it, v);
 	}
 	buf_append_c(&out, ')');
@@ -349,6 +353,15 @@ static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	buf_free(&out);
 	imap_cmd_reply(cmd, "OK", "Status completed.");
 	imap_cmd_done(cmd);
+}
+
+static void status_send(struct imap_cmd *cmd)
+{
+	const struct imap_status_ctx *sc = cmd->ctx;
+	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
+	req.user = cmd->client->user;
+	req.mailbox = (char *)sc->mailbox;
+	imap_index_call(cmd, IMAP_INDEX_STATUS, &req.base, status_reply);
 }
 
 bool cmd_status(struct imap_cmd *cmd)
@@ -361,10 +374,17 @@ bool cmd_status(struct imap_cmd *cmd)
 		imap_cmd_bad(cmd, "Invalid arguments.");
 		return true;
 	}
+	struct imap_status_ctx *sc = imap_pool_alloc(&cmd->pool, sizeof(*sc));
 	for (size_t i = 0; i < args[1].list_count; i++) {
+		const struct imap_arg *item = &args[1].list[i];
 		bool ok = false;
 		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			ok |= imap_arg_atom_equals(&args[1].list[i], known[k]);
+			ok |= imap_arg_atom_equals(item, known[k]);
+		if (!ok && imap_quota_status_item(cmd->client, item)) {
+			ok = sc->want_deleted = true;
+			sc->want_storage |= imap_arg_atom_equals(item,
+							"DELETED-STORAGE");
+		}
 		if (!ok) {
 			imap_cmd_bad(cmd, "Invalid status item");
 			return true;
@@ -373,11 +393,13 @@ bool cmd_status(struct imap_cmd *cmd)
 	const char *name = imap_mailbox_arg(cmd, &args[0], false);
 	if (name == NULL)
 		return true;
-	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
-	req.user = cmd->client->user;
-	req.mailbox = (char *)name;
-	cmd->ctx = (void *)name;
-	imap_index_call(cmd, IMAP_INDEX_STATUS, &req.base, status_reply);
+	sc->mailbox = name;
+	sc->done = status_send;
+	cmd->ctx = sc;
+	if (sc->want_deleted)
+		imap_quota_status_count(cmd, sc);
+	else
+		status_send(cmd);
 	return false;
 }
 

@@ -193,6 +193,46 @@ uint64_t imap_quota_status_value(const struct imap_status_ctx *st,
 	return (st->deleted_bytes + KIB - 1) / KIB;
 }
 
+void imap_quota_status_split(struct imap_cmd *cmd, const struct imap_arg *items,
+			     struct imap_status_ctx *st)
+{
+	st->others.type = IMAP_ARG_LIST;
+	st->others.fd = -1;
+	st->others.list = imap_pool_alloc(&cmd->pool, (items->list_count + 1) *
+					  sizeof(*st->others.list));
+	for (size_t i = 0; i < items->list_count; i++) {
+		const struct imap_arg *it = &items->list[i];
+		if (!imap_quota_status_item(cmd->client, it)) {
+			st->others.list[st->others.list_count++] = *it;
+			continue;
+		}
+		st->want_deleted = true;
+		if (imap_arg_atom_equals(it, "DELETED-STORAGE"))
+			st->want_storage = true;
+		else
+			st->want_count = true;
+	}
+}
+
+void imap_quota_status_append(const struct imap_status_ctx *st,
+			      struct buf *line)
+{
+	if (!st->want_deleted || line->len == 0 ||
+	    line->data[line->len - 1] != ')')
+		return;
+	line->len--;
+	bool first = line->data[line->len - 1] == '(';
+	if (st->want_count) {
+		buf_printf(line, "%sDELETED %u", first ? "" : " ", st->deleted);
+		first = false;
+	}
+	if (st->want_storage)
+		buf_printf(line, "%sDELETED-STORAGE %llu", first ? "" : " ",
+			   (unsigned long long)imap_quota_status_value(
+				   st, "DELETED-STORAGE"));
+	buf_append_c(line, ')');
+}
+
 static bool uid_in(const uint32_t *uids, size_t n, uint32_t uid)
 {
 	size_t lo = 0, hi = n;

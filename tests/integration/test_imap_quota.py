@@ -1,7 +1,7 @@
 """IMAP QUOTA (RFC 9208) in svc-imap with `imap_quota`: capabilities,
 GETQUOTAROOT/GETQUOTA against limits from passwd-file userdb fields, the
-numbers moving after APPEND/EXPUNGE, SETQUOTA refused, and the commands
-absent without the plugin."""
+numbers moving after APPEND/EXPUNGE, SETQUOTA refused, STATUS DELETED /
+DELETED-STORAGE / SIZE, and the commands absent without the plugin."""
 
 import imaplib
 import re
@@ -62,6 +62,13 @@ class ImapQuotaTest(StratusTestCase):
         m.login(user, "pass")
         return m
 
+    def status(self, m, box, items):
+        """STATUS items as a dict (RFC 3501 sets no order for them)."""
+        typ, data = m.status(box, items)
+        self.assertEqual(typ, "OK", data)
+        inner = re.match(rb"^\S+ \((.*)\)$", data[0]).group(1).split()
+        return {inner[i].decode(): int(inner[i + 1]) for i in range(0, len(inner), 2)}
+
     def quotaroot(self, m, box="INBOX"):
         typ, data = m.getquotaroot(box)
         self.assertEqual(typ, "OK", data)
@@ -113,11 +120,18 @@ class ImapQuotaTest(StratusTestCase):
         self.assertEqual(quotas, [b'"User quota" (STORAGE %d 100 MESSAGE 2 5)'
                                   % (sum(sizes) // 1024)])
 
+        # STATUS DELETED / DELETED-STORAGE (RFC 9208 4.2) and SIZE.
         m.select("Work")
         m.store("2", "+FLAGS", r"(\Deleted)")
+        self.assertEqual(self.status(m, "Work", "(MESSAGES DELETED DELETED-STORAGE SIZE)"),
+                         {"MESSAGES": 2, "DELETED": 1, "DELETED-STORAGE": 5,
+                          "SIZE": sum(sizes)})
+
         self.assertEqual(m.expunge()[0], "OK")
         roots, quotas = self.quotaroot(m, "Work")
         self.assertEqual(quotas, [b'"User quota" (STORAGE 2 100 MESSAGE 1 5)'])
+        self.assertEqual(self.status(m, "Work", "(DELETED DELETED-STORAGE)"),
+                         {"DELETED": 0, "DELETED-STORAGE": 0})
 
         # Over the message limit: APPEND is refused with [OVERQUOTA] and
         # the usage stays where it was.
@@ -158,6 +172,13 @@ class ImapQuotaTest(StratusTestCase):
         log = self.stratus.read_log()
         self.assertNotIn("mail_plugins: imap_quota is accepted but not", log)
 
+    def test_status_deleted_of_missing_mailbox(self):
+        m = self.login(BOTH)
+        typ, data = m.status("NoSuchBox", "(DELETED)")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"NONEXISTENT", data[0])
+        m.logout()
+
 
 class ImapWithoutQuotaPluginTest(StratusTestCase):
     """quota on, imap_quota off: no capability, commands unknown."""
@@ -178,6 +199,8 @@ plugin {
             with self.assertRaises(imaplib.IMAP4.error) as e:
                 m._simple_command(*cmd)
             self.assertIn("Unknown command", str(e.exception))
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.status("INBOX", "(DELETED)")
         m.logout()
 
 
