@@ -16,6 +16,7 @@
 #include "mail-imap.h"
 #include "mail-parser.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,6 +40,9 @@ struct fetch_ctx {
 	struct imap_fetch_items items;
 	struct imap_msgset ms;
 	bool uid_cmd;
+	uint64_t changedsince;	/* RFC 7162 CHANGEDSINCE, 0 = none */
+	bool vanished;		/* UID FETCH (CHANGEDSINCE n VANISHED) */
+	const char *vanished_set;	/* the raw UID set, for VANISHED */
 	struct fetch_msg *msgs;
 	size_t n_msgs, next;
 	uint32_t next_uid;	/* index reply was cut: continue here */
@@ -229,7 +233,8 @@ static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 		buf_printf(&b, "UID %u", m->uid);
 		break;
 	case IMAP_FETCH_FLAGS:
-		imap_append_flags(&b, m->flags, m->n_flags, false);
+		imap_append_flags(&b, m->flags, m->n_flags,
+				  imap_client_is_recent(f->client, m->uid));
 		break;
 	case IMAP_FETCH_INTERNALDATE:
 		imap_datetime_format((time_t)m->internal_date, date);
@@ -322,7 +327,14 @@ static bool write_message(struct fetch_ctx *f, const struct fetch_msg *m)
 	if (m->seen_added && !flags_requested(f)) {
 		struct buf b = BUF_INIT;
 		buf_append_c(&b, ' ');
-		imap_append_flags(&b, m->flags, m->n_flags, false);
+		imap_append_flags(&b, m->flags, m->n_flags,
+				  imap_client_is_recent(f->client, m->uid));
+		bool has_modseq = false;
+		for (size_t i = 0; i < f->items.n_items; i++)
+			has_modseq |= f->items.items[i].kind == IMAP_FETCH_MODSEQ;
+		if (client->condstore && !has_modseq)
+			buf_printf(&b, " MODSEQ (%llu)",
+				   (unsigned long long)m->modseq);
 		imap_client_send_raw(client, b.data, b.len);
 		buf_free(&b);
 	}
@@ -435,6 +447,7 @@ static void fetch_seen_reply(struct imap_cmd *cmd,
 			for (size_t j = 0; j < u->n_flags; j++)
 				m->flags[j] = xstrdup(u->flags[j]);
 			m->n_flags = u->n_flags;
+			m->modseq = u->modseq;
 			m->seen_added = true;
 		}
 	}
@@ -552,15 +565,143 @@ static void fetch_request(struct imap_cmd *cmd, uint32_t from_uid)
 	req.n_uids = n;
 	req.fields = fields;
 	req.n_fields = nf;
+	req.changed_since = f->changedsince;
 	imap_index_call(cmd, IMAP_INDEX_FETCH, &req.base, fetch_index_reply);
 	free(ranges);
 	free(trim);
 }
 
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A UID in the raw UID set (expunged UIDs are no longer in the view). */
+static bool in_raw_set(const struct imap_seq_range *r, size_t n, uint32_t uid)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (uid >= r[i].lo && uid <= r[i].hi)
+			return true;
+	}
+	return false;
+}
+
+static void fetch_vanished_reply(struct imap_cmd *cmd,
+				 const struct rpc_reply *reply)
+{
+	struct fetch_ctx *f = cmd->ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		fetch_fail(cmd, "index Wait", reply);
+		return;
+	}
+	const Stratus__IndexWaitReply *r = (const void *)reply->msg;
+	struct imap_seq_range *set;
+	size_t n_set;
+	const char *error;
+	if (imap_seqset_parse(f->vanished_set, &cmd->pool, &set, &n_set,
+			      &error) < 0)
+		n_set = 0;
+	uint32_t *gone = xcalloc(r->n_expunged + 1, sizeof(uint32_t));
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_expunged; i++) {
+		if (in_raw_set(set, n_set, r->expunged[i]) &&
+		    imap_client_seq(cmd->client, r->expunged[i]) == 0)
+			gone[n++] = r->expunged[i];
+	}
+	qsort(gone, n, sizeof(uint32_t), uid_cmp);
+	if (n > 0) {
+		struct buf out = BUF_INIT;
+		buf_append_str(&out, "* VANISHED (EARLIER) ");
+		imap_append_uidset(&out, gone, n);
+		imap_client_send(cmd->client, "%s", out.data);
+		buf_free(&out);
+	}
+	free(gone);
+	if (f->ms.n_uids == 0) {
+		imap_sync_reply(cmd, "OK", "Fetch completed.");
+		return;
+	}
+	fetch_request(cmd, 0);
+}
+
+/* RFC 7162 3.2.6: the UIDs of the set expunged since CHANGEDSINCE, from
+ * svc-index's expunge records, before the FETCH replies. */
+static void fetch_vanished(struct imap_cmd *cmd, const char *set)
+{
+	struct fetch_ctx *f = cmd->ctx;
+	struct imap_client *client = cmd->client;
+	f->vanished_set = set;
+	Stratus__IndexWaitRequest req;
+	imap_sync_wait_request(client, &req, 0);
+	req.since_modseq = f->changedsince;
+	req.since_uidnext = UINT32_MAX;	/* every UID: none is "new" */
+	req.claim_recent = false;
+	imap_index_call(cmd, IMAP_INDEX_WAIT, &req.base, fetch_vanished_reply);
+}
+
+/* "(CHANGEDSINCE n [VANISHED])" after the items (RFC 7162 3.1.4.1,
+ * 3.2.6). Returns false with a tagged BAD sent. */
+static bool fetch_modifiers(struct imap_cmd *cmd, struct fetch_ctx *f,
+			    const struct imap_arg *mods)
+{
+	const struct imap_arg *l = mods->list;
+	size_t n = mods->type == IMAP_ARG_LIST ? mods->list_count : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (imap_arg_atom_equals(&l[i], "VANISHED") && f->uid_cmd &&
+		    cmd->client->qresync && !f->vanished) {
+			f->vanished = true;
+			continue;
+		}
+		char *end;
+		if (!imap_arg_atom_equals(&l[i], "CHANGEDSINCE") ||
+		    i + 1 >= n || l[i + 1].type != IMAP_ARG_ATOM ||
+		    l[i + 1].str[0] < '0' || l[i + 1].str[0] > '9' ||
+		    f->changedsince != 0) {
+			imap_cmd_bad(cmd, "Invalid FETCH modifiers.");
+			return false;
+		}
+		errno = 0;
+		f->changedsince = strtoull(l[++i].str, &end, 10);
+		if (*end != '\0' || errno != 0 || f->changedsince == 0 ||
+		    f->changedsince > INT64_MAX) {
+			imap_cmd_bad(cmd, "Invalid CHANGEDSINCE value.");
+			return false;
+		}
+	}
+	if (n == 0 || (f->vanished && f->changedsince == 0)) {
+		imap_cmd_bad(cmd, "Invalid FETCH modifiers.");
+		return false;
+	}
+	return true;
+}
+
+static bool fetch_has(const struct fetch_ctx *f, enum imap_fetch_kind kind)
+{
+	for (size_t i = 0; i < f->items.n_items; i++) {
+		if (f->items.items[i].kind == kind)
+			return true;
+	}
+	return false;
+}
+
+/* Puts an item first (UID for UID FETCH) or last (MODSEQ). */
+static void fetch_add_item(struct imap_cmd *cmd, struct fetch_ctx *f,
+			   enum imap_fetch_kind kind, bool first)
+{
+	struct imap_fetch_item *n = imap_pool_alloc(&cmd->pool,
+		(f->items.n_items + 1) * sizeof(*n));
+	memcpy(n + (first ? 1 : 0), f->items.items,
+	       f->items.n_items * sizeof(*n));
+	n[first ? 0 : f->items.n_items].kind = kind;
+	f->items.items = n;
+	f->items.n_items++;
+}
+
 bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
 		      const struct imap_arg *args, size_t n_args)
 {
-	if (n_args != 2 || args[0].type != IMAP_ARG_ATOM) {
+	if ((n_args != 2 && n_args != 3) || args[0].type != IMAP_ARG_ATOM) {
 		imap_cmd_bad(cmd, "Invalid arguments.");
 		return true;
 	}
@@ -577,20 +718,20 @@ bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
 		imap_cmd_bad(cmd, error);
 		return true;
 	}
-	if (uid_cmd) {
-		bool has_uid = false;
-		for (size_t i = 0; i < f->items.n_items; i++)
-			has_uid |= f->items.items[i].kind == IMAP_FETCH_UID;
-		if (!has_uid) {
-			/* UID FETCH always reports the UID, first. */
-			struct imap_fetch_item *n = imap_pool_alloc(&cmd->pool,
-				(f->items.n_items + 1) * sizeof(*n));
-			memcpy(n + 1, f->items.items,
-			       f->items.n_items * sizeof(*n));
-			n[0].kind = IMAP_FETCH_UID;
-			f->items.items = n;
-			f->items.n_items++;
-		}
+	if (n_args == 3 && !fetch_modifiers(cmd, f, &args[2]))
+		return true;
+	if (uid_cmd && !fetch_has(f, IMAP_FETCH_UID))
+		fetch_add_item(cmd, f, IMAP_FETCH_UID, true);
+	if (f->changedsince != 0 || fetch_has(f, IMAP_FETCH_MODSEQ))
+		imap_client_enable_condstore(cmd->client);
+	/* With CONDSTORE on, FLAGS come with MODSEQ (RFC 7162 3.1.4). */
+	if (!fetch_has(f, IMAP_FETCH_MODSEQ) &&
+	    (f->changedsince != 0 ||
+	     (cmd->client->condstore && fetch_has(f, IMAP_FETCH_FLAGS))))
+		fetch_add_item(cmd, f, IMAP_FETCH_MODSEQ, false);
+	if (f->vanished) {
+		fetch_vanished(cmd, args[0].str);
+		return false;
 	}
 	if (f->ms.n_uids == 0) {
 		imap_cmd_reply(cmd, "OK", "Fetch completed.");

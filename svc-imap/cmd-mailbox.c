@@ -1,12 +1,16 @@
-/* Mailbox commands through svc-index: LIST, LSUB, CREATE, DELETE, RENAME,
- * SUBSCRIBE, UNSUBSCRIBE, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, CHECK.
+/* Mailbox commands through svc-index: CREATE, DELETE, RENAME, SUBSCRIBE,
+ * UNSUBSCRIBE, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, CHECK (LIST and
+ * LSUB are in cmd-list.c).
  * The index owns names, GUIDs, UIDs and auto-created folders; this file
  * owns the IMAP syntax and replies. */
 #include "imap-index.h"
-#include "imap-quota.h"
 #include "imap-mail-log.h"
+#include "imap-quota.h"
+#include "imap-msgset.h"
+#include "imap-sync.h"
 #include "imap-utf7.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -93,77 +97,6 @@ const char *imap_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg,
 		return NULL;
 	}
 	return name;
-}
-
-/* ---- LIST / LSUB ---- */
-
-static void list_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
-{
-	struct imap_client *client = cmd->client;
-	bool lsub = strcasecmp(cmd->c.name, "LSUB") == 0;
-	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		imap_index_fail(cmd, reply, NULL);
-		return;
-	}
-	const Stratus__IndexListReply *r =
-		(const Stratus__IndexListReply *)reply->msg;
-	char sep = imap_settings_inbox_ns(&client->ctx->set)->sep;
-	struct buf out = BUF_INIT;
-	for (size_t i = 0; i < r->n_entries; i++) {
-		const Stratus__IndexListEntry *e = r->entries[i];
-		buf_reset(&out);
-		buf_printf(&out, "* %s (", cmd->c.name);
-		size_t start = out.len;
-		if (lsub) {
-			if (e->nonexistent)
-				buf_append_str(&out, "\\Noselect");
-		} else {
-			if (e->nonexistent)
-				buf_append_str(&out, "\\Noselect");
-			buf_append_str(&out, out.len > start ? " " : "");
-			buf_append_str(&out, e->has_children ?
-				       "\\HasChildren" : "\\HasNoChildren");
-			for (size_t j = 0; j < e->n_special_use; j++)
-				buf_printf(&out, " %s", e->special_use[j]);
-		}
-		buf_printf(&out, ") \"%s%c\" ", sep == '\\' || sep == '"' ?
-			   "\\" : "", sep);
-		imap_append_astring(&out, e->name);
-		imap_client_send(client, "%s", out.data);
-	}
-	buf_free(&out);
-	imap_cmd_reply(cmd, "OK", "%s completed.", lsub ? "Lsub" : "List");
-	imap_cmd_done(cmd);
-}
-
-bool cmd_list(struct imap_cmd *cmd)
-{
-	const struct imap_arg *args = cmd->c.args;
-	struct imap_client *client = cmd->client;
-	char sep = imap_settings_inbox_ns(&client->ctx->set)->sep;
-
-	if (cmd->c.n_args != 2 || !imap_arg_is_astring(&args[0]) ||
-	    !imap_arg_is_astring(&args[1])) {
-		imap_cmd_bad(cmd, "Invalid arguments.");
-		return true;
-	}
-	const char *ref = args[0].str, *pattern = args[1].str;
-	if (pattern[0] == '\0' && strcasecmp(cmd->c.name, "LIST") == 0) {
-		/* The hierarchy delimiter and root name of the reference. */
-		imap_client_send(client, "* LIST (\\Noselect) \"%s%c\" \"\"",
-				 sep == '\\' || sep == '"' ? "\\" : "", sep);
-		imap_cmd_reply(cmd, "OK", "List completed.");
-		return true;
-	}
-	char *full = imap_pool_printf(&cmd->pool, "%s%s",
-				      pattern[0] == sep ? "" : ref, pattern);
-	Stratus__IndexListRequest req = STRATUS__INDEX_LIST_REQUEST__INIT;
-	req.user = client->user;
-	req.patterns = &full;
-	req.n_patterns = 1;
-	req.subscribed_only = strcasecmp(cmd->c.name, "LSUB") == 0;
-	imap_index_call(cmd, IMAP_INDEX_LIST, &req.base, list_reply);
-	return false;
 }
 
 /* ---- CREATE / DELETE / RENAME / (UN)SUBSCRIBE ---- */
@@ -315,20 +248,13 @@ bool cmd_unsubscribe(struct imap_cmd *cmd)
 
 /* ---- STATUS ---- */
 
-static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+void imap_status_format(struct buf *out, const char *name,
+			const struct imap_arg *items,
+			const Stratus__IndexMailboxStatus *st)
 {
-	const struct imap_status_ctx *sc = cmd->ctx;
-	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		imap_index_fail(cmd, reply, sc->mailbox);
-		return;
-	}
-	const Stratus__IndexMailboxStatus *st =
-		((const Stratus__IndexMailboxStatusReply *)reply->msg)->status;
-	const struct imap_arg *items = &cmd->c.args[1];
-	struct buf out = BUF_INIT;
-	buf_append_str(&out, "* STATUS ");
-	imap_append_astring(&out, sc->mailbox);
-	buf_append_str(&out, " (");
+	buf_append_str(out, "* STATUS ");
+	imap_append_astring(out, name);
+	buf_append_str(out, " (");
 	for (size_t i = 0; st != NULL && i < items->list_count; i++) {
 		const char *it = items->list[i].str;
 		unsigned long long v = 0;
@@ -344,11 +270,45 @@ static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 			v = st->unseen;
 		else if (strcasecmp(it, "SIZE") == 0)
 			v = st->vsize;
-		else if (sc->want_deleted)
-			v = imap_quota_status_value(sc, it);
-		buf_printf(&out, "%s%s %llu", i > 0 ? " " : "", it, v);
+		else if (strcasecmp(it, "HIGHESTMODSEQ") == 0)
+			v = st->highest_modseq;
+		buf_printf(out, "%s%s %llu", i > 0 ? " " : "", it, v);
 	}
-	buf_append_c(&out, ')');
+	buf_append_c(out, ')');
+}
+
+bool imap_status_items_valid(struct imap_client *client,
+			     const struct imap_arg *items)
+{
+	static const char *const known[] = { "MESSAGES", "RECENT", "UIDNEXT",
+		"UIDVALIDITY", "UNSEEN", "SIZE", "HIGHESTMODSEQ" };
+	if (items->type != IMAP_ARG_LIST || items->list_count == 0)
+		return false;
+	for (size_t i = 0; i < items->list_count; i++) {
+		bool ok = false;
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok |= imap_arg_atom_equals(&items->list[i], known[k]);
+		if (!ok)
+			return false;
+		/* A CONDSTORE enabling command (RFC 7162 3.1). */
+		if (imap_arg_atom_equals(&items->list[i], "HIGHESTMODSEQ"))
+			imap_client_enable_condstore(client);
+	}
+	return true;
+}
+
+static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+{
+	const struct imap_status_ctx *sc = cmd->ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		imap_index_fail(cmd, reply, sc->mailbox);
+		return;
+	}
+	const Stratus__IndexMailboxStatus *st =
+		((const Stratus__IndexMailboxStatusReply *)reply->msg)->status;
+	struct buf out = BUF_INIT;
+	imap_status_format(&out, sc->mailbox, &sc->others, st);
+	imap_quota_status_append(sc, &out);
 	imap_client_send(cmd->client, "%s", out.data);
 	buf_free(&out);
 	imap_cmd_reply(cmd, "OK", "Status completed.");
@@ -366,29 +326,19 @@ static void status_send(struct imap_cmd *cmd)
 
 bool cmd_status(struct imap_cmd *cmd)
 {
-	static const char *const known[] = { "MESSAGES", "RECENT", "UIDNEXT",
-		"UIDVALIDITY", "UNSEEN", "SIZE" };
 	const struct imap_arg *args = cmd->c.args;
 	if (cmd->c.n_args != 2 || args[1].type != IMAP_ARG_LIST ||
 	    args[1].list_count == 0) {
 		imap_cmd_bad(cmd, "Invalid arguments.");
 		return true;
 	}
+	/* DELETED and DELETED-STORAGE (RFC 9208 4.2) are counted apart. */
 	struct imap_status_ctx *sc = imap_pool_alloc(&cmd->pool, sizeof(*sc));
-	for (size_t i = 0; i < args[1].list_count; i++) {
-		const struct imap_arg *item = &args[1].list[i];
-		bool ok = false;
-		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			ok |= imap_arg_atom_equals(item, known[k]);
-		if (!ok && imap_quota_status_item(cmd->client, item)) {
-			ok = sc->want_deleted = true;
-			sc->want_storage |= imap_arg_atom_equals(item,
-							"DELETED-STORAGE");
-		}
-		if (!ok) {
-			imap_cmd_bad(cmd, "Invalid status item");
-			return true;
-		}
+	imap_quota_status_split(cmd, &args[1], sc);
+	if (sc->others.list_count > 0 &&
+	    !imap_status_items_valid(cmd->client, &sc->others)) {
+		imap_cmd_bad(cmd, "Invalid status item");
+		return true;
 	}
 	const char *name = imap_mailbox_arg(cmd, &args[0], false);
 	if (name == NULL)
@@ -415,16 +365,113 @@ void imap_client_unselect(struct imap_client *client)
 	free(client->own);
 	client->own = NULL;
 	client->n_own = 0;
+	free(client->recent_uids);
+	client->recent_uids = NULL;
+	client->n_recent_uids = 0;
 	if (client->state == IMAP_STATE_SELECTED)
 		imap_client_set_state(client, IMAP_STATE_AUTH);
+}
+
+/* SELECT/EXAMINE parameters: (CONDSTORE) or (QRESYNC (uidvalidity
+ * modseq [known-uids [seq-match]])) of RFC 7162. */
+struct select_ctx {
+	const char *name;
+	bool qresync;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	const char *known_uids;		/* NULL = all */
+};
+
+static void select_finish(struct imap_cmd *cmd)
+{
+	bool examine = strcasecmp(cmd->c.name, "EXAMINE") == 0;
+	imap_cmd_reply(cmd, "OK", "[%s] %s completed.", examine ?
+		       "READ-ONLY" : "READ-WRITE", examine ? "Examine" :
+		       "Select");
+	imap_cmd_done(cmd);
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* VANISHED (EARLIER) for the known UIDs expunged since the client's
+ * modseq, then FETCH for each message changed since then. */
+static void select_qresync_reply(struct imap_cmd *cmd,
+				 const struct rpc_reply *reply)
+{
+	struct select_ctx *sc = cmd->ctx;
+	struct imap_client *client = cmd->client;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		log_warning(&client->log, "QRESYNC: index Wait failed: %s",
+			    reply->error != NULL ? reply->error :
+			    rpc_status_name(reply->status));
+		select_finish(cmd);
+		return;
+	}
+	const Stratus__IndexWaitReply *r = (const void *)reply->msg;
+	struct imap_seq_range *known = NULL;
+	size_t n_known = 0;
+	const char *error;
+	if (sc->known_uids != NULL &&
+	    imap_seqset_parse(sc->known_uids, &cmd->pool, &known, &n_known,
+			      &error) < 0)
+		n_known = 0;
+	uint32_t *gone = xcalloc(r->n_expunged + 1, sizeof(uint32_t));
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_expunged; i++) {
+		uint32_t uid = r->expunged[i];
+		bool in = sc->known_uids == NULL;
+		for (size_t k = 0; !in && k < n_known; k++)
+			in = uid >= known[k].lo && uid <= known[k].hi;
+		if (in && imap_client_seq(client, uid) == 0)
+			gone[n++] = uid;
+	}
+	qsort(gone, n, sizeof(uint32_t), uid_cmp);
+	struct buf out = BUF_INIT;
+	if (n > 0) {
+		buf_append_str(&out, "* VANISHED (EARLIER) ");
+		imap_append_uidset(&out, gone, n);
+		imap_client_send(client, "%s", out.data);
+	}
+	free(gone);
+	for (size_t i = 0; i < r->n_flag_changes; i++) {
+		const Stratus__IndexFlagUpdate *f = r->flag_changes[i];
+		uint32_t seq = imap_client_seq(client, f->uid);
+		if (seq == 0)
+			continue;
+		buf_reset(&out);
+		buf_printf(&out, "* %u FETCH (UID %u ", seq, f->uid);
+		imap_append_flags(&out, f->flags, f->n_flags,
+				  imap_client_is_recent(client, f->uid));
+		buf_printf(&out, " MODSEQ (%llu))",
+			   (unsigned long long)f->modseq);
+		imap_client_send(client, "%s", out.data);
+	}
+	buf_free(&out);
+	select_finish(cmd);
+}
+
+static void select_qresync(struct imap_cmd *cmd)
+{
+	struct select_ctx *sc = cmd->ctx;
+	Stratus__IndexWaitRequest req;
+	imap_sync_wait_request(cmd->client, &req, 0);
+	req.since_modseq = sc->modseq;
+	req.since_uidnext = UINT32_MAX;	/* every UID: none is "new" */
+	req.claim_recent = false;
+	imap_index_call(cmd, IMAP_INDEX_WAIT, &req.base, select_qresync_reply);
 }
 
 static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
 	struct imap_client *client = cmd->client;
+	struct select_ctx *sc = cmd->ctx;
 	bool examine = strcasecmp(cmd->c.name, "EXAMINE") == 0;
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		imap_index_fail(cmd, reply, cmd->ctx);
+		imap_index_fail(cmd, reply, sc->name);
 		return;
 	}
 	const Stratus__IndexOpenReply *r =
@@ -437,12 +484,17 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 		imap_cmd_done(cmd);
 		return;
 	}
-	client->selected = xstrdup(cmd->ctx);
+	client->selected = xstrdup(sc->name);
 	client->selected_readonly = examine;
 	client->uidvalidity = st->uidvalidity;
 	client->highest_modseq = st->highest_modseq;
 	client->uidnext = st->uidnext;
-	client->n_recent = st->recent;
+	client->n_recent_uids = r->n_recent_uids;
+	client->recent_uids = xreallocarray(NULL, r->n_recent_uids + 1,
+					    sizeof(uint32_t));
+	if (r->n_recent_uids > 0)
+		memcpy(client->recent_uids, r->recent_uids,
+		       r->n_recent_uids * sizeof(uint32_t));
 	client->n_uids = r->n_uids;
 	client->uids = xreallocarray(NULL, r->n_uids + 1, sizeof(uint32_t));
 	if (r->n_uids > 0)
@@ -464,7 +516,7 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 				 kw.data : "");
 	buf_free(&kw);
 	imap_client_send(client, "* %u EXISTS", st->messages);
-	imap_client_send(client, "* %u RECENT", st->recent);
+	imap_client_send(client, "* %zu RECENT", client->n_recent_uids);
 	if (st->first_unseen_seq != 0)
 		imap_client_send(client, "* OK [UNSEEN %u] First unseen.",
 				 st->first_unseen_seq);
@@ -472,19 +524,82 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 			 st->uidvalidity);
 	imap_client_send(client, "* OK [UIDNEXT %u] Predicted next UID",
 			 st->uidnext);
-	imap_cmd_reply(cmd, "OK", "[%s] %s completed.", examine ?
-		       "READ-ONLY" : "READ-WRITE", examine ? "Examine" :
-		       "Select");
-	imap_cmd_done(cmd);
+	/* Modseqs are kept for every mailbox (RFC 7162 3.1.2.1). */
+	imap_client_send(client, "* OK [HIGHESTMODSEQ %llu] Highest",
+			 (unsigned long long)st->highest_modseq);
+	if (sc->qresync && sc->uidvalidity == st->uidvalidity) {
+		select_qresync(cmd);
+		return;
+	}
+	select_finish(cmd);
+}
+
+/* Parses the optional SELECT parameter list into sc. Returns false with
+ * a tagged BAD sent. */
+static bool select_params(struct imap_cmd *cmd, const struct imap_arg *p,
+			  struct select_ctx *sc)
+{
+	struct imap_client *client = cmd->client;
+	if (p->type != IMAP_ARG_LIST)
+		goto bad;
+	for (size_t i = 0; i < p->list_count; i++) {
+		const struct imap_arg *a = &p->list[i];
+		if (imap_arg_atom_equals(a, "CONDSTORE")) {
+			/* SELECT sends [HIGHESTMODSEQ] itself. */
+			client->condstore = true;
+			continue;
+		}
+		if (!imap_arg_atom_equals(a, "QRESYNC") || !client->qresync ||
+		    i + 1 >= p->list_count || a[1].type != IMAP_ARG_LIST)
+			goto bad;
+		const struct imap_arg *q = a[1].list;
+		size_t nq = a[1].list_count;
+		char *end;
+		if (nq < 2 || nq > 4 || q[0].type != IMAP_ARG_ATOM ||
+		    q[1].type != IMAP_ARG_ATOM)
+			goto bad;
+		errno = 0;
+		unsigned long v = strtoul(q[0].str, &end, 10);
+		if (*end != '\0' || v == 0 || v > UINT32_MAX || errno != 0)
+			goto bad;
+		sc->uidvalidity = (uint32_t)v;
+		sc->modseq = strtoull(q[1].str, &end, 10);
+		if (*end != '\0' || sc->modseq == 0 || errno != 0 ||
+		    q[1].str[0] < '0' || q[1].str[0] > '9')
+			goto bad;
+		if (nq >= 3) {
+			struct imap_seq_range *r;
+			size_t nr;
+			const char *error;
+			if (q[2].type != IMAP_ARG_ATOM ||
+			    imap_seqset_parse(q[2].str, &cmd->pool, &r, &nr,
+					      &error) < 0)
+				goto bad;
+			sc->known_uids = q[2].str;
+		}
+		/* The sequence match data (nq == 4) only narrows what the
+		 * server may send: VANISHED comes from expunge records. */
+		if (nq == 4 && q[3].type != IMAP_ARG_LIST)
+			goto bad;
+		sc->qresync = true;
+		i++;
+	}
+	return true;
+bad:
+	imap_cmd_bad(cmd, "Invalid SELECT parameters.");
+	return false;
 }
 
 bool cmd_select(struct imap_cmd *cmd)
 {
 	struct imap_client *client = cmd->client;
-	if (cmd->c.n_args != 1) {
+	if (cmd->c.n_args != 1 && cmd->c.n_args != 2) {
 		imap_cmd_bad(cmd, "Invalid arguments.");
 		return true;
 	}
+	struct select_ctx *sc = imap_pool_alloc(&cmd->pool, sizeof(*sc));
+	if (cmd->c.n_args == 2 && !select_params(cmd, &cmd->c.args[1], sc))
+		return true;
 	const char *name = imap_mailbox_arg(cmd, &cmd->c.args[0], false);
 	if (name == NULL)
 		return true;
@@ -499,7 +614,8 @@ bool cmd_select(struct imap_cmd *cmd)
 	req.user = client->user;
 	req.mailbox = (char *)name;
 	req.readonly = strcasecmp(cmd->c.name, "EXAMINE") == 0;
-	cmd->ctx = (void *)name;
+	sc->name = name;
+	cmd->ctx = sc;
 	imap_index_call(cmd, IMAP_INDEX_OPEN, &req.base, select_reply);
 	return false;
 }

@@ -2,7 +2,9 @@
  * extensions: CAPABILITY, NOOP, LOGOUT, ID (RFC 2971), ENABLE (RFC 5161),
  * NAMESPACE (RFC 2342). */
 #include "imap-common.h"
+#include "imap-rpc.h"
 #include "imap-sync.h"
+#include "auth.pb-c.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,10 +100,105 @@ static void id_reply(struct imap_client *client, struct buf *out)
 	}
 }
 
+/* ID fields a trusted proxy forwards before login (Dovecot's names). */
+struct id_forward {
+	const char *ip, *session, *connected_ip;
+	unsigned int port;
+};
+
+static void id_forward_field(struct id_forward *fw, const struct imap_arg *k,
+			     const struct imap_arg *v)
+{
+	if (v->type == IMAP_ARG_ATOM)	/* NIL */
+		return;
+	if (strcasecmp(k->str, "x-originating-ip") == 0)
+		fw->ip = v->str;
+	else if (strcasecmp(k->str, "x-originating-port") == 0)
+		fw->port = (unsigned int)strtoul(v->str, NULL, 10);
+	else if (strcasecmp(k->str, "x-session-id") == 0 ||
+		 strcasecmp(k->str, "x-session-ext-id") == 0)
+		fw->session = v->str;
+	else if (strcasecmp(k->str, "x-connected-ip") == 0)
+		fw->connected_ip = v->str;
+}
+
+static bool session_id_ok(const char *s)
+{
+	size_t len = strlen(s);
+	return len > 0 && len <= 64 &&
+		strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		       "0123456789+/=-_.") == len;
+}
+
+static void id_send_reply(struct imap_cmd *cmd)
+{
+	struct buf out = BUF_INIT;
+	id_reply(cmd->client, &out);
+	imap_client_send(cmd->client, "%s", out.data);
+	buf_free(&out);
+	imap_cmd_reply(cmd, "OK", "ID completed.");
+}
+
+static void id_trust_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+{
+	struct imap_client *client = cmd->client;
+	struct id_forward *fw = cmd->ctx;
+	const Stratus__TrustReply *r = (const void *)reply->msg;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		log_warning(&client->log, "ID: trust check failed (%s); "
+			    "forwarded fields ignored", reply->error != NULL ?
+			    reply->error : rpc_status_name(reply->status));
+	} else if (r->trusted) {
+		if (r->client_ip[0] != '\0' &&
+		    strlen(r->client_ip) < sizeof(client->ip))
+			memcpy(client->ip, r->client_ip,
+			       strlen(r->client_ip) + 1);
+		if (r->client_port != 0)
+			client->port = r->client_port;
+		if (r->session[0] != '\0' && session_id_ok(r->session)) {
+			free(client->session);
+			client->session = xstrdup(r->session);
+			client->log.session = client->session;
+		}
+		if (fw->connected_ip != NULL &&
+		    strlen(fw->connected_ip) < sizeof(client->local_ip))
+			memcpy(client->local_ip, fw->connected_ip,
+			       strlen(fw->connected_ip) + 1);
+		client->forwarded = true;
+		log_info(&client->log, "ID from trusted %s: client %s:%u",
+			 client->peer_ip, client->ip, client->port);
+	}
+	id_send_reply(cmd);
+	imap_cmd_done(cmd);
+}
+
+/* Before login: asks svc-auth whether the peer may forward the client's
+ * address and session (login_trusted_networks). */
+static bool id_forward(struct imap_cmd *cmd, struct id_forward *fw)
+{
+	struct imap_client *client = cmd->client;
+	int method = rpc_method_index(&stratus__auth__descriptor, "Trust");
+	if (client->state != IMAP_STATE_NOT_AUTH || client->forwarded ||
+	    (fw->ip == NULL && fw->session == NULL) || method < 0)
+		return false;
+	Stratus__TrustRequest req = STRATUS__TRUST_REQUEST__INIT;
+	req.ip = client->peer_ip;
+	req.protocol = (char *)"imap";
+	req.forwarded_ip = (char *)(fw->ip != NULL ? fw->ip : "");
+	req.forwarded_port = fw->port;
+	req.forwarded_session = (char *)(fw->session != NULL ?
+					 fw->session : "");
+	cmd->ctx = fw;
+	imap_rpc_call(cmd, client->ctx->auth, method, &req.base, NULL, 0,
+		      id_trust_reply);
+	return true;
+}
+
 bool cmd_id(struct imap_cmd *cmd)
 {
 	struct imap_client *client = cmd->client;
 	const struct imap_arg *args = cmd->c.args;
+	struct id_forward *fw = imap_pool_alloc(&cmd->pool, sizeof(*fw));
 
 	if (cmd->c.n_args != 1 ||
 	    (args[0].type != IMAP_ARG_LIST &&
@@ -129,6 +226,7 @@ bool cmd_id(struct imap_cmd *cmd)
 				imap_cmd_bad(cmd, "Invalid ID parameters");
 				return true;
 			}
+			id_forward_field(fw, &l[i], &l[i + 1]);
 			const char *log_keys = client->ctx->set.id_log;
 			if (strcmp(log_keys, "*") == 0 ||
 			    strcasestr(log_keys, l[i].str) != NULL)
@@ -142,11 +240,9 @@ bool cmd_id(struct imap_cmd *cmd)
 		client->id_logged = true;
 		buf_free(&logline);
 	}
-	struct buf out = BUF_INIT;
-	id_reply(client, &out);
-	imap_client_send(client, "%s", out.data);
-	buf_free(&out);
-	imap_cmd_reply(cmd, "OK", "ID completed.");
+	if (id_forward(cmd, fw))
+		return false;
+	id_send_reply(cmd);
 	return true;
 }
 
@@ -162,11 +258,37 @@ bool cmd_enable(struct imap_cmd *cmd)
 			return true;
 		}
 	}
-	/* None of CONDSTORE, QRESYNC, UTF8=ACCEPT is implemented yet, so
-	 * nothing gets enabled (RFC 5161: unknown ones are ignored). */
-	imap_client_send(cmd->client, "* ENABLED");
+	/* RFC 5161: unknown ones are ignored; the ENABLED list names what
+	 * this command switched on. */
+	struct imap_client *client = cmd->client;
+	struct buf out = BUF_INIT;
+	buf_append_str(&out, "* ENABLED");
+	for (size_t i = 0; i < cmd->c.n_args; i++) {
+		const struct imap_arg *a = &cmd->c.args[i];
+		if (imap_arg_atom_equals(a, "CONDSTORE") && !client->condstore) {
+			imap_client_enable_condstore(client);
+			buf_append_str(&out, " CONDSTORE");
+		} else if (imap_arg_atom_equals(a, "QRESYNC") &&
+			   !client->qresync) {
+			imap_client_enable_condstore(client);
+			client->qresync = true;
+			buf_append_str(&out, " QRESYNC");
+		}
+	}
+	imap_client_send(client, "%s", out.data);
+	buf_free(&out);
 	imap_cmd_reply(cmd, "OK", "Enabled.");
 	return true;
+}
+
+void imap_client_enable_condstore(struct imap_client *client)
+{
+	if (client->condstore)
+		return;
+	client->condstore = true;
+	if (client->state == IMAP_STATE_SELECTED)
+		imap_client_send(client, "* OK [HIGHESTMODSEQ %llu] Highest",
+				 (unsigned long long)client->highest_modseq);
 }
 
 static void namespace_list(const struct imap_settings *set, const char *type,

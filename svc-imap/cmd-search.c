@@ -21,6 +21,8 @@ struct search_ctx {
 	uint32_t *found;
 	size_t n_found;
 	Stratus__IndexFetchReply *maybe;	/* messages to check */
+	bool modseq;			/* a MODSEQ key: "(MODSEQ n)" */
+	uint64_t max_modseq;		/* of the matches */
 	size_t next;
 };
 
@@ -31,6 +33,17 @@ static void search_ctx_free(void *p)
 		stratus__index_fetch_reply__free_unpacked(s->maybe, NULL);
 	free(s->found);
 	free(s);
+}
+
+static bool key_has_modseq(const Stratus__IndexSearchKey *k)
+{
+	if (k->op == STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_MODSEQ)
+		return true;
+	for (size_t i = 0; i < k->n_sub; i++) {
+		if (key_has_modseq(k->sub[i]))
+			return true;
+	}
+	return false;
 }
 
 static void search_add(struct search_ctx *s, uint32_t uid)
@@ -51,14 +64,21 @@ static void search_finish(struct imap_cmd *cmd)
 	struct imap_client *client = cmd->client;
 	struct buf out = BUF_INIT;
 	if (s->n_found > 1)	/* found is NULL when nothing matched */
+		if (s->n_found > 0)
+		if (s->n_found > 1)	/* found is NULL when nothing matched */
 		qsort(s->found, s->n_found, sizeof(uint32_t), uid_cmp);
 	buf_append_str(&out, "* SEARCH");
+	size_t n = 0;
 	for (size_t i = 0; i < s->n_found; i++) {
 		uint32_t seq = imap_client_seq(client, s->found[i]);
 		if (seq == 0)
 			continue;
 		buf_printf(&out, " %u", s->uid_cmd ? s->found[i] : seq);
+		n++;
 	}
+	if (s->modseq && n > 0)
+		buf_printf(&out, " (MODSEQ %llu)",
+			   (unsigned long long)s->max_modseq);
 	imap_client_send(client, "%s", out.data);
 	buf_free(&out);
 	if (s->uid_cmd) {
@@ -98,8 +118,11 @@ static void search_get_reply(struct imap_cmd *cmd,
 		struct imap_search_msg sm;
 		imap_search_msg_init(&sm, m, map.data != NULL ? map.data : "",
 				     map.size);
-		if (imap_search_match(s->key, &sm, s->tz))
+		if (imap_search_match(s->key, &sm, s->tz)) {
 			search_add(s, m->uid);
+			if (m->modseq > s->max_modseq)
+				s->max_modseq = m->modseq;
+		}
 		imap_search_msg_free(&sm);
 		imap_mail_unmap(&map);
 	}
@@ -153,6 +176,7 @@ static void search_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	const Stratus__IndexSearchReply *r = (const void *)reply->msg;
 	for (size_t i = 0; i < r->n_uids; i++)
 		search_add(s, r->uids[i]);
+	s->max_modseq = r->max_match_modseq;
 	size_t n = 0;
 	for (size_t i = 0; i < r->n_maybe_uids; i++)
 		n += imap_client_seq(client, r->maybe_uids[i]) != 0;
@@ -207,6 +231,9 @@ bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
 		imap_cmd_bad(cmd, error);
 		return true;
 	}
+	s->modseq = key_has_modseq(s->key);
+	if (s->modseq)
+		imap_client_enable_condstore(client);
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);

@@ -8,12 +8,37 @@
 #include "imap-msgset.h"
 #include "imap-sync.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 struct store_ctx {
 	bool uid_cmd, silent;
+	bool unchangedsince;	/* RFC 7162 3.1.3 */
 };
+
+/* "OK [MODIFIED set]": the messages UNCHANGEDSINCE kept as they were,
+ * as UIDs for UID STORE, else sequence numbers. */
+static const char *store_modified(struct imap_cmd *cmd,
+				  const Stratus__IndexStoreReply *r)
+{
+	struct store_ctx *s = cmd->ctx;
+	uint32_t *ids = xcalloc(r->n_modified + 1, sizeof(uint32_t));
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_modified; i++) {
+		uint32_t seq = imap_client_seq(cmd->client, r->modified[i]);
+		if (seq != 0)
+			ids[n++] = s->uid_cmd ? r->modified[i] : seq;
+	}
+	struct buf set = BUF_INIT;
+	imap_append_uidset(&set, ids, n);
+	const char *text = imap_pool_printf(&cmd->pool, "[MODIFIED %s] "
+		"Conditional store failed.", set.data != NULL ? set.data : "");
+	buf_free(&set);
+	free(ids);
+	return text;
+}
 
 static void store_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
@@ -29,22 +54,32 @@ static void store_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 		const Stratus__IndexFlagUpdate *u = r->updated[i];
 		imap_client_own_change(client, u->uid, u->modseq);
 		uint32_t seq = imap_client_seq(client, u->uid);
-		if (s->silent || seq == 0)
+		/* .SILENT still reports the new MODSEQ after a conditional
+		 * store (RFC 7162 3.1.3). */
+		if (seq == 0 || (s->silent && !s->unchangedsince))
 			continue;
 		buf_reset(&out);
 		buf_printf(&out, "* %u FETCH (", seq);
 		if (s->uid_cmd)
 			buf_printf(&out, "UID %u ", u->uid);
-		imap_append_flags(&out, u->flags, u->n_flags, false);
+		if (!s->silent)
+			imap_append_flags(&out, u->flags, u->n_flags,
+					  imap_client_is_recent(client,
+								u->uid));
+		if (client->condstore)
+			buf_printf(&out, "%sMODSEQ (%llu)", s->silent ? "" :
+				   " ", (unsigned long long)u->modseq);
 		buf_append_c(&out, ')');
 		imap_client_send(client, "%s", out.data);
 	}
 	buf_free(&out);
+	const char *text = r->n_modified > 0 ? store_modified(cmd, r) :
+		"Store completed.";
 	if (s->uid_cmd) {
-		imap_sync_reply(cmd, "OK", "Store completed.");
+		imap_sync_reply(cmd, "OK", "%s", text);
 		return;
 	}
-	imap_cmd_reply(cmd, "OK", "Store completed.");
+	imap_cmd_reply(cmd, "OK", "%s", text);
 	imap_cmd_done(cmd);
 }
 
@@ -52,6 +87,34 @@ bool imap_store_start(struct imap_cmd *cmd, bool uid_cmd,
 		      const struct imap_arg *args, size_t n_args)
 {
 	struct imap_client *client = cmd->client;
+	uint64_t unchangedsince = 0;
+	bool conditional = false;
+	if (n_args >= 4 && args[1].type == IMAP_ARG_LIST) {
+		/* "(UNCHANGEDSINCE n)" before the item (RFC 7162 3.1.3). */
+		const struct imap_arg *l = args[1].list;
+		char *end;
+		if (args[1].list_count != 2 ||
+		    !imap_arg_atom_equals(&l[0], "UNCHANGEDSINCE") ||
+		    l[1].type != IMAP_ARG_ATOM || l[1].str[0] < '0' ||
+		    l[1].str[0] > '9') {
+			imap_cmd_bad(cmd, "Invalid STORE modifiers.");
+			return true;
+		}
+		errno = 0;
+		unchangedsince = strtoull(l[1].str, &end, 10);
+		if (*end != '\0' || errno != 0 ||
+		    unchangedsince > INT64_MAX) {
+			imap_cmd_bad(cmd, "Invalid UNCHANGEDSINCE value.");
+			return true;
+		}
+		conditional = true;
+		struct imap_arg *shifted = imap_pool_alloc(&cmd->pool,
+			(n_args - 1) * sizeof(*shifted));
+		shifted[0] = args[0];
+		memcpy(&shifted[1], &args[2], (n_args - 2) * sizeof(*shifted));
+		args = shifted;
+		n_args--;
+	}
 	if (n_args < 3 || args[0].type != IMAP_ARG_ATOM ||
 	    args[1].type != IMAP_ARG_ATOM) {
 		imap_cmd_bad(cmd, "Invalid arguments.");
@@ -98,9 +161,21 @@ bool imap_store_start(struct imap_cmd *cmd, bool uid_cmd,
 		imap_cmd_reply(cmd, "OK", "Store completed.");
 		return true;
 	}
+	if (conditional)
+		imap_client_enable_condstore(client);
 	struct store_ctx *s = imap_pool_alloc(&cmd->pool, sizeof(*s));
 	s->uid_cmd = uid_cmd;
 	s->silent = silent;
+	s->unchangedsince = conditional;
+	cmd->ctx = s;
+	if (conditional && unchangedsince == 0) {
+		/* Every message has a modseq above 0: none is stored. */
+		Stratus__IndexStoreReply none = STRATUS__INDEX_STORE_REPLY__INIT;
+		none.modified = ms.uids;
+		none.n_modified = ms.n_uids;
+		imap_cmd_reply(cmd, "OK", "%s", store_modified(cmd, &none));
+		return true;
+	}
 	cmd->ctx = s;
 	Stratus__IndexStoreRequest req = STRATUS__INDEX_STORE_REQUEST__INIT;
 	req.user = client->user;
@@ -110,6 +185,7 @@ bool imap_store_start(struct imap_cmd *cmd, bool uid_cmd,
 	req.mode = mode;
 	req.flags = flags;
 	req.n_flags = n_flags;
+	req.unchanged_since = unchangedsince;
 	imap_mail_log_index_call(cmd, IMAP_INDEX_STORE, &req.base,
 				 store_reply);
 	return false;

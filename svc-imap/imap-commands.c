@@ -58,7 +58,7 @@ const struct imap_command_def *imap_command_find(const char *name)
  * listed, so a client never relies on a missing extension. */
 #define IMAP_CAPS_COMMON "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE"
 #define IMAP_CAPS_POST_LOGIN "NAMESPACE UNSELECT CHILDREN SPECIAL-USE " \
-	"IDLE UIDPLUS MOVE"
+	"IDLE UIDPLUS MOVE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

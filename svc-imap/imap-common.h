@@ -65,6 +65,11 @@ struct imap_client {
 	char peer_ip[64];	/* the TCP peer */
 	unsigned int port, local_port;
 	char local_ip[64];
+	/* ID x-originating-ip & co. from a peer in login_trusted_networks
+	 * (svc-auth Trust said yes): ip/port/session/local_ip above are the
+	 * forwarded ones, peer_ip stays the proxy. The login helper sends
+	 * peer_ip as remote_ip when this is set. */
+	bool forwarded;
 	struct log_ctx log;
 	enum imap_state state;
 	struct imap_reader reader;
@@ -86,8 +91,18 @@ struct imap_client {
 	uint32_t *uids;
 	size_t n_uids;
 	uint64_t highest_modseq;	/* what the session has seen */
+	/* RFC 7162: CONDSTORE enabled (ENABLE or a CONDSTORE enabling
+	 * command): FETCH replies with FLAGS carry MODSEQ. QRESYNC: also
+	 * VANISHED instead of EXPUNGE. Both last for the session. */
+	bool condstore, qresync;
+	/* imap_client_workarounds delay-newmail: this sync leaves new
+	 * messages for a later NOOP/CHECK (or IDLE). */
+	bool hold_new_mail;
 	uint32_t uidnext;		/* UIDs from here are new to it */
-	uint32_t n_recent;
+	/* \Recent for this session (RFC 3501 2.3.2): the UIDs it claimed
+	 * at SELECT or saw first while selected, ascending. */
+	uint32_t *recent_uids;
+	size_t n_recent_uids;
 	/* Flag changes this session made and already reported in its own
 	 * FETCH replies, so the next sync does not repeat them. */
 	struct imap_own_change {
@@ -222,6 +237,10 @@ void imap_sync_reply(struct imap_cmd *cmd, const char *resp,
 		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void imap_client_own_change(struct imap_client *client, uint32_t uid,
 			    uint64_t modseq);
+
+/* cmd-misc.c: a CONDSTORE enabling command (RFC 7162 3.1) switches
+ * CONDSTORE on; in the selected state that sends [HIGHESTMODSEQ]. */
+void imap_client_enable_condstore(struct imap_client *client);
 
 /* imap-auth.c: the SASL exchange with svc-auth. */
 void imap_auth_init(struct imap_ctx *ctx);

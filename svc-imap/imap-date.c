@@ -49,7 +49,14 @@ static bool parse_day(const char **sp, bool pad, struct tm *tm)
 		return false;
 	s += 4;
 	int year;
-	if (!digits(s, 4, &year) || day < 1 || day > 31 || year < 1970)
+	/* 31-Feb would roll over into March: refuse days past the end. */
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+				     30, 31 };
+	if (!digits(s, 4, &year) || day < 1 || day > mdays[mon] ||
+	    year < 1970)
+		return false;
+	if (mon == 1 && day == 29 &&
+	    (year % 4 != 0 || (year % 100 == 0 && year % 400 != 0)))
 		return false;
 	s += 4;
 	memset(tm, 0, sizeof(*tm));

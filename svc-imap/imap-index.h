@@ -43,6 +43,13 @@ const char *imap_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg,
  * references from svc-blob and tells svc-quota (fire and forget). */
 void imap_expunge_cleanup(struct imap_client *client,
 			  const Stratus__IndexExpungeReply *r);
+/* STATUS items (a list): all known; HIGHESTMODSEQ enables CONDSTORE. */
+bool imap_status_items_valid(struct imap_client *client,
+			     const struct imap_arg *items);
+/* "* STATUS name (ITEM n ...)" for the items list. */
+void imap_status_format(struct buf *out, const char *name,
+			const struct imap_arg *items,
+			const Stratus__IndexMailboxStatus *st);
 /* Appends a mailbox name as an atom when safe, else quoted/literal. */
 void imap_append_astring(struct buf *out, const char *s);
 

@@ -662,11 +662,13 @@ static int seq_number(const char **p, uint32_t *n_r)
 	uint64_t v = 0;
 	while (isdigit((unsigned char)**p)) {
 		v = v * 10 + (uint64_t)(**p - '0');
-		if (v >= UINT32_MAX)
+		if (v > UINT32_MAX)
 			return -1;
 		(*p)++;
 	}
-	*n_r = (uint32_t)v;
+	/* 4294967295 is a valid number (clients send "1:4294967295") but
+	 * is '*' here; no UID reaches it, so one below names the same. */
+	*n_r = v == UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)v;
 	return 0;
 }
 

@@ -87,13 +87,32 @@ static Stratus__IndexSearchKey *set_key(struct sp *p, const char *set,
 
 static Stratus__IndexSearchKey *recent_key(struct sp *p)
 {
-	/* The session's \Recent messages are its newest n_recent ones. */
+	/* The session's \Recent UIDs, as runs of consecutive UIDs. */
 	const struct imap_client *c = p->cmd->client;
-	size_t n = c->n_recent < c->n_uids ? c->n_recent : c->n_uids;
-	char *set = n == 0 ? (char *)"4294967295" :
-		imap_pool_printf(&p->cmd->pool, "%u:*",
-				 c->uids[c->n_uids - n]);
-	return set_key(p, set, true);
+	Stratus__IndexSearchKey *k = key_new(p,
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_UID);
+	k->uids = imap_pool_alloc(&p->cmd->pool,
+				  (c->n_recent_uids + 1) * sizeof(*k->uids));
+	Stratus__IndexUidRange *cur = NULL;
+	for (size_t i = 0; i < c->n_recent_uids; i++) {
+		uint32_t uid = c->recent_uids[i];
+		if (cur != NULL && cur->last + 1 == uid) {
+			cur->last = uid;
+			continue;
+		}
+		cur = imap_pool_alloc(&p->cmd->pool, sizeof(*cur));
+		stratus__index_uid_range__init(cur);
+		cur->first = cur->last = uid;
+		k->uids[k->n_uids++] = cur;
+	}
+	if (k->n_uids == 0) {
+		/* Matches nothing: a range no message has. */
+		cur = imap_pool_alloc(&p->cmd->pool, sizeof(*cur));
+		stratus__index_uid_range__init(cur);
+		cur->first = cur->last = UINT32_MAX;
+		k->uids[k->n_uids++] = cur;
+	}
+	return k;
 }
 
 static char *lower(struct sp *p, const char *s)
@@ -232,6 +251,36 @@ static Stratus__IndexSearchKey *parse_atom(struct sp *p, const char *a,
 			    STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_LARGER :
 			    STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SMALLER);
 		k->number = (int64_t)(v > INT64_MAX ? INT64_MAX : v);
+		return k;
+	}
+	if (strcasecmp(a, "MODSEQ") == 0) {
+		/* MODSEQ ["/flags/<flag>" priv|shared|all] <n> (RFC 7162
+		 * 3.1.5): per-flag modseqs are not kept, so the entry only
+		 * narrows nothing and the message modseq decides. */
+		if (p->i < p->n && (p->args[p->i].type == IMAP_ARG_STRING ||
+				    p->args[p->i].type == IMAP_ARG_LITERAL)) {
+			p->i++;
+			const char *type = next_string(p);
+			if (type == NULL)
+				return NULL;
+			if (strcasecmp(type, "priv") != 0 &&
+			    strcasecmp(type, "shared") != 0 &&
+			    strcasecmp(type, "all") != 0) {
+				p->error = "Invalid MODSEQ entry type";
+				return NULL;
+			}
+		}
+		const char *s = next_string(p);
+		char *end;
+		if (s == NULL)
+			return NULL;
+		unsigned long long v = strtoull(s, &end, 10);
+		if (*s < '0' || *s > '9' || *end != '\0' || v > INT64_MAX) {
+			p->error = "Invalid MODSEQ value";
+			return NULL;
+		}
+		k = key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_MODSEQ);
+		k->number = (int64_t)v;
 		return k;
 	}
 	if (strcasecmp(a, "UID") == 0) {

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define IMAP_MAX_OWN_CHANGES 100000
 
@@ -48,22 +49,90 @@ void imap_append_flags(struct buf *out, char *const *flags, size_t n,
 	buf_append_c(out, ')');
 }
 
-static void imap_client_expunge_uid(struct imap_client *client, uint32_t uid)
+static size_t recent_pos(const struct imap_client *client, uint32_t uid)
+{
+	size_t lo = 0, hi = client->n_recent_uids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (client->recent_uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool imap_client_is_recent(const struct imap_client *client, uint32_t uid)
+{
+	size_t i = recent_pos(client, uid);
+	return i < client->n_recent_uids && client->recent_uids[i] == uid;
+}
+
+static void recent_add(struct imap_client *client, uint32_t uid)
+{
+	client->recent_uids = xreallocarray(client->recent_uids,
+					    client->n_recent_uids + 1,
+					    sizeof(uint32_t));
+	client->recent_uids[client->n_recent_uids++] = uid;
+}
+
+static void recent_remove(struct imap_client *client, uint32_t uid)
+{
+	size_t i = recent_pos(client, uid);
+	if (i >= client->n_recent_uids || client->recent_uids[i] != uid)
+		return;
+	memmove(&client->recent_uids[i], &client->recent_uids[i + 1],
+		(client->n_recent_uids - i - 1) * sizeof(uint32_t));
+	client->n_recent_uids--;
+}
+
+/* Drops uid from the view; returns its old sequence number or 0. */
+static uint32_t imap_client_expunge_uid(struct imap_client *client,
+					uint32_t uid)
 {
 	uint32_t seq = imap_client_seq(client, uid);
 	if (seq == 0)
-		return;
+		return 0;
+	recent_remove(client, uid);
 	memmove(&client->uids[seq - 1], &client->uids[seq],
 		(client->n_uids - seq) * sizeof(uint32_t));
 	client->n_uids--;
-	imap_client_send(client, "* %u EXPUNGE", seq);
+	return seq;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
 			  size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		imap_client_expunge_uid(client, uids[i]);
+	if (!client->qresync) {
+		for (size_t i = 0; i < n; i++) {
+			uint32_t seq = imap_client_expunge_uid(client, uids[i]);
+			if (seq != 0)
+				imap_client_send(client, "* %u EXPUNGE", seq);
+		}
+		return;
+	}
+	/* RFC 7162 3.2.10: one VANISHED with the UIDs instead. */
+	uint32_t *gone = xcalloc(n + 1, sizeof(uint32_t));
+	size_t n_gone = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (imap_client_expunge_uid(client, uids[i]) != 0)
+			gone[n_gone++] = uids[i];
+	}
+	if (n_gone > 0) {
+		qsort(gone, n_gone, sizeof(uint32_t), uid_cmp);
+		struct buf out = BUF_INIT;
+		buf_append_str(&out, "* VANISHED ");
+		imap_append_uidset(&out, gone, n_gone);
+		imap_client_send(client, "%s", out.data);
+		buf_free(&out);
+	}
+	free(gone);
 }
 
 bool imap_sync_apply(struct imap_client *client,
@@ -81,7 +150,7 @@ bool imap_sync_apply(struct imap_client *client,
 	imap_client_expunged(client, r->expunged, r->n_expunged);
 
 	size_t added = 0;
-	for (size_t i = 0; i < r->n_appended; i++) {
+	for (size_t i = 0; i < r->n_appended && !client->hold_new_mail; i++) {
 		uint32_t uid = r->appended[i]->uid;
 		if (uid < client->uidnext ||
 		    (client->n_uids > 0 && uid <= client->uids[client->n_uids - 1]))
@@ -89,12 +158,14 @@ bool imap_sync_apply(struct imap_client *client,
 		client->uids = xreallocarray(client->uids, client->n_uids + 1,
 					     sizeof(uint32_t));
 		client->uids[client->n_uids++] = uid;
-		client->n_recent += r->appended[i]->recent;
+		if (r->appended[i]->recent && !client->selected_readonly)
+			recent_add(client, uid);
 		added++;
 	}
 	if (added > 0) {
 		imap_client_send(client, "* %zu EXISTS", client->n_uids);
-		imap_client_send(client, "* %u RECENT", client->n_recent);
+		imap_client_send(client, "* %zu RECENT",
+				 client->n_recent_uids);
 	}
 
 	struct buf out = BUF_INIT;
@@ -105,7 +176,11 @@ bool imap_sync_apply(struct imap_client *client,
 			continue;
 		buf_reset(&out);
 		buf_printf(&out, "* %u FETCH (UID %u ", seq, f->uid);
-		imap_append_flags(&out, f->flags, f->n_flags, false);
+		imap_append_flags(&out, f->flags, f->n_flags,
+				  imap_client_is_recent(client, f->uid));
+		if (client->condstore)
+			buf_printf(&out, " MODSEQ (%llu)",
+				   (unsigned long long)f->modseq);
 		buf_append_c(&out, ')');
 		imap_client_send(client, "%s", out.data);
 	}
@@ -115,7 +190,7 @@ bool imap_sync_apply(struct imap_client *client,
 	client->n_own = 0;
 	if (r->highest_modseq > client->highest_modseq)
 		client->highest_modseq = r->highest_modseq;
-	if (r->uidnext > client->uidnext)
+	if (r->uidnext > client->uidnext && !client->hold_new_mail)
 		client->uidnext = r->uidnext;
 	return true;
 }
@@ -129,6 +204,8 @@ void imap_sync_wait_request(struct imap_client *client,
 	req->since_modseq = client->highest_modseq;
 	req->since_uidnext = client->uidnext;
 	req->timeout_ms = timeout;
+	req->claim_recent = !client->selected_readonly &&
+		!client->hold_new_mail;
 }
 
 struct sync_ctx {
@@ -152,9 +229,11 @@ static void sync_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 			    rpc_status_name(reply->status));
 	} else if (!imap_sync_apply(cmd->client,
 				    (const Stratus__IndexWaitReply *)reply->msg)) {
+		cmd->client->hold_new_mail = false;
 		imap_cmd_done(cmd);
 		return;
 	}
+	cmd->client->hold_new_mail = false;
 	sync_finish(cmd, s);
 }
 
@@ -177,6 +256,12 @@ void imap_sync_reply(struct imap_cmd *cmd, const char *resp,
 		return;
 	}
 	cmd->sync = s;
+	/* delay-newmail: EXISTS/RECENT only in NOOP and CHECK replies, for
+	 * clients that ignore them elsewhere (Dovecot's workaround). */
+	client->hold_new_mail =
+		(client->ctx->set.workarounds & IMAP_WA_DELAY_NEWMAIL) != 0 &&
+		strcasecmp(cmd->c.name, "NOOP") != 0 &&
+		strcasecmp(cmd->c.name, "CHECK") != 0;
 	Stratus__IndexWaitRequest req;
 	imap_sync_wait_request(client, &req, 0);
 	imap_index_call(cmd, IMAP_INDEX_WAIT, &req.base, sync_reply);

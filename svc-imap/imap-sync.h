@@ -16,6 +16,8 @@ void imap_sync_wait_request(struct imap_client *client,
 /* Removes expunged UIDs from the view with "* n EXPUNGE" each. */
 void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
 			  size_t n);
+/* The message is \Recent for this session. */
+bool imap_client_is_recent(const struct imap_client *client, uint32_t uid);
 /* "FLAGS (...)" */
 void imap_append_flags(struct buf *out, char *const *flags, size_t n,
 		       bool recent);

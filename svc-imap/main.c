@@ -117,6 +117,7 @@ static const char *const imap_settings_implemented[] = {
 	"imap_capability",
 	"imap_id_send",
 	"imap_id_log",
+	"imap_client_workarounds",
 	"login_greeting",
 	"namespace/type",
 	"namespace/separator",

@@ -305,8 +305,13 @@ static void test_seqset(void **state)
 	assert_int_equal(r[2].lo, 7);
 	assert_int_equal(r[2].hi, IMAP_SEQ_STAR);
 	assert_int_equal(r[3].hi, IMAP_SEQ_STAR);
+	/* 2^32-1 is a valid number (RFC 3501 nz-number); it is kept one
+	 * below, as the '*' marker is 2^32-1. */
+	assert_int_equal(imap_seqset_parse("1:4294967295", &pool, &r, &n,
+					   &error), 0);
+	assert_int_equal(r[0].hi, 4294967294u);
 	const char *bad[] = { "", "0", "1:", ":1", "1,", "a", "1:2:3",
-			      "4294967295", "99999999999", "1 2" };
+			      "4294967296", "99999999999", "1 2" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(imap_seqset_parse(bad[i], &pool, &r, &n,
 						   &error), -1);

@@ -492,7 +492,26 @@ static void index_rpc_search(struct rpc_call *call, const ProtobufCMessage *m)
 struct index_wait {
 	struct rpc_call *call;
 	const Stratus__IndexWaitRequest *req;
+	struct index_user *user;
 };
+
+/* claim_recent: the appended messages nobody claimed are this session's
+ * \Recent ones (their `recent` is already set in the reply). */
+static void index_rpc_wait_claim(struct index_user *user,
+				 struct index_mailbox *box, bool claim)
+{
+	const char *error;
+	if (!claim || box->first_recent_uid >= box->uidnext)
+		return;
+	Stratus__Indexfile__Op op = STRATUS__INDEXFILE__OP__INIT;
+	Stratus__Indexfile__Op *ops[] = { &op };
+	op.kind = STRATUS__INDEXFILE__OP_KIND__OP_RECENT;
+	op.mailbox_guid = box->guid;
+	op.first_recent_uid = box->uidnext;
+	if (index_user_commit(user, ops, 1, &error) < 0)
+		log_warning(NULL, "claiming recent messages of %s: %s",
+			    box->name, error);
+}
 
 static void index_rpc_wait_reply(struct rpc_call *call,
 				 const Stratus__IndexWaitRequest *req,
@@ -573,8 +592,12 @@ static void index_rpc_wait_wake(struct index_mailbox *box, int reason,
 				void *ctx)
 {
 	struct index_wait *w = ctx;
+	/* The reply frees the request: read it first. */
+	bool claim = w->req->claim_recent;
 	(void)reason;
 	index_rpc_wait_reply(w->call, w->req, box);
+	if (box != NULL)
+		index_rpc_wait_claim(w->user, box, claim);
 	free(w);
 }
 
@@ -585,12 +608,15 @@ static void index_rpc_wait_cont(struct index_user *user, struct index_req *r)
 	if (box == NULL)
 		return;
 	if (req->timeout_ms == 0 || index_box_changed_since(box, req)) {
+		bool claim = req->claim_recent;
 		index_rpc_wait_reply(r->call, req, box);
+		index_rpc_wait_claim(user, box, claim);
 		return;
 	}
 	struct index_wait *w = xcalloc(1, sizeof(*w));
 	w->call = r->call;
 	w->req = req;
+	w->user = user;
 	uint32_t timeout = req->timeout_ms > INDEX_WAIT_MAX_MS ?
 		INDEX_WAIT_MAX_MS : req->timeout_ms;
 	index_notify_wait(r->svc, box, timeout, index_rpc_wait_wake, w);

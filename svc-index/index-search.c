@@ -155,6 +155,8 @@ int index_search_run(const struct index_mailbox *box,
 		switch (index_eval(box, r, key, req->tz_offset_secs, 0)) {
 		case T_YES:
 			reply->uids[reply->n_uids++] = r->uid;
+			if (r->modseq > reply->max_match_modseq)
+				reply->max_match_modseq = r->modseq;
 			break;
 		case T_MAYBE:
 			reply->maybe_uids[reply->n_maybe_uids++] = r->uid;

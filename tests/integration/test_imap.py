@@ -219,7 +219,7 @@ namespace inbox {
         self.assertEqual(r.until_tagged(b"n1"),
                          [b'* NAMESPACE (("" "/")) NIL NIL', b"n1 OK Namespace completed."])
         r.send(b"e1 ENABLE CONDSTORE\r\n")
-        self.assertEqual(r.until_tagged(b"e1"), [b"* ENABLED", b"e1 OK Enabled."])
+        self.assertEqual(r.until_tagged(b"e1"), [b"* ENABLED CONDSTORE", b"e1 OK Enabled."])
         r.send(b"c1 CAPABILITY\r\n")
         self.assertEqual(r.until_tagged(b"c1")[-1], b"c1 OK Capability completed.")
         r.send(b"x LOGIN a b\r\n")
