@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "managesieve-common.h"
+#include "sieve.h"
 
 struct ms_listener {
 	struct ms_ctx *ctx;
@@ -19,6 +20,7 @@ struct ms_listener {
 static const char *const implemented[] = {
 	"managesieve_max_line_length",
 	"managesieve_implementation_string",
+	"managesieve_sieve_capability",
 	"managesieve_max_compile_errors",
 	"plugin/sieve_quota_max_scripts",
 	"plugin/sieve_quota_max_storage",
@@ -45,12 +47,18 @@ static void settings_read(const struct config *cfg, struct ms_settings *set)
 {
 	const char *impl = config_get(cfg, "sieve",
 				      "managesieve_implementation_string");
+	const char *caps = config_get(cfg, "sieve",
+				      "managesieve_sieve_capability");
 
 	set->max_line = config_get_size(cfg, "sieve",
 					"managesieve_max_line_length");
 	if (set->max_line < 1024)
 		set->max_line = 1024;
 	set->implementation = impl != NULL ? impl : "Dovecot Pigeonhole";
+	/* As in Pigeonhole: an operator may announce another list (say,
+	 * the one of the backends behind a proxy); empty = lib/sieve's. */
+	set->sieve_capability = caps != NULL && *caps != '\0' ? caps :
+				sieve_extensions_string();
 	set->max_compile_errors = (unsigned int)config_get_uint(cfg, "sieve",
 		"managesieve_max_compile_errors");
 	if (set->max_compile_errors == 0)

@@ -177,7 +177,7 @@ void ms_capability(struct ms_client *client)
 	buf_append_str(&b, "\"IMPLEMENTATION\" ");
 	ms_quote(&b, set->implementation);
 	buf_append_str(&b, "\r\n\"SIEVE\" ");
-	ms_quote(&b, sieve_extensions_string());
+	ms_quote(&b, set->sieve_capability);
 	/* No NOTIFY: enotify is not implemented, and Pigeonhole only
 	 * announces it when it is. */
 	/* STARTTLS only with TLS configured, and it never is yet. */

@@ -30,6 +30,7 @@
 struct ms_settings {
 	size_t max_line;		/* managesieve_max_line_length */
 	const char *implementation;	/* managesieve_implementation_string */
+	const char *sieve_capability;	/* managesieve_sieve_capability */
 	size_t max_script_size;		/* sieve_max_script_size */
 	unsigned int quota_max_scripts;	/* sieve_quota_max_scripts, 0 = no */
 	uint64_t quota_max_storage;	/* sieve_quota_max_storage, 0 = no */

@@ -13,7 +13,9 @@
  *      sieve_script_compile(), then store sieve_binary_save()'s bytes back
  *      as "sieve/N.svbin". No active script = plain keep into INBOX.
  *   2. Fill a struct sieve_message_ops over the parsed message (header
- *      values unfolded and RFC 2047-decoded, envelope from/to, size, body)
+ *      values unfolded and RFC 2047-decoded, envelope from/to, size, body:
+ *      sieve-body.h's sieve_body_get() gives :raw/:content/:text from the
+ *      message bytes, decoded, with sieve_body_dep)
  *      and a struct sieve_env (settings: sieve_max_actions,
  *      sieve_max_redirects, sieve_max_cpu_time, the user's addresses,
  *      recipient_delimiter, spamtest/virustest headers, the tracking store

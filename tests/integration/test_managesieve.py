@@ -609,5 +609,19 @@ plugin {
         c.cmd('DELETESCRIPT "deliver"\r\n')
 
 
+class ManageSieveCapabilitySettingTest(StratusTestCase):
+    """managesieve_sieve_capability replaces the announced SIEVE list."""
+
+    extra_config = """
+managesieve_sieve_capability = fileinto reject envelope
+"""
+
+    def test_capability_setting(self):
+        c = Sieve(self.stratus.ports["sieve"])
+        self.addCleanup(c.close)
+        self.assertIn(b'"SIEVE" "fileinto reject envelope"', c.greeting[1])
+        self.assertNotIn("managesieve_sieve_capability", self.stratus.read_log())
+
+
 if __name__ == "__main__":
     main()
