@@ -89,6 +89,16 @@ lmtp_rpc_backend_new(struct loop *loop, const struct config *cfg,
 	be->blob = be->sc.blob;
 	be->m_put = be->sc.m.blob_put;
 	be->m_get = be->sc.m.blob_get;
+	char *error = NULL;
+	if (mail_log_settings_parse(NULL,
+			config_plugin_get(cfg, "lmtp", "mail_log_fields"),
+			&be->mail_log, &error) < 0) {
+		log_warning(NULL, "plugin/mail_log_fields: %s; logging "
+			    "Dovecot's default fields", error);
+		free(error);
+		(void)mail_log_settings_parse(NULL, NULL, &be->mail_log,
+					      &error);
+	}
 	be->sieve = lmtp_sieve_settings_new(cfg);
 	*ctx_r = be;
 	return &lmtp_rpc_backend_ops;
@@ -111,6 +121,7 @@ void lmtp_rpc_backend_free(void *ctx)
 	struct lmtp_rpc_backend *be = ctx;
 	if (be == NULL)
 		return;
+	lmtp_store_prefetch_drop_all(be);
 	storage_client_close(&be->sc);
 	lmtp_sieve_settings_free(&be->sieve);
 	free(be);

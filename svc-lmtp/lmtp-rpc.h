@@ -6,6 +6,7 @@
 #include "lmtp-common.h"
 #include "rpc.h"
 #include "storage-client.h"
+#include "mail-log.h"
 
 struct lmtp_rpc_backend {
 	struct storage_client sc;	/* auth, index, blob, quota */
@@ -13,6 +14,10 @@ struct lmtp_rpc_backend {
 	struct rpc_client *blob;
 	uint32_t m_put, m_get;
 	uint64_t n_puts, n_put_failures, n_append_failures;
+	struct mail_log_settings mail_log;	/* its fields for "saved" */
+	/* MailboxStatus calls started at RCPT and not answered yet; freed
+	 * with the backend, since no answer comes after shutdown */
+	struct lmtp_prefetch *prefetches;
 	struct lmtp_sieve_settings *sieve;	/* lmtp-sieve.c */
 };
 
@@ -32,6 +37,9 @@ void lmtp_store(struct lmtp_server *server, struct lmtp_client *client,
  * recipient is known (after its userdb lookup), for lmtp_store to use. */
 void lmtp_store_prefetch(struct lmtp_server *server,
 			 struct lmtp_client *client, struct lmtp_rcpt *rcpt);
+
+/* Drops the calls of lmtp_store_prefetch still in flight (shutdown). */
+void lmtp_store_prefetch_drop_all(struct lmtp_rpc_backend *be);
 
 /* What a Sieve action changes about one stored copy (lmtp-sieve.c). */
 struct lmtp_store_opts {

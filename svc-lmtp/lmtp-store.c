@@ -59,6 +59,8 @@ static void lmtp_store_check(struct lmtp_store *st);
  * the recipient (backend_data) and by the call in flight. */
 struct lmtp_prefetch {
 	int refcount;
+	struct lmtp_rpc_backend *be;
+	struct lmtp_prefetch *prev, *next;	/* be->prefetches: in flight */
 	bool done;
 	char *mailbox;
 	char *guid;		/* NULL: no usable answer; ask again */
@@ -131,61 +133,28 @@ static void lmtp_store_delete_object(struct lmtp_store *st)
 	storage_blob_delete(&st->be->sc, &ctx, st->rcpt->user, &st->key, 1);
 }
 
-static void lmtp_store_log_flags(const struct lmtp_store *st,
-				 struct buf *line)
-{
-	buf_append_str(line, "flags=(");
-	for (size_t i = 0; i < st->n_flags; i++)
-		buf_printf(line, "%s%s", i > 0 ? " " : "", st->flags[i]);
-	buf_append_str(line, ")");
-}
-
-/* mail_log's line for the save, fields in mail_log_fields order. */
+/* mail_log's line for the save (lib/mail/mail-log.c, Dovecot's format). */
 static void lmtp_store_log_saved(struct lmtp_store *st, uint32_t uid)
 {
-	const struct lmtp_settings *set = &st->server->set;
 	log_info(&st->log, "msgid=%s: saved mail to %s",
 		 st->msg.msgid != NULL ? st->msg.msgid : "<unspecified>",
 		 st->mailbox);
-	if (!set->mail_log_save)
+	if (!st->server->set.mail_log_save)
 		return;
+	struct mail_log_mail mail = {
+		.box = st->mailbox,
+		.uid = uid,
+		.msgid = st->msg.msgid,
+		.from = st->msg.from,
+		.subject = st->msg.subject,
+		.size = st->msg.physical_size,
+		.vsize = st->msg.virtual_size,
+		.flags = (const char *const *)st->flags,
+		.n_flags = st->n_flags,
+	};
 	struct buf line = BUF_INIT;
-	const char *p = set->mail_log_fields;
-	while (*p != '\0') {
-		p += strspn(p, " \t,");
-		size_t n = strcspn(p, " \t,");
-		if (n == 0)
-			break;
-		size_t before = line.len;
-		if (line.len > 0)
-			buf_append_str(&line, ", ");
-		if (n == 3 && strncmp(p, "uid", 3) == 0)
-			buf_printf(&line, "uid=%u", uid);
-		else if (n == 3 && strncmp(p, "box", 3) == 0)
-			buf_printf(&line, "box=%s", st->mailbox);
-		else if (n == 5 && strncmp(p, "msgid", 5) == 0)
-			buf_printf(&line, "msgid=%s", st->msg.msgid != NULL ?
-				   st->msg.msgid : "(null)");
-		else if (n == 4 && strncmp(p, "size", 4) == 0)
-			buf_printf(&line, "size=%llu", (unsigned long long)
-				   st->msg.physical_size);
-		else if (n == 5 && strncmp(p, "vsize", 5) == 0)
-			buf_printf(&line, "vsize=%llu", (unsigned long long)
-				   st->msg.virtual_size);
-		else if (n == 4 && strncmp(p, "from", 4) == 0)
-			buf_printf(&line, "from=%s", st->msg.from != NULL ?
-				   st->msg.from : "");
-		else if (n == 7 && strncmp(p, "subject", 7) == 0)
-			buf_printf(&line, "subject=%s", st->msg.subject != NULL ?
-				   st->msg.subject : "");
-		else if (n == 5 && strncmp(p, "flags", 5) == 0)
-			lmtp_store_log_flags(st, &line);
-		else
-			line.len = before;	/* unknown field: skipped */
-		line.data[line.len] = '\0';
-		p += n;
-	}
-	log_info(&st->log, "saved: %s", line.data != NULL ? line.data : "");
+	mail_log_format(&st->be->mail_log, "saved", &mail, &line);
+	log_info(&st->log, "%s", line.data != NULL ? line.data : "saved");
 	buf_free(&line);
 }
 
@@ -473,9 +442,30 @@ static void lmtp_store_prefetched(struct lmtp_store *st,
 	lmtp_store_check(st);
 }
 
+static void lmtp_prefetch_unlink(struct lmtp_prefetch *pf)
+{
+	if (pf->prev != NULL)
+		pf->prev->next = pf->next;
+	else
+		pf->be->prefetches = pf->next;
+	if (pf->next != NULL)
+		pf->next->prev = pf->prev;
+	pf->prev = pf->next = NULL;
+}
+
+void lmtp_store_prefetch_drop_all(struct lmtp_rpc_backend *be)
+{
+	while (be->prefetches != NULL) {
+		struct lmtp_prefetch *pf = be->prefetches;
+		lmtp_prefetch_unlink(pf);
+		lmtp_prefetch_unref(pf);
+	}
+}
+
 static void lmtp_prefetch_reply(const struct rpc_reply *reply, void *ctx)
 {
 	struct lmtp_prefetch *pf = ctx;
+	lmtp_prefetch_unlink(pf);
 	pf->done = true;
 	if (reply->status == STRATUS__STATUS__STATUS_OK) {
 		const Stratus__IndexMailboxStatusReply *r =
@@ -499,6 +489,11 @@ void lmtp_store_prefetch(struct lmtp_server *server,
 		return;
 	struct lmtp_prefetch *pf = xcalloc(1, sizeof(*pf));
 	pf->refcount = 2;	/* the recipient and the call */
+	pf->be = be;
+	pf->next = be->prefetches;
+	if (be->prefetches != NULL)
+		be->prefetches->prev = pf;
+	be->prefetches = pf;
 	pf->mailbox = xstrdup(rcpt->mailbox);
 	rcpt->backend_data = pf;
 	rcpt->backend_data_free = lmtp_prefetch_release;

@@ -124,7 +124,7 @@ protocol lmtp {
         self.assertIn("\tfor <user1@example.com>; ", head)
         self.assertIn("messages=", self.status("user1@example.com", "INBOX"))
         log = self.stratus.wait_log(r"lmtp\(user1@example.com\)<\d+><[^>]+>: Info: saved: "
-                                    r"uid=\d+, box=INBOX, msgid=<m1@example.org>, size=\d+")
+                                    r"box=INBOX, uid=\d+, msgid=<m1@example.org>, size=\d+")
         self.assertTrue(log)
         self.assertIn("msgid=<m1@example.org>: saved mail to INBOX", self.stratus.read_log())
 
