@@ -10,6 +10,7 @@
 #include "lmtp-sieve-mail.h"
 #include "lmtp-sieve-tracking.h"
 #include "sieve.h"
+#include "sieve-body.h"
 #include "smtp-client.h"
 
 #define LMTP_SIEVE_ACTIVE_KEY "sieve/.active"
@@ -60,6 +61,8 @@ struct lmtp_sieve_run {
 	/* the message as the script sees it */
 	char *data;
 	size_t size, body_off;
+	struct sieve_body body;	/* MIME view for the body test, parsed on first use */
+	bool body_ready;
 	char *msgid;
 	void **allocs;		/* header values handed to the script */
 	size_t n_allocs;

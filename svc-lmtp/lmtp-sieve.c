@@ -210,6 +210,8 @@ static void lmtp_sieve_free(struct lmtp_sieve_run *sr)
 	free(sr->allocs);
 	free(sr->stored);
 	free(sr->name);
+	if (sr->body_ready)
+		sieve_body_deinit(&sr->body);
 	free(sr->data);
 	free(sr->msgid);
 	free(sr->error);
@@ -350,21 +352,18 @@ static uint64_t lmtp_sieve_size(void *ctx)
 	return ((struct lmtp_sieve_run *)ctx)->size;
 }
 
-/* The body after the header, undecoded, for every transform: MIME part
- * selection for :content/:text is not done yet (see the README). */
+/* The body test's parts (RFC 5173): decoded MIME parts through
+ * lib/sieve's sieve_body over the message already read into memory. */
 static void lmtp_sieve_body(void *ctx, enum sieve_body_transform transform,
 			    const char *const *types, size_t n_types,
 			    const char *const **parts_r, size_t *count_r)
 {
 	struct lmtp_sieve_run *sr = ctx;
-	(void)transform;
-	(void)types;
-	(void)n_types;
-	const char **parts = lmtp_sieve_keep(sr, xcalloc(1, sizeof(*parts)));
-	parts[0] = lmtp_sieve_keep(sr, xstrndup(sr->data + sr->body_off,
-						sr->size - sr->body_off));
-	*parts_r = parts;
-	*count_r = 1;
+	if (!sr->body_ready) {
+		sieve_body_init(&sr->body, sr->data, sr->size);
+		sr->body_ready = true;
+	}
+	sieve_body_get(&sr->body, transform, types, n_types, parts_r, count_r);
 }
 
 static time_t lmtp_sieve_now(void *ctx)

@@ -194,6 +194,34 @@ plugin {
         self.assertIsNone(self.messages("Many0"))
         self.stratus.wait_log(r"execution of script filter failed: .*keeping the message")
 
+    def test_10_body_text_decoded_at_delivery(self):
+        # RFC 5173 :text and :content see base64 text decoded, HTML as text
+        self.activate('require ["body", "fileinto", "mailbox"];\n'
+                      'if body :text :contains "invoice overdue" {\n'
+                      '  fileinto :create "Bills";\n'
+                      '} elsif body :content "text/html" :contains "<b>" {\n'
+                      '  fileinto :create "Tagged";\n'
+                      '}\n')
+        import base64
+        text = base64.b64encode(b"Your invoice overdue notice.\r\n")
+        mime = (b"MIME-Version: 1.0\r\n"
+                b"Content-Type: multipart/alternative; boundary=b1\r\n"
+                b"\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n" + text +
+                b"\r\n--b1\r\nContent-Type: text/html\r\n\r\n"
+                b"<p>Your <b>invoice</b></p>\r\n--b1--\r\n")
+        data = (b"From: a@example.org\r\nTo: user1@example.com\r\n"
+                b"Message-ID: <bill1@example.org>\r\nSubject: bill1\r\n" + mime)
+        self.assertEqual(self.deliver(data), (250, ""))
+        self.assertEqual(self.messages("Bills"), 1)
+        # undecoded, only :raw would see the base64 text
+        self.activate('require ["body", "fileinto", "mailbox"];\n'
+                      'if body :raw :contains "invoice overdue" {\n'
+                      '  fileinto :create "Raw";\n'
+                      '}\n', name="raw")
+        self.assertEqual(self.deliver(data.replace(b"bill1", b"bill2")), (250, ""))
+        self.assertIsNone(self.messages("Raw"))
+
 
 if __name__ == "__main__":
     main()
