@@ -140,6 +140,7 @@ static int index_apply_append(struct index_mailbox *box,
 						  sizeof(*box->recs));
 		}
 		index_record_from_pb(&box->recs[box->n_recs++], r);
+		index_box_chunk_stale(box, r->uid);
 		box->uidnext = r->uid + 1;
 		index_box_bump_modseq(box, r->modseq);
 	}
@@ -155,6 +156,7 @@ static void index_apply_flags(struct index_mailbox *box,
 		if (idx < 0)
 			continue;	/* expunged meanwhile: nothing to do */
 		struct index_record *rec = &box->recs[idx];
+		index_box_chunk_stale(box, rec->uid);
 		rec->sysflags = (uint8_t)(r->sysflags & INDEX_FLAGS_ALL);
 		rec->keywords = r->keywords;
 		rec->modseq = r->modseq;
@@ -193,6 +195,7 @@ static void index_apply_expunge(struct index_mailbox *box,
 			j++;
 		if (j < op->n_uids && op->uids[j] == box->recs[i].uid) {
 			index_add_tombstone(box, box->recs[i].uid, op->modseq);
+			index_box_chunk_stale(box, box->recs[i].uid);
 			index_record_clear(&box->recs[i]);
 			continue;
 		}
@@ -357,8 +360,33 @@ static void *index_pack_alloc(struct index_pack_mem *m, size_t n, size_t size)
 	return p;
 }
 
+/* Records [from, to) of box into mb (borrowing the record's strings). */
+static void index_pack_records(struct index_pack_mem *m,
+			       const struct index_mailbox *box, size_t from,
+			       size_t to, Stratus__Indexfile__Mailbox *mb)
+{
+	size_t n = to - from;
+	Stratus__Indexfile__Record *recs = index_pack_alloc(m, n,
+							    sizeof(*recs));
+	mb->records = index_pack_alloc(m, n, sizeof(*mb->records));
+	mb->n_records = n;
+	for (size_t i = 0; i < n; i++) {
+		const struct index_record *rec = &box->recs[from + i];
+		Stratus__Indexfile__Cached **cbuf = NULL;
+		Stratus__Indexfile__Cached *cstore = NULL;
+		if (rec->n_cached > 0) {
+			cbuf = index_pack_alloc(m, rec->n_cached, sizeof(*cbuf));
+			cstore = index_pack_alloc(m, rec->n_cached,
+						  sizeof(*cstore));
+		}
+		index_record_to_pb(rec, &recs[i], cbuf, cstore, true);
+		mb->records[i] = &recs[i];
+	}
+}
+
 static Stratus__Indexfile__Mailbox *
-index_pack_box(struct index_pack_mem *m, const struct index_mailbox *box)
+index_pack_box(struct index_pack_mem *m, const struct index_mailbox *box,
+	       bool with_records)
 {
 	Stratus__Indexfile__Mailbox *mb = index_pack_alloc(m, 1, sizeof(*mb));
 	stratus__indexfile__mailbox__init(mb);
@@ -373,22 +401,8 @@ index_pack_box(struct index_pack_mem *m, const struct index_mailbox *box)
 	mb->special_use = box->special_use;
 	mb->n_special_use = box->n_special_use;
 	mb->tombstone_floor = box->tomb_floor;
-	Stratus__Indexfile__Record *recs = index_pack_alloc(m, box->n_recs,
-							    sizeof(*recs));
-	mb->records = index_pack_alloc(m, box->n_recs, sizeof(*mb->records));
-	mb->n_records = box->n_recs;
-	for (size_t i = 0; i < box->n_recs; i++) {
-		const struct index_record *rec = &box->recs[i];
-		Stratus__Indexfile__Cached **cbuf = NULL;
-		Stratus__Indexfile__Cached *cstore = NULL;
-		if (rec->n_cached > 0) {
-			cbuf = index_pack_alloc(m, rec->n_cached, sizeof(*cbuf));
-			cstore = index_pack_alloc(m, rec->n_cached,
-						  sizeof(*cstore));
-		}
-		index_record_to_pb(rec, &recs[i], cbuf, cstore, true);
-		mb->records[i] = &recs[i];
-	}
+	if (with_records)
+		index_pack_records(m, box, 0, box->n_recs, mb);
 	Stratus__Indexfile__Tombstone *t = index_pack_alloc(m, box->n_tombs,
 							    sizeof(*t));
 	mb->expunged = index_pack_alloc(m, box->n_tombs, sizeof(*mb->expunged));
@@ -402,7 +416,15 @@ index_pack_box(struct index_pack_mem *m, const struct index_mailbox *box)
 	return mb;
 }
 
-uint8_t *index_state_pack(const struct index_user *user, size_t *len_r)
+static void index_pack_mem_free(struct index_pack_mem *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->ptrs[i]);
+	free(m->ptrs);
+}
+
+static uint8_t *index_state_pack_records(const struct index_user *user,
+					 bool with_records, size_t *len_r)
 {
 	struct index_pack_mem m = { 0 };
 	Stratus__Indexfile__State st = STRATUS__INDEXFILE__STATE__INIT;
@@ -415,13 +437,37 @@ uint8_t *index_state_pack(const struct index_user *user, size_t *len_r)
 					sizeof(*st.mailboxes));
 	st.n_mailboxes = user->n_boxes;
 	for (size_t i = 0; i < user->n_boxes; i++)
-		st.mailboxes[i] = index_pack_box(&m, user->boxes[i]);
+		st.mailboxes[i] = index_pack_box(&m, user->boxes[i],
+						 with_records);
 	size_t len = stratus__indexfile__state__get_packed_size(&st);
 	uint8_t *out = xmalloc(len + 1);
 	stratus__indexfile__state__pack(&st, out);
-	for (size_t i = 0; i < m.n; i++)
-		free(m.ptrs[i]);
-	free(m.ptrs);
+	index_pack_mem_free(&m);
+	*len_r = len;
+	return out;
+}
+
+uint8_t *index_state_pack(const struct index_user *user, size_t *len_r)
+{
+	return index_state_pack_records(user, true, len_r);
+}
+
+uint8_t *index_state_pack_meta(const struct index_user *user, size_t *len_r)
+{
+	return index_state_pack_records(user, false, len_r);
+}
+
+uint8_t *index_box_pack_chunk(const struct index_mailbox *box, size_t from,
+			      size_t to, size_t *len_r)
+{
+	struct index_pack_mem m = { 0 };
+	Stratus__Indexfile__Mailbox mb = STRATUS__INDEXFILE__MAILBOX__INIT;
+	mb.guid = (char *)box->guid;
+	index_pack_records(&m, box, from, to, &mb);
+	size_t len = stratus__indexfile__mailbox__get_packed_size(&mb);
+	uint8_t *out = xmalloc(len + 1);
+	stratus__indexfile__mailbox__pack(&mb, out);
+	index_pack_mem_free(&m);
 	*len_r = len;
 	return out;
 }

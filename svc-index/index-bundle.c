@@ -1,6 +1,8 @@
 /* svc-index: index bundles on object storage through svc-blob
- * (CHAIN_INDEX = obox_index_fs). A bundle is the user's whole state,
- * deflated (index-file.h), with a generation number that grows with each
+ * (CHAIN_INDEX = obox_index_fs). A bundle is the user's whole state
+ * in independently deflated sections (index-file.h), built from the
+ * per-chunk cache of index-bundle-cache.c so that an upload compresses
+ * only what changed, with a generation number that grows with each
  * upload.
  *
  * Load: a local cache younger than metacache_close_delay is used as is;
@@ -98,14 +100,15 @@ void index_bundle_upload(struct index_user *user, index_bundle_done_cb *cb,
 	}
 	uint64_t old_gen = user->generation;
 	user->generation = old_gen + 1;
-	size_t slen, blen;
-	uint8_t *raw = index_state_pack(user, &slen);
+	size_t encoded;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int fd = index_bundle_build(user, svc->set.compress_level, &encoded);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	user->generation = old_gen;
-	uint8_t *bundle = index_bundle_encode(raw, slen, svc->set.compress_level,
-					      &blen);
-	free(raw);
-	int fd = bundle == NULL ? -1 : index_blob_memfd(bundle, blen);
-	free(bundle);
+	svc->n_upload_chunks += encoded;
+	svc->upload_encode_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+					    (t1.tv_nsec - t0.tv_nsec) / 1000);
 	struct index_upload *up = xcalloc(1, sizeof(*up));
 	up->svc = svc;
 	up->op.user = xstrdup(user->name);

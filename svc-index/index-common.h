@@ -64,6 +64,19 @@ struct index_tombstone {
 
 struct index_waiter;
 
+/* UIDs per record chunk of a bundle: an append re-encodes one chunk. */
+#define INDEX_BUNDLE_CHUNK_SHIFT 12
+#define INDEX_BUNDLE_CHUNK_UIDS (1u << INDEX_BUNDLE_CHUNK_SHIFT)
+
+/* The compressed bundle section of one chunk, as last encoded
+ * (index-bundle-cache.c); stale once a record in it changed. */
+struct index_bundle_chunk {
+	uint32_t key;		/* uid >> INDEX_BUNDLE_CHUNK_SHIFT */
+	bool stale;
+	uint8_t *section;
+	size_t len;
+};
+
 struct index_mailbox {
 	char *name;
 	char guid[INDEX_GUID_LEN + 1];
@@ -81,6 +94,8 @@ struct index_mailbox {
 	size_t n_tombs, cap_tombs;
 	uint64_t tomb_floor;
 	struct index_waiter *waiters;	/* sessions waiting for changes */
+	struct index_bundle_chunk *chunks;	/* ascending key */
+	size_t n_chunks;
 };
 
 enum index_user_state {
@@ -164,6 +179,21 @@ int index_state_load(struct index_user *user,
 		     const Stratus__Indexfile__State *st, const char **error_r);
 /* Builds the snapshot of the user's state and packs it (malloc'd). */
 uint8_t *index_state_pack(const struct index_user *user, size_t *len_r);
+/* The same without any record (a bundle's first section), and one
+ * bundle chunk: a Mailbox with box's guid and records [from, to). */
+uint8_t *index_state_pack_meta(const struct index_user *user, size_t *len_r);
+uint8_t *index_box_pack_chunk(const struct index_mailbox *box, size_t from,
+			      size_t to, size_t *len_r);
+
+/* ---- index-bundle-cache.c: per-chunk bundle sections ---- */
+/* The record with this uid changed: its chunk is encoded again. */
+void index_box_chunk_stale(struct index_mailbox *box, uint32_t uid);
+void index_box_chunks_free(struct index_mailbox *box);
+/* Encodes the user's bundle (re-encoding only stale or new chunks) into
+ * a memfd at offset 0; -1 when zlib or the memfd fails. *encoded_r:
+ * the chunks compressed this time (the others came from the cache). */
+int index_bundle_build(struct index_user *user, int level,
+		       size_t *encoded_r);
 
 /* ---- index-names.c: names and patterns ---- */
 /* Normalises a mailbox name in place ("inbox/x" -> "INBOX/x") after

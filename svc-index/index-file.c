@@ -94,26 +94,37 @@ uint8_t *index_log_frame(const uint8_t *payload, size_t len, size_t *out_r)
 	return out;
 }
 
-static void index_header_put(uint8_t *out, const char *magic, uint32_t crc,
-			     uint64_t len)
+static void index_header_put_version(uint8_t *out, const char *magic,
+				     uint32_t version, uint32_t crc,
+				     uint64_t len)
 {
 	memcpy(out, magic, INDEX_MAGIC_LEN);
-	put_u32(out + INDEX_MAGIC_LEN, INDEX_FILE_VERSION);
+	put_u32(out + INDEX_MAGIC_LEN, version);
 	put_u32(out + INDEX_MAGIC_LEN + 4, crc);
 	put_u64(out + INDEX_MAGIC_LEN + 8, len);
 }
 
-/* Checks magic and version; returns the declared CRC and length. */
-static int index_header_check(const uint8_t *data, size_t len,
-			      const char *magic, uint32_t *crc_r,
-			      uint64_t *len_r, const char **error_r)
+static void index_header_put(uint8_t *out, const char *magic, uint32_t crc,
+			     uint64_t len)
+{
+	index_header_put_version(out, magic, INDEX_FILE_VERSION, crc, len);
+}
+
+/* Checks magic and version (at most max_version); returns the version
+ * and the declared CRC and length. */
+static int index_header_check_version(const uint8_t *data, size_t len,
+				      const char *magic,
+				      uint32_t max_version,
+				      uint32_t *version_r, uint32_t *crc_r,
+				      uint64_t *len_r, const char **error_r)
 {
 	if (len < INDEX_FILE_HDR || memcmp(data, magic, INDEX_MAGIC_LEN) != 0) {
 		*error_r = "bad magic or truncated header";
 		return -1;
 	}
 	uint32_t version = get_u32(data + INDEX_MAGIC_LEN);
-	if (version > INDEX_FILE_VERSION) {
+	*version_r = version;
+	if (version > max_version) {
 		*error_r = "written by a newer Stratus (format version too new)";
 		return -1;
 	}
@@ -128,6 +139,16 @@ static int index_header_check(const uint8_t *data, size_t len,
 		return -1;
 	}
 	return 0;
+}
+
+static int index_header_check(const uint8_t *data, size_t len,
+			      const char *magic, uint32_t *crc_r,
+			      uint64_t *len_r, const char **error_r)
+{
+	uint32_t version;
+	return index_header_check_version(data, len, magic,
+					  INDEX_FILE_VERSION, &version, crc_r,
+					  len_r, error_r);
 }
 
 uint8_t *index_snapshot_encode(const uint8_t *state, size_t len,
@@ -171,6 +192,162 @@ Stratus__Indexfile__State *index_snapshot_decode(const uint8_t *data,
 	return index_state_unpack(data + INDEX_FILE_HDR, plen, error_r);
 }
 
+/* Inflates exactly raw_len bytes and checks their CRC (malloc'd). */
+static uint8_t *index_inflate(const uint8_t *in, size_t in_len,
+			      uint64_t raw_len, uint32_t crc,
+			      const char **error_r)
+{
+	/* The declared size bounds the output; a bomb cannot grow past it. */
+	uint8_t *raw = xmalloc(raw_len + 1);
+	uLongf out_len = (uLongf)raw_len;
+	int zret = uncompress(raw, &out_len, in, (uLong)in_len);
+	if (zret != Z_OK || out_len != raw_len) {
+		free(raw);
+		*error_r = zret == Z_BUF_ERROR ?
+			"bundle larger than declared or truncated" :
+			"bundle does not decompress";
+		return NULL;
+	}
+	if (index_crc(raw, raw_len) != crc) {
+		free(raw);
+		*error_r = "bundle checksum mismatch";
+		return NULL;
+	}
+	return raw;
+}
+
+uint8_t *index_bundle_section(const uint8_t *raw, size_t len, int level,
+			      size_t *out_r)
+{
+	uLong bound = compressBound((uLong)len);
+	uint8_t *out = xmalloc(INDEX_SECTION_HDR + bound);
+	uLongf clen = bound;
+	if (len > UINT32_MAX || compress2(out + INDEX_SECTION_HDR, &clen, raw,
+					  (uLong)len, level) != Z_OK ||
+	    clen > UINT32_MAX) {
+		free(out);
+		return NULL;
+	}
+	put_u32(out, (uint32_t)len);
+	put_u32(out + 4, (uint32_t)clen);
+	put_u32(out + 8, index_crc(raw, len));
+	*out_r = INDEX_SECTION_HDR + clen;
+	return out;
+}
+
+void index_bundle_header(uint8_t *out, uint32_t n_sections, uint64_t body_len)
+{
+	index_header_put_version(out, INDEX_BUNDLE_MAGIC, INDEX_BUNDLE_VERSION,
+				 n_sections, body_len);
+}
+
+/* Moves a record-chunk section's records to the end of its mailbox in
+ * the header section's State. */
+static int index_bundle_merge(Stratus__Indexfile__State *st,
+			      Stratus__Indexfile__Mailbox *chunk,
+			      const char **error_r)
+{
+	Stratus__Indexfile__Mailbox *mb = NULL;
+	for (size_t i = 0; i < st->n_mailboxes && mb == NULL; i++) {
+		if (strcmp(st->mailboxes[i]->guid, chunk->guid) == 0)
+			mb = st->mailboxes[i];
+	}
+	if (mb == NULL) {
+		*error_r = "bundle section for an unknown mailbox";
+		return -1;
+	}
+	if (chunk->n_records == 0)
+		return 0;
+	mb->records = xreallocarray(mb->records,
+				    mb->n_records + chunk->n_records,
+				    sizeof(*mb->records));
+	memcpy(mb->records + mb->n_records, chunk->records,
+	       chunk->n_records * sizeof(*chunk->records));
+	mb->n_records += chunk->n_records;
+	free(chunk->records);
+	chunk->records = NULL;
+	chunk->n_records = 0;
+	return 0;
+}
+
+/* One section at *pos: the State (first) or a chunk merged into it. */
+static int index_bundle_section_decode(const uint8_t *data, size_t len,
+				       size_t *pos, uint64_t *total_raw,
+				       Stratus__Indexfile__State **st,
+				       const char **error_r)
+{
+	if (len - *pos < INDEX_SECTION_HDR) {
+		*error_r = "bundle truncated (section header)";
+		return -1;
+	}
+	uint32_t raw_len = get_u32(data + *pos);
+	uint32_t clen = get_u32(data + *pos + 4);
+	uint32_t crc = get_u32(data + *pos + 8);
+	*pos += INDEX_SECTION_HDR;
+	if (clen > len - *pos) {
+		*error_r = "bundle truncated (section)";
+		return -1;
+	}
+	*total_raw += raw_len;
+	if (*total_raw > INDEX_STATE_MAX) {
+		*error_r = "declared size too large";
+		return -1;
+	}
+	uint8_t *raw = index_inflate(data + *pos, clen, raw_len, crc, error_r);
+	if (raw == NULL)
+		return -1;
+	*pos += clen;
+	int ret = 0;
+	if (*st == NULL) {
+		*st = index_state_unpack(raw, raw_len, error_r);
+		ret = *st == NULL ? -1 : 0;
+	} else {
+		Stratus__Indexfile__Mailbox *chunk =
+			stratus__indexfile__mailbox__unpack(NULL, raw_len, raw);
+		if (chunk == NULL) {
+			*error_r = "bundle section does not decode";
+			ret = -1;
+		} else {
+			ret = index_bundle_merge(*st, chunk, error_r);
+			stratus__indexfile__mailbox__free_unpacked(chunk, NULL);
+		}
+	}
+	free(raw);
+	return ret;
+}
+
+static Stratus__Indexfile__State *
+index_bundle_sections_decode(const uint8_t *data, size_t len,
+			     uint32_t n_sections, uint64_t body_len,
+			     const char **error_r)
+{
+	if (body_len != len - INDEX_FILE_HDR) {
+		*error_r = "bundle truncated";
+		return NULL;
+	}
+	if (n_sections == 0) {
+		*error_r = "bundle has no sections";
+		return NULL;
+	}
+	Stratus__Indexfile__State *st = NULL;
+	size_t pos = INDEX_FILE_HDR;
+	uint64_t total_raw = 0;
+	for (uint32_t i = 0; i < n_sections; i++) {
+		if (index_bundle_section_decode(data, len, &pos, &total_raw,
+						&st, error_r) < 0)
+			goto fail;
+	}
+	if (pos != len) {
+		*error_r = "bundle has bytes after its last section";
+		goto fail;
+	}
+	return st;
+fail:
+	if (st != NULL)
+		stratus__indexfile__state__free_unpacked(st, NULL);
+	return NULL;
+}
+
 uint8_t *index_bundle_encode(const uint8_t *state, size_t len, int level,
 			     size_t *out_r)
 {
@@ -191,28 +368,19 @@ Stratus__Indexfile__State *index_bundle_decode(const uint8_t *data,
 					       size_t len,
 					       const char **error_r)
 {
-	uint32_t crc;
+	uint32_t crc, version;
 	uint64_t raw_len;
-	if (index_header_check(data, len, INDEX_BUNDLE_MAGIC, &crc, &raw_len,
-			       error_r) < 0)
+	if (index_header_check_version(data, len, INDEX_BUNDLE_MAGIC,
+				       INDEX_BUNDLE_VERSION, &version, &crc,
+				       &raw_len, error_r) < 0)
 		return NULL;
-	/* The declared size bounds the output; a bomb cannot grow past it. */
-	uint8_t *raw = xmalloc(raw_len + 1);
-	uLongf out_len = (uLongf)raw_len;
-	int zret = uncompress(raw, &out_len, data + INDEX_FILE_HDR,
-			      (uLong)(len - INDEX_FILE_HDR));
-	if (zret != Z_OK || out_len != raw_len) {
-		free(raw);
-		*error_r = zret == Z_BUF_ERROR ?
-			"bundle larger than declared or truncated" :
-			"bundle does not decompress";
+	if (version == INDEX_BUNDLE_VERSION)
+		return index_bundle_sections_decode(data, len, crc, raw_len,
+						    error_r);
+	uint8_t *raw = index_inflate(data + INDEX_FILE_HDR, len - INDEX_FILE_HDR,
+				     raw_len, crc, error_r);
+	if (raw == NULL)
 		return NULL;
-	}
-	if (index_crc(raw, raw_len) != crc) {
-		free(raw);
-		*error_r = "bundle checksum mismatch";
-		return NULL;
-	}
 	Stratus__Indexfile__State *st = index_state_unpack(raw, raw_len,
 							   error_r);
 	free(raw);

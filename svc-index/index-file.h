@@ -8,9 +8,17 @@
  *       from a crash, dropped at open.
  * Snapshot ("index.snap"): "STXSNAP\n" u32le version u32le crc32
  *       u64le length, then a State. Written to a temp file and renamed.
- * Bundle (object "index.bundle" in obox_index_fs): "STXBNDL\n" u32le
- *       version u32le crc32(raw) u64le raw length, then the zlib-deflated
- *       State. */
+ * Bundle (object "index.bundle" in obox_index_fs), version 2 (written):
+ *       "STXBNDL\n" u32le 2 u32le section count u64le body length, then
+ *       sections: u32le raw length | u32le deflated length |
+ *       u32le crc32(raw) | zlib-deflated bytes. The first section is the
+ *       State with every mailbox's records left out; each further one is
+ *       a Mailbox holding only its guid and an ascending run of records
+ *       (one chunk of INDEX_BUNDLE_CHUNK_UIDS UIDs), appended to that
+ *       mailbox. Sections are compressed independently so that an upload
+ *       re-encodes only the chunks that changed (index-bundle-cache.c).
+ *       Version 1 (still read): "STXBNDL\n" u32le 1 u32le crc32(raw)
+ *       u64le raw length, then the whole State deflated in one piece. */
 #ifndef STRATUS_INDEX_FILE_H
 #define STRATUS_INDEX_FILE_H
 
@@ -24,7 +32,9 @@
 #define INDEX_LOG_MAGIC "STXLOG1\n"
 #define INDEX_SNAP_MAGIC "STXSNAP\n"
 #define INDEX_BUNDLE_MAGIC "STXBNDL\n"
+#define INDEX_BUNDLE_VERSION 2
 #define INDEX_MAGIC_LEN 8
+#define INDEX_SECTION_HDR 12
 #define INDEX_LOG_RECORD_HDR 8
 #define INDEX_FILE_HDR (INDEX_MAGIC_LEN + 16)
 /* Bounds on what we read: one transaction, one user's whole state. */
@@ -50,7 +60,14 @@ uint8_t *index_snapshot_encode(const uint8_t *state, size_t len,
 Stratus__Indexfile__State *index_snapshot_decode(const uint8_t *data,
 						 size_t len,
 						 const char **error_r);
-/* Bundle: compress a packed State / decompress and unpack one. */
+/* Bundle version 2: one framed, deflated section (malloc'd; NULL when
+ * zlib fails), and the header before n_sections of body_len bytes. */
+uint8_t *index_bundle_section(const uint8_t *raw, size_t len, int level,
+			      size_t *out_r);
+void index_bundle_header(uint8_t *out, uint32_t n_sections,
+			 uint64_t body_len);
+/* Bundle version 1 (kept for tests and old objects): compress a packed
+ * State. index_bundle_decode reads both versions and refuses newer. */
 uint8_t *index_bundle_encode(const uint8_t *state, size_t len, int level,
 			     size_t *out_r);
 Stratus__Indexfile__State *index_bundle_decode(const uint8_t *data,

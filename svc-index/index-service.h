@@ -58,6 +58,8 @@ struct index_service {
 	/* counters for `stratusctl status` and tests */
 	uint64_t n_commits, n_compactions, n_torn_tails, n_corrupt;
 	uint64_t n_uploads, n_upload_failures, n_downloads, n_rebuilds;
+	/* bundle encoding: chunks compressed, time spent (microseconds) */
+	uint64_t n_upload_chunks, upload_encode_us;
 	uint64_t n_evictions, n_notifications;
 };
 

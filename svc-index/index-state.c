@@ -44,6 +44,7 @@ void index_mailbox_free(struct index_mailbox *box)
 	if (box == NULL)
 		return;
 	index_notify_gone(box);
+	index_box_chunks_free(box);
 	for (size_t i = 0; i < box->n_recs; i++)
 		index_record_clear(&box->recs[i]);
 	free(box->recs);

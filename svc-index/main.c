@@ -41,6 +41,10 @@ static void index_status(Stratus__StatusReply *reply, struct service *s)
 	service_status_counter(reply, "bundle_upload_failures",
 			       svc->n_upload_failures);
 	service_status_counter(reply, "bundle_downloads", svc->n_downloads);
+	service_status_counter(reply, "bundle_chunks_encoded",
+			       svc->n_upload_chunks);
+	service_status_counter(reply, "bundle_encode_us",
+			       svc->upload_encode_us);
 	service_status_counter(reply, "rebuilds", svc->n_rebuilds);
 	service_status_counter(reply, "evictions", svc->n_evictions);
 	service_status_counter(reply, "notifications", svc->n_notifications);

@@ -169,11 +169,117 @@ static void test_bundle_roundtrip(void **state)
 	assert_null(index_bundle_decode(bundle, blen / 2, &err));
 	bundle[INDEX_FILE_HDR + 3] ^= 0xff;
 	assert_null(index_bundle_decode(bundle, blen, &err));
-	bundle[INDEX_MAGIC_LEN] = 2;
+	bundle[INDEX_MAGIC_LEN] = INDEX_BUNDLE_VERSION + 1;
 	assert_null(index_bundle_decode(bundle, blen, &err));
 	assert_null(index_bundle_decode((const uint8_t *)"x", 1, &err));
 	free(raw);
 	free(bundle);
+	index_test_free(t);
+}
+
+/* n records appended to box in one op, as a commit would apply them. */
+static void apply_records(struct index_user *u, struct index_mailbox *box,
+			  uint32_t n, Stratus__Indexfile__OpKind kind,
+			  uint32_t first_uid)
+{
+	Stratus__Indexfile__Op op = STRATUS__INDEXFILE__OP__INIT;
+	Stratus__Indexfile__Record *recs = calloc(n, sizeof(*recs));
+	Stratus__Indexfile__Record **ptrs = calloc(n, sizeof(*ptrs));
+	for (uint32_t i = 0; i < n; i++) {
+		stratus__indexfile__record__init(&recs[i]);
+		recs[i].uid = first_uid + i;
+		recs[i].guid = "0123456789abcdef0123456789abcdef";
+		recs[i].object_id = "obj";
+		recs[i].modseq = box->highest_modseq + 1;
+		recs[i].sysflags = kind == STRATUS__INDEXFILE__OP_KIND__OP_FLAGS ?
+			INDEX_FLAG_SEEN : 0;
+		ptrs[i] = &recs[i];
+	}
+	op.kind = kind;
+	op.mailbox_guid = box->guid;
+	op.records = ptrs;
+	op.n_records = n;
+	const char *err = NULL;
+	assert_int_equal(index_apply_op(u, &op, &err), 0);
+	free(ptrs);
+	free(recs);
+}
+
+static Stratus__Indexfile__State *build_and_decode(struct index_user *u,
+						   size_t *encoded_r)
+{
+	int fd = index_bundle_build(u, 6, encoded_r);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *data = malloc((size_t)st.st_size);
+	assert_int_equal(pread(fd, data, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	const char *err = NULL;
+	Stratus__Indexfile__State *s = index_bundle_decode(data,
+		(size_t)st.st_size, &err);
+	assert_non_null(s);
+	/* every truncation is refused cleanly */
+	for (off_t cut = 0; cut < st.st_size; cut += 997)
+		assert_null(index_bundle_decode(data, (size_t)cut, &err));
+	free(data);
+	return s;
+}
+
+/* Version-2 bundles: chunks of INDEX_BUNDLE_CHUNK_UIDS, only changed
+ * chunks re-encoded, and the decoded state is the whole state. */
+static void test_bundle_chunks(void **state)
+{
+	(void)state;
+	struct index_test *t = index_test_new("");
+	struct index_user *u = index_test_user(t, "erin");
+	index_test_append(u, "Sent", "");
+	struct index_mailbox *inbox = index_user_find_box(u, "INBOX");
+	uint32_t n = 2 * INDEX_BUNDLE_CHUNK_UIDS + 100;	/* 3 chunks */
+	apply_records(u, inbox, n, STRATUS__INDEXFILE__OP_KIND__OP_APPEND, 1);
+	size_t encoded;
+	Stratus__Indexfile__State *s = build_and_decode(u, &encoded);
+	assert_int_equal(encoded, 4);	/* INBOX 3 + Sent 1 */
+	assert_int_equal(s->n_mailboxes, 3);
+	assert_string_equal(s->mailboxes[0]->name, "INBOX");
+	assert_int_equal(s->mailboxes[0]->n_records, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(s->mailboxes[0]->records[i]->uid, i + 1);
+	assert_int_equal(s->mailboxes[1]->n_records, 1);
+	stratus__indexfile__state__free_unpacked(s, NULL);
+	/* nothing changed: nothing re-encoded */
+	s = build_and_decode(u, &encoded);
+	assert_int_equal(encoded, 0);
+	stratus__indexfile__state__free_unpacked(s, NULL);
+	/* a flag in the first chunk, an append to the last */
+	apply_records(u, inbox, 1, STRATUS__INDEXFILE__OP_KIND__OP_FLAGS, 7);
+	apply_records(u, inbox, 1, STRATUS__INDEXFILE__OP_KIND__OP_APPEND,
+		      n + 1);
+	s = build_and_decode(u, &encoded);
+	assert_int_equal(encoded, 2);
+	assert_int_equal(s->mailboxes[0]->n_records, n + 1);
+	assert_int_equal(s->mailboxes[0]->records[6]->sysflags,
+			 INDEX_FLAG_SEEN);
+	stratus__indexfile__state__free_unpacked(s, NULL);
+	/* expunging a whole chunk drops its section */
+	Stratus__Indexfile__Op op = STRATUS__INDEXFILE__OP__INIT;
+	uint32_t *uids = calloc(INDEX_BUNDLE_CHUNK_UIDS, sizeof(*uids));
+	for (uint32_t i = 0; i < INDEX_BUNDLE_CHUNK_UIDS; i++)
+		uids[i] = INDEX_BUNDLE_CHUNK_UIDS + i;
+	op.kind = STRATUS__INDEXFILE__OP_KIND__OP_EXPUNGE;
+	op.mailbox_guid = inbox->guid;
+	op.uids = uids;
+	op.n_uids = INDEX_BUNDLE_CHUNK_UIDS;
+	op.modseq = inbox->highest_modseq + 1;
+	const char *err = NULL;
+	assert_int_equal(index_apply_op(u, &op, &err), 0);
+	free(uids);
+	s = build_and_decode(u, &encoded);
+	assert_int_equal(encoded, 0);
+	assert_int_equal(inbox->n_chunks, 2);
+	assert_int_equal(s->mailboxes[0]->n_records,
+			 n + 1 - INDEX_BUNDLE_CHUNK_UIDS);
+	stratus__indexfile__state__free_unpacked(s, NULL);
 	index_test_free(t);
 }
 
@@ -184,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_crash_during_compaction),
 		cmocka_unit_test(test_snapshot_corrupt_and_newer),
 		cmocka_unit_test(test_bundle_roundtrip),
+		cmocka_unit_test(test_bundle_chunks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,9 +145,22 @@ for run in $(seq 1 "$RUNS"); do
 done
 BUNDLE=$(find "$W/objects" -name index.bundle | head -1)
 BUNDLE_BYTES=$(stat -c %s "$BUNDLE")
-# header: "STXBNDL\n" u32le version u32le crc u64le raw length
-RAW_BYTES=$(python3 -c 'import struct,sys; print(struct.unpack_from("<Q", open(sys.argv[1], "rb").read(24), 16)[0])' "$BUNDLE")
-GZIP_BYTES=$(tail -c +25 "$BUNDLE" | python3 -c 'import sys,zlib,gzip; print(len(gzip.compress(zlib.decompress(sys.stdin.buffer.read()), 6)))')
+# version 2 (svc-index/index-file.h): "STXBNDL\n" u32le version
+# u32le sections u64le body length, then per section u32le raw length,
+# u32le deflated length, u32le crc, deflated bytes. Prints the raw bytes
+# and the size of the whole raw state through gzip -6.
+read -r RAW_BYTES GZIP_BYTES < <(python3 - "$BUNDLE" <<'PY'
+import gzip, struct, sys, zlib
+d = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<I", d, 12)[0]
+pos, raw = 24, b""
+for _ in range(n):
+    rlen, clen, _crc = struct.unpack_from("<III", d, pos)
+    raw += zlib.decompress(d[pos + 12:pos + 12 + clen])
+    pos += 12 + clen
+print(len(raw), len(gzip.compress(raw, 6)))
+PY
+)
 
 OUT=$HERE/results.md
 [ $PROFILE = smoke ] && OUT=$W/results.md

@@ -1,14 +1,16 @@
 /* libFuzzer target for svc-index's byte formats (svc-index/index-file.h
  * and index-marker.h): the transaction log, snapshots, bundles and
  * mailbox name markers all come from disk or object storage and are
- * untrusted. The first input byte picks the path; the rest is the file.
+ * untrusted (bundles of version 1 and of version 2, in sections). The first input byte picks the path; the rest is the file.
  * Decoded states and transactions are also loaded into a user's model
  * (the semantic checks live there) and packed again, so that anything
  * a decoder accepts must load or be refused cleanly, never crash. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "index-blob.h"
 #include "index-common.h"
 #include "index-file.h"
 #include "index-marker.h"
@@ -25,6 +27,26 @@ static int fuzz_apply_txn(const Stratus__Indexfile__Transaction *txn,
 		(void)index_apply_op(user, txn->ops[i], error_r);
 	}
 	return 0;
+}
+
+/* What a state loads into must also make a version-2 bundle that
+ * decodes again (the incremental encoder of index-bundle-cache.c). */
+static void fuzz_bundle_again(struct index_user *user)
+{
+	size_t encoded, len;
+	uint8_t *data;
+	const char *error = NULL;
+	int fd = index_bundle_build(user, 1, &encoded);
+	if (fd < 0)
+		return;
+	if (index_blob_read_fd(fd, INDEX_STATE_MAX, &data, &len) < 0)
+		abort();
+	close(fd);
+	Stratus__Indexfile__State *st = index_bundle_decode(data, len, &error);
+	if (st == NULL)
+		abort();
+	stratus__indexfile__state__free_unpacked(st, NULL);
+	free(data);
 }
 
 /* Loads a decoded state, packs it, and decodes the packed form again:
@@ -46,6 +68,7 @@ static void fuzz_state(Stratus__Indexfile__State *st)
 			abort();
 		stratus__indexfile__state__free_unpacked(again, NULL);
 		free(packed);
+		fuzz_bundle_again(&user);
 	}
 	index_user_clear_state(&user);
 	stratus__indexfile__state__free_unpacked(st, NULL);

@@ -17,6 +17,7 @@ import poplib
 import re
 import shutil
 import smtplib
+import struct
 import time
 import unittest
 import zlib
@@ -60,19 +61,37 @@ def pb_fields(buf):
     return out
 
 
-def bundle_records(path):
-    """{(mailbox name, message guid): object id} from an index.bundle
-    ("STXBNDL\\n" u32 version u32 crc u64 raw length, zlib State)."""
-    with open(path, "rb") as f:
-        data = f.read()
+def bundle_sections(data):
+    """The raw sections of a version-2 index.bundle ("STXBNDL\\n" u32 2
+    u32 sections u64 body length, then per section u32 raw length, u32
+    deflated length, u32 crc, zlib bytes): the State without records,
+    then Mailbox chunks (guid + records)."""
     assert data[:8] == b"STXBNDL\n", data[:8]
-    state = zlib.decompress(data[24:])
+    assert struct.unpack_from("<I", data, 8)[0] == 2
+    n = struct.unpack_from("<I", data, 12)[0]
+    pos, out = 24, []
+    for _ in range(n):
+        _raw, clen, _crc = struct.unpack_from("<III", data, pos)
+        out.append(zlib.decompress(data[pos + 12:pos + 12 + clen]))
+        pos += 12 + clen
+    assert pos == len(data)
+    return out
+
+
+def bundle_records(path):
+    """{(mailbox name, message guid): object id} from an index.bundle."""
+    with open(path, "rb") as f:
+        sections = bundle_sections(f.read())
+    names = {}
+    for num, box in pb_fields(sections[0]):
+        if num == 3:                      # State.mailboxes
+            fields = pb_fields(box)
+            names[next(v for n, v in fields if n == 2)] = \
+                next(v for n, v in fields if n == 1).decode()
     records = {}
-    for num, box in pb_fields(state):
-        if num != 3:                      # State.mailboxes
-            continue
-        fields = pb_fields(box)
-        name = next(v for n, v in fields if n == 1).decode()
+    for chunk in sections[1:]:
+        fields = pb_fields(chunk)
+        name = names[next(v for n, v in fields if n == 2)]
         for n, rec in fields:
             if n != 9:                    # Mailbox.records
                 continue
