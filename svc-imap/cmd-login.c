@@ -86,6 +86,9 @@ static void auth_send_step(struct imap_cmd *cmd, const void *resp,
 		.protocol = "imap",
 		.local_ip = client->local_ip,
 		.local_port = client->local_port,
+		/* the TCP peer: after a trusted proxy's ID, client->ip is the
+		 * forwarded client and the proxy is what svc-auth checks */
+		.remote_ip = client->peer_ip,
 		.secured = client_is_secured(client),
 	};
 	Stratus__Context c;
