@@ -6,8 +6,11 @@
 # twice: with uploads on (metacache_delay_uploads = yes and
 # obox_max_rescan_mail_count = 10, an upload every 10 saved mails) and
 # with uploads off (count 0, interval 1h). Reported per size: appends/s
-# with and without uploads, uploads made, and the cost of one upload on
-# svc-index's loop = (time with - time without) / uploads.
+# with and without uploads, uploads made, the cost of one upload =
+# (time with - time without) / uploads (svc-index's encoding plus
+# svc-blob's write, on the same cores), and svc-index's own encoding
+# time per upload from its bundle_encode_us status counter (builds
+# without that counter print n/a).
 #   UPLOADBENCH_BUILD  meson build folder (default: build; use a plain
 #                      -O2 build for figures). Output: a Markdown table
 #                      on stdout. Every process started is stopped by PID.
@@ -71,7 +74,7 @@ CONF
 	"$CTL" -c "$d/stratus.conf" run >"$d/stratus.log" 2>&1 &
 	PID=$!
 	for i in $(seq 1 300); do
-		grep -Eq "all [0-9]+ services ready" "$d/stratus.log" && return 0
+		grep -Eqs "all [0-9]+ services ready" "$d/stratus.log" && return 0
 		sleep 0.1
 	done
 	echo "Stratus did not start" >&2; cat "$d/stratus.log" >&2; exit 1
@@ -86,21 +89,27 @@ run() {
 		"${ib[@]}" append --count "$s" --batch 100 --inflight 1 >/dev/null
 		sleep 1	# let the last fill upload finish
 		u0=$(counter "$1" bundle_uploads)
+		e0=$(counter "$1" bundle_encode_us)
 		t0=$(date +%s.%N)
 		"${ib[@]}" append --count "$N" --batch 1 --inflight 1 --first "$s" >/dev/null
 		t1=$(date +%s.%N)
 		u1=$(counter "$1" bundle_uploads)
-		echo "$s $(echo "$t1 - $t0" | bc) $((u1 - u0))"
+		e1=$(counter "$1" bundle_encode_us)
+		enc=n/a
+		[ -n "$e0" ] && [ "$u1" -gt "$u0" ] &&
+			enc=$(echo "scale=2; ($e1 - $e0) / 1000 / ($u1 - $u0)" | bc)
+		echo "$s $(echo "$t1 - $t0" | bc) $((u1 - u0)) $enc"
 	done
 	stop
 }
 run 10 >"$W/on"
 run 0 >"$W/off"
-echo "| messages in INBOX | appends/s, uploads every 10 | appends/s, no uploads | uploads | ms per upload |"
-echo "|---:|---:|---:|---:|---:|"
-join "$W/on" "$W/off" | while read -r s ton up toff _; do
-	awk -v s="$s" -v n="$N" -v ton="$ton" -v toff="$toff" -v up="$up" 'BEGIN {
+echo "| messages in INBOX | appends/s, uploads every 10 | appends/s, no uploads | uploads | ms per upload (time with - without) | ms encoding per upload (bundle_encode_us) |"
+echo "|---:|---:|---:|---:|---:|---:|"
+join "$W/on" "$W/off" | while read -r s ton up enc toff _; do
+	awk -v s="$s" -v n="$N" -v ton="$ton" -v toff="$toff" -v up="$up" \
+	    -v enc="$enc" 'BEGIN {
 		per = 0
 		if (up > 0) per = (ton - toff) * 1000 / up
-		printf "| %d | %.0f | %.0f | %d | %.2f |\n", s, n / ton, n / toff, up, per }'
+		printf "| %d | %.0f | %.0f | %d | %.2f | %s |\n", s, n / ton, n / toff, up, per, enc }'
 done
