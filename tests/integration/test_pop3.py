@@ -67,8 +67,13 @@ class Pop3MaildropTest(StratusTestCase):
     extra_config = """protocol pop3 {
   pop3_uidl_format = %g
   mail_max_userip_connections = 2
+  mail_plugins = $mail_plugins mail_log
 }
 """
+
+    def test_mail_log_not_implemented_is_warned(self):
+        self.stratus.wait_log(r"pop3: Warning: mail_plugins: mail_log is "
+                              r"accepted but not implemented for POP3")
 
     def login(self, user, password):
         p = poplib.POP3("127.0.0.1", self.stratus.ports["pop3"], timeout=10)
