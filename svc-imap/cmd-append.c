@@ -10,6 +10,7 @@
 #include "imap-index.h"
 #include "imap-mail-log.h"
 #include "imap-mail.h"
+#include "guid.h"
 #include "blob.pb-c.h"
 #include "quota.pb-c.h"
 
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,19 +84,6 @@ static void append_ctx_free(void *p)
 	free(a->msgs);
 	free(a->mailbox_guid);
 	free(a);
-}
-
-static void random_guid(char out[33])
-{
-	unsigned char r[16];
-	if (getrandom(r, sizeof(r), 0) != sizeof(r)) {
-		uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-		memcpy(r, &t, 8);
-		t = (uint64_t)clock();
-		memcpy(r + 8, &t, 8);
-	}
-	for (int i = 0; i < 16; i++)
-		snprintf(out + i * 2, 3, "%02x", r[i]);
 }
 
 static void append_fail(struct imap_cmd *cmd, const char *what,
@@ -372,7 +359,7 @@ bool cmd_append(struct imap_cmd *cmd)
 		}
 		imap_mail_facts(map.data, map.size, &m->facts);
 		imap_mail_unmap(&map);
-		random_guid(m->guid);
+		guid_generate(m->guid);
 	}
 	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
 	req.user = client->user;

@@ -17,17 +17,17 @@
 #include "lmtp-rpc.h"
 #include "lmtp-message.h"
 #include "lmtp-cache.h"
+#include "guid.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 
 #include "blob.pb-c.h"
 #include "index.pb-c.h"
 #include "quota.pb-c.h"
 
-#define LMTP_GUID_LEN 32
+#define LMTP_GUID_LEN GUID_HEX_LEN
 
 struct lmtp_store {
 	struct lmtp_server *server;
@@ -66,23 +66,6 @@ struct lmtp_prefetch {
 	char *guid;		/* NULL: no usable answer; ask again */
 	struct lmtp_store *waiter;	/* a store waiting for the answer */
 };
-
-static void lmtp_guid_new(char out[LMTP_GUID_LEN + 1])
-{
-	unsigned char raw[LMTP_GUID_LEN / 2];
-	size_t got = 0;
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-	}
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[LMTP_GUID_LEN] = '\0';
-}
 
 static void lmtp_store_context(const struct lmtp_store *st,
 			       Stratus__Context *ctx)
@@ -562,7 +545,7 @@ static void lmtp_store_start(struct lmtp_store *st, const struct lmtp_txn *txn,
 	struct lmtp_server *server = st->server;
 	struct lmtp_client *client = st->client;
 	struct lmtp_rcpt *rcpt = st->rcpt;
-	lmtp_guid_new(st->guid);
+	guid_generate(st->guid);
 
 	const char *delivered_to = lmtp_delivered_to(&server->set, rcpt);
 	struct lmtp_trace_info info = {
