@@ -135,8 +135,11 @@ SyncState *
                                              PASSWORD, out))
         os.chmod(rc, 0o600)
         t0 = time.time()
+        # --pidfile: as root fetchmail locks /var/run/fetchmail.pid whatever
+        # FETCHMAILHOME says, and other tests run fetchmail in parallel
         r = subprocess.run(["fetchmail", "-f", rc, "--idfile",
-                            os.path.join(self.work, "fetchids")],
+                            os.path.join(self.work, "fetchids"),
+                            "--pidfile", os.path.join(self.work, "fetchmail.pid")],
                            env=dict(os.environ, FETCHMAILHOME=self.work),
                            capture_output=True, text=True, timeout=600)
         secs = time.time() - t0
@@ -214,7 +217,11 @@ set timeout=1
                         screen += os.read(master, 65536)
                     except OSError:
                         break
-            if p.poll() is None:
+            # EIO on the master comes when mutt closes the terminal, a
+            # moment before it can be reaped: wait for it, bounded.
+            try:
+                p.wait(timeout=max(1.0, deadline - time.time()))
+            except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
                 self.fail("mutt did not finish; screen:\n" + screen.decode(errors="replace")[-3000:])

@@ -75,7 +75,10 @@ class Pop3ClientsTest(StratusTestCase):
                     "  sslproto '' keep\n" % self.stratus.ports["pop3"])
         os.chmod(rc, 0o600)
         out = os.path.join(self.work, "fm.bsmtp")
-        r = subprocess.run(["fetchmail", "-f", rc, "--bsmtp", out],
+        # --pidfile: as root fetchmail locks /var/run/fetchmail.pid whatever
+        # FETCHMAILHOME says, and other tests run fetchmail in parallel
+        r = subprocess.run(["fetchmail", "-f", rc, "--bsmtp", out,
+                            "--pidfile", os.path.join(self.work, "fetchmail.pid")],
                            env=dict(os.environ, FETCHMAILHOME=self.work),
                            capture_output=True, text=True, timeout=300)
         text = ""
