@@ -1,4 +1,4 @@
-"""svc-index and svc-blob killed (SIGKILL) in the middle of many LMTP
+"""svc-index and svc-blob killed (SIGKILL) in the middle of 1,000 LMTP
 deliveries: every message that got 250 is readable through POP3
 afterwards, every other one got a 4xx, and svc-lmtp keeps serving."""
 
@@ -11,7 +11,7 @@ import time
 
 from stratus_harness import StratusTestCase, main
 
-N = 600
+N = 1000  # the issue: "in the middle of 1,000 LMTP deliveries"
 
 
 def read_reply(f):
