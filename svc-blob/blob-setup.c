@@ -13,25 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool plugin_listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list; p != NULL && *p != '\0';) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, " \t,");
-		if (len == n && strncmp(p, name, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 static bool zlib_enabled(const struct config *cfg)
 {
 	static const char *const protos[] = { NULL, "lmtp", "imap", "pop3" };
 	for (size_t i = 0; i < N_ELEMENTS(protos); i++) {
-		if (plugin_listed(config_get(cfg, protos[i], "mail_plugins"),
-				  "zlib"))
+		if (config_mail_plugin_enabled(cfg, protos[i], "zlib"))
 			return true;
 	}
 	return false;

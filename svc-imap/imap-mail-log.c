@@ -37,23 +37,9 @@ struct mail_log_call {
 	size_t n_mails, cap_mails;
 };
 
-static bool plugin_listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list != NULL ? list : ""; *p != '\0';) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, " \t,");
-		if (len == n && strncmp(p, name, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 int imap_mail_log_init(const struct config *cfg, char **error_r)
 {
-	mail_log_on = plugin_listed(config_get(cfg, "imap", "mail_plugins"),
-				    "mail_log");
+	mail_log_on = config_mail_plugin_enabled(cfg, "imap", "mail_log");
 	return mail_log_settings_parse(
 		config_plugin_get(cfg, "imap", "mail_log_events"),
 		config_plugin_get(cfg, "imap", "mail_log_fields"),

@@ -203,19 +203,6 @@ static int read_namespaces(const struct config *cfg,
 	return 0;
 }
 
-static bool plugin_listed(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list != NULL ? list : ""; *p != '\0';) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, " \t,");
-		if (len == n && strncmp(p, name, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 int imap_settings_read(const struct config *cfg, struct imap_settings *set,
 		       char **error_r)
 {
@@ -247,9 +234,9 @@ int imap_settings_read(const struct config *cfg, struct imap_settings *set,
 		s += strspn(s, " \t,");
 	}
 	/* protocol imap { mail_plugins = $mail_plugins imap_quota } */
-	v = config_get(cfg, "imap", "mail_plugins");
-	set->quota = plugin_listed(v, "quota");
-	set->imap_quota = set->quota && plugin_listed(v, "imap_quota");
+	set->quota = config_mail_plugin_enabled(cfg, "imap", "quota");
+	set->imap_quota = set->quota &&
+			  config_mail_plugin_enabled(cfg, "imap", "imap_quota");
 	v = config_get(cfg, "imap", "imap_client_workarounds");
 	if (parse_workarounds(v != NULL ? v : "", &set->workarounds,
 			      error_r) < 0 ||

@@ -38,7 +38,6 @@ struct lmtp_settings {
 	bool mailbox_autosubscribe;	/* lda_mailbox_autosubscribe */
 	bool quota_enabled;	/* quota in mail_plugins + plugin/quota */
 	bool mail_log_save;	/* mail_log plugin logs "saved" lines */
-	char *mail_log_fields;	/* plugin/mail_log_fields */
 	bool sieve_enabled;	/* sieve in mail_plugins (lmtp-sieve.c) */
 };
 

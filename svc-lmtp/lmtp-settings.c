@@ -13,26 +13,6 @@ static char *lmtp_setting_dup(const struct config *cfg, const char *key,
 	return xstrdup(v != NULL ? v : fallback);
 }
 
-/* Whether word is one of the space- or comma-separated words of list. */
-static bool lmtp_word_in(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *p = list; *p != '\0';) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, " \t,");
-		if (len == n && strncmp(p, word, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
-static bool lmtp_mail_plugin(const struct config *cfg, const char *name)
-{
-	const char *list = config_get(cfg, "lmtp", "mail_plugins");
-	return list != NULL && lmtp_word_in(list, name);
-}
-
 void lmtp_settings_read(struct lmtp_settings *set, const struct config *cfg)
 {
 	memset(set, 0, sizeof(*set));
@@ -67,17 +47,14 @@ void lmtp_settings_read(struct lmtp_settings *set, const struct config *cfg)
 	set->mailbox_autosubscribe =
 		config_get_bool(cfg, "lmtp", "lda_mailbox_autosubscribe");
 	const char *quota = config_plugin_get(cfg, "lmtp", "quota");
-	set->quota_enabled = lmtp_mail_plugin(cfg, "quota") &&
+	set->quota_enabled = config_mail_plugin_enabled(cfg, "lmtp", "quota") &&
 			     quota != NULL && *quota != '\0';
 	/* mail_log's events default (empty) includes save, as Dovecot's. */
 	const char *events = config_plugin_get(cfg, "lmtp", "mail_log_events");
-	set->mail_log_save = lmtp_mail_plugin(cfg, "mail_log") &&
+	set->mail_log_save = config_mail_plugin_enabled(cfg, "lmtp", "mail_log") &&
 			     (events == NULL || *events == '\0' ||
-			      lmtp_word_in(events, "save"));
-	const char *fields = config_plugin_get(cfg, "lmtp", "mail_log_fields");
-	set->mail_log_fields = xstrdup(fields != NULL && *fields != '\0' ?
-				       fields : "uid box msgid size");
-	set->sieve_enabled = lmtp_mail_plugin(cfg, "sieve");
+			      config_list_has(events, "save"));
+	set->sieve_enabled = config_mail_plugin_enabled(cfg, "lmtp", "sieve");
 }
 
 void lmtp_settings_free(struct lmtp_settings *set)
@@ -89,6 +66,5 @@ void lmtp_settings_free(struct lmtp_settings *set)
 	free(set->postmaster_address);
 	free(set->submission_host);
 	free(set->sendmail_path);
-	free(set->mail_log_fields);
 	memset(set, 0, sizeof(*set));
 }

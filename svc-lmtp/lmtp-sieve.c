@@ -91,19 +91,6 @@ static uint64_t lmtp_sieve_msecs(const char *v, uint64_t def)
 	return (uint64_t)lmtp_sieve_duration(v, 0) * 1000;
 }
 
-static bool lmtp_word_list_has(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *p = list != NULL ? list : ""; *p != '\0';) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, " \t,");
-		if (len == n && strncmp(p, word, n) == 0)
-			return true;
-		p += len;
-	}
-	return false;
-}
-
 static void lmtp_sieve_outgoing_settings(struct lmtp_sieve_settings *set,
 					 const struct config *cfg)
 {
@@ -137,8 +124,7 @@ struct lmtp_sieve_settings *lmtp_sieve_settings_new(const struct config *cfg)
 	set->vacation_default = lmtp_sieve_duration(config_plugin_get(cfg,
 		"lmtp", "sieve_vacation_default_period"), 0);
 	lmtp_sieve_outgoing_settings(set, cfg);
-	if (lmtp_word_list_has(config_get(cfg, "lmtp", "mail_plugins"),
-			       "sieve"))
+	if (config_mail_plugin_enabled(cfg, "lmtp", "sieve"))
 		lmtp_sieve_globals_load(&set->globals, cfg);
 	return set;
 }

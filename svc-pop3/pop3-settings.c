@@ -17,18 +17,10 @@ static char *pop3_setting_dup(const struct config *cfg, const char *key,
  * POP3 sessions log no mail_log events (Dovecot logs expunges at QUIT). */
 static void pop3_warn_mail_log(const struct config *cfg)
 {
-	char *list = pop3_setting_dup(cfg, "mail_plugins", "");
-	char *save = NULL;
-	for (char *tok = strtok_r(list, " ,\t", &save); tok != NULL;
-	     tok = strtok_r(NULL, " ,\t", &save)) {
-		if (strcmp(tok, "mail_log") == 0) {
-			log_warning(NULL, "mail_plugins: mail_log is accepted "
-				    "but not implemented for POP3 yet: "
-				    "expunges at QUIT are not logged");
-			break;
-		}
-	}
-	free(list);
+	if (config_mail_plugin_enabled(cfg, "pop3", "mail_log"))
+		log_warning(NULL, "mail_plugins: mail_log is accepted but not "
+			    "implemented for POP3 yet: expunges at QUIT are "
+			    "not logged");
 }
 
 int pop3_settings_read(struct pop3_settings *set, const struct config *cfg,

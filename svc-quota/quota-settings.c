@@ -18,15 +18,8 @@ static bool mail_plugin_enabled(const struct config *cfg, const char *name)
 	 * is enabled when any of them lists it. */
 	static const char *const protocols[] = { NULL, "lmtp", "imap", "pop3" };
 	for (size_t i = 0; i < N_ELEMENTS(protocols); i++) {
-		const char *list = config_get(cfg, protocols[i], "mail_plugins");
-		size_t n = strlen(name);
-		for (const char *p = list; p != NULL && *p != '\0';) {
-			p += strspn(p, " \t,");
-			size_t len = strcspn(p, " \t,");
-			if (len == n && strncmp(p, name, n) == 0)
-				return true;
-			p += len;
-		}
+		if (config_mail_plugin_enabled(cfg, protocols[i], name))
+			return true;
 	}
 	return false;
 }

@@ -108,6 +108,26 @@ const char *config_get(const struct config *cfg, const char *protocol,
 	return schema_default(cfg->schema, key);
 }
 
+bool config_list_has(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list != NULL ? list : ""; *p != '\0';) {
+		p += strspn(p, " \t,");
+		size_t len = strcspn(p, " \t,");
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+bool config_mail_plugin_enabled(const struct config *cfg,
+				const char *protocol, const char *plugin)
+{
+	return config_list_has(config_get(cfg, protocol, "mail_plugins"),
+			       plugin);
+}
+
 bool config_get_bool(const struct config *cfg, const char *protocol,
 		     const char *key)
 {

@@ -110,6 +110,15 @@ int config_parse_size(const char *value, uint64_t *bytes_r);
 int config_parse_msecs(const char *value, uint64_t *msecs_r);
 int config_parse_bool(const char *value, bool *bool_r);
 
+/* Whether word is one of the space-, tab- or comma-separated words of
+ * list (NULL = empty). */
+bool config_list_has(const char *list, const char *word);
+
+/* Whether `mail_plugins` as seen by protocol (NULL = the global value;
+ * protocol blocks usually extend it with $mail_plugins) names plugin. */
+bool config_mail_plugin_enabled(const struct config *cfg,
+				const char *protocol, const char *plugin);
+
 /* Settings set in the file whose schema entry is CONFIG_NOT_YET, once
  * each, for the given owner (NULL = all owners; a setting owned by "all"
  * is reported to every owner). Calls cb per setting. Keys of settings in

@@ -129,16 +129,7 @@ void storage_blob_delete(struct storage_client *sc,
 
 bool storage_quota_enabled(const struct config *cfg, const char *protocol)
 {
-	const char *list = config_get(cfg, protocol, "mail_plugins");
 	const char *root = config_plugin_get(cfg, protocol, "quota");
-	if (list == NULL || root == NULL || *root == '\0')
-		return false;
-	for (const char *p = list; *p != '\0';) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, " \t,");
-		if (len == 5 && strncmp(p, "quota", 5) == 0)
-			return true;
-		p += len;
-	}
-	return false;
+	return root != NULL && *root != '\0' &&
+	       config_mail_plugin_enabled(cfg, protocol, "quota");
 }
