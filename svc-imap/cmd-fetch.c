@@ -13,6 +13,7 @@
 #include "imap-msgset.h"
 #include "imap-sync.h"
 #include "blob.pb-c.h"
+#include "mail-header-cache.h"
 #include "mail-imap.h"
 #include "mail-parser.h"
 
@@ -32,6 +33,8 @@ struct fetch_msg {
 	uint64_t vsize, modseq;
 	char *object_id;
 	char *envelope, *bodystructure, *body;	/* cached, or NULL */
+	char *hdr_fields;	/* MAIL_HEADER_CACHE_FIELD, or NULL */
+	size_t hdr_fields_len;
 	bool seen_added;
 };
 
@@ -42,6 +45,9 @@ struct fetch_ctx {
 	bool uid_cmd;
 	uint64_t changedsince;	/* RFC 7162 CHANGEDSINCE, 0 = none */
 	bool vanished;		/* UID FETCH (CHANGEDSINCE n VANISHED) */
+	/* every section is HEADER.FIELDS of cached names: a message whose
+	 * index record has the header-field cache needs no body */
+	bool sections_cached;
 	const char *vanished_set;	/* the raw UID set, for VANISHED */
 	struct fetch_msg *msgs;
 	size_t n_msgs, next;
@@ -82,6 +88,7 @@ static void fetch_msgs_free(struct fetch_ctx *f)
 		free(m->envelope);
 		free(m->bodystructure);
 		free(m->body);
+		free(m->hdr_fields);
 	}
 	free(f->msgs);
 	f->msgs = NULL;
@@ -119,7 +126,8 @@ static char *cached_dup(const Stratus__IndexMessage *m, const char *name)
 static bool msg_needs_body(const struct fetch_ctx *f,
 			   const struct fetch_msg *m)
 {
-	return f->items.need_body ||
+	return (f->items.need_body &&
+		(!f->sections_cached || m->hdr_fields == NULL)) ||
 	       (f->items.want_envelope && m->envelope == NULL) ||
 	       (f->items.want_bodystructure && m->bodystructure == NULL) ||
 	       (f->items.want_body && m->body == NULL);
@@ -176,7 +184,7 @@ static void write_literal(struct imap_client *client, const char *name,
 
 /* Starts a section: its literal header, then the content either at once
  * (HEADER.FIELDS, built in memory, small) or as a stream. */
-static void start_section(struct fetch_ctx *f,
+static void start_section(struct fetch_ctx *f, const struct fetch_msg *m,
 			  const struct imap_fetch_item *item)
 {
 	const struct mail_section *s = &item->section;
@@ -184,7 +192,13 @@ static void start_section(struct fetch_ctx *f,
 	if (s->kind == MAIL_SECTION_HEADER_FIELDS ||
 	    s->kind == MAIL_SECTION_HEADER_FIELDS_NOT) {
 		struct buf content = BUF_INIT;
-		mail_section_fetch(data, f->map.size, f->root, s, &content);
+		if (f->root == NULL && m->hdr_fields != NULL)
+			(void)mail_header_cache_fetch(m->hdr_fields,
+						      m->hdr_fields_len, s,
+						      &content);
+		else
+			mail_section_fetch(data, f->map.size, f->root, s,
+					   &content);
 		if (item->partial)
 			mail_section_partial(&content, item->offset,
 					     item->count);
@@ -271,7 +285,7 @@ static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 						false, &b);
 		break;
 	case IMAP_FETCH_SECTION:
-		start_section(f, item);
+		start_section(f, m, item);
 		break;
 	}
 	if (b.len > 0)
@@ -518,6 +532,13 @@ static void fetch_index_reply(struct imap_cmd *cmd,
 		m->envelope = cached_dup(im, "envelope");
 		m->bodystructure = cached_dup(im, "bodystructure");
 		m->body = cached_dup(im, "body");
+		const ProtobufCBinaryData *hf =
+			imap_mail_cached(im, MAIL_HEADER_CACHE_FIELD);
+		if (f->sections_cached && hf != NULL && hf->len > 0) {
+			m->hdr_fields = xmalloc(hf->len);
+			memcpy(m->hdr_fields, hf->data, hf->len);
+			m->hdr_fields_len = hf->len;
+		}
 	}
 	f->next_uid = r->next_uid;
 	if (!fetch_set_seen(cmd))
@@ -550,8 +571,10 @@ static void fetch_request(struct imap_cmd *cmd, uint32_t from_uid)
 		fetch_pump(cmd);
 		return;
 	}
-	char *fields[3];
+	char *fields[4];
 	size_t nf = 0;
+	if (f->sections_cached)
+		fields[nf++] = (char *)MAIL_HEADER_CACHE_FIELD;
 	if (f->items.want_envelope)
 		fields[nf++] = (char *)"envelope";
 	if (f->items.want_bodystructure)
@@ -720,6 +743,13 @@ bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
 	}
 	if (n_args == 3 && !fetch_modifiers(cmd, f, &args[2]))
 		return true;
+	f->sections_cached = f->items.need_body;
+	for (size_t i = 0; i < f->items.n_items; i++) {
+		const struct imap_fetch_item *it = &f->items.items[i];
+		if (it->kind == IMAP_FETCH_SECTION &&
+		    !mail_header_cache_covers(&it->section))
+			f->sections_cached = false;
+	}
 	if (uid_cmd && !fetch_has(f, IMAP_FETCH_UID))
 		fetch_add_item(cmd, f, IMAP_FETCH_UID, true);
 	if (f->changedsince != 0 || fetch_has(f, IMAP_FETCH_MODSEQ))

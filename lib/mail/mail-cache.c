@@ -4,12 +4,14 @@
 
 #include "buf.h"
 #include "mail-cache.h"
+#include "mail-header-cache.h"
 #include "mail-imap.h"
 
 #define MIME_PARTS_VERSION "1;"
 
 const char *const mail_cached_field_names[MAIL_CACHED_COUNT] = {
 	"envelope", "bodystructure", "body", "mime.parts",
+	MAIL_HEADER_CACHE_FIELD,
 };
 
 static void serialize(const struct mail_part *p, struct buf *out)
@@ -56,6 +58,14 @@ void mail_cached_fields_get(const void *msg, size_t msg_size,
 	f->value[MAIL_CACHED_MIME_PARTS] = mail_parts_serialize(root);
 	f->len[MAIL_CACHED_MIME_PARTS] =
 		strlen(f->value[MAIL_CACHED_MIME_PARTS]);
+	uint64_t hdr_size = root->header.physical;
+	if (hdr_size > msg_size)
+		hdr_size = msg_size;
+	(void)mail_header_cache_build(msg, (size_t)hdr_size, &b);
+	f->len[MAIL_CACHED_HEADER_FIELDS] = b.len;
+	f->value[MAIL_CACHED_HEADER_FIELDS] = buf_steal(&b);
+	if (f->value[MAIL_CACHED_HEADER_FIELDS] == NULL)
+		f->value[MAIL_CACHED_HEADER_FIELDS] = xstrdup("");
 }
 
 void mail_cached_fields_free(struct mail_cached_fields *f)

@@ -20,10 +20,11 @@ enum mail_cached_field {
 	MAIL_CACHED_BODYSTRUCTURE,
 	MAIL_CACHED_BODY,
 	MAIL_CACHED_MIME_PARTS,
+	MAIL_CACHED_HEADER_FIELDS,	/* mail-header-cache.h; may be empty */
 	MAIL_CACHED_COUNT
 };
 
-/* "envelope", "bodystructure", "body", "mime.parts" */
+/* "envelope", "bodystructure", "body", "mime.parts", "header.fields" */
 extern const char *const mail_cached_field_names[MAIL_CACHED_COUNT];
 
 struct mail_cached_fields {

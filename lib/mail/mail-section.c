@@ -267,8 +267,11 @@ static bool field_listed(const struct mail_section *s,
 	return false;
 }
 
-static void fetch_fields(const unsigned char *hdr, size_t len,
-			 const struct mail_section *s, struct buf *out)
+/* Writes the listed (or unlisted) fields of hdr. How the header block
+ * ended decides the closing blank line: see mail_header_end. */
+static void write_fields(const unsigned char *hdr, size_t len,
+			 const struct mail_section *s,
+			 const struct mail_header_end *end, struct buf *out)
 {
 	struct mail_header_iter iter;
 	struct mail_header_field f;
@@ -286,9 +289,32 @@ static void fetch_fields(const unsigned char *hdr, size_t len,
 	/* the blank line ends the output; Dovecot adds a missing one only
 	 * when some field was written and the header's last line was
 	 * complete, or when the header is empty */
-	if (iter.p < hdr + len || len == 0 ||
-	    (out->len > start && hdr[len - 1] == '\n'))
+	if (end->blank_line || end->empty ||
+	    (out->len > start && end->last_lf))
 		(void)buf_append(out, "\r\n", 2);
+}
+
+void mail_header_end_get(const void *hdr, size_t len,
+			 struct mail_header_end *end_r)
+{
+	struct mail_header_iter iter;
+	struct mail_header_field f;
+
+	mail_header_iter_init(&iter, hdr, len);
+	while (mail_header_iter_next(&iter, &f))
+		;
+	end_r->blank_line = iter.p < iter.end;
+	end_r->empty = len == 0;
+	end_r->last_lf = len > 0 && ((const unsigned char *)hdr)[len - 1] == '\n';
+}
+
+void mail_section_write_fields(const void *hdr, size_t len,
+			       const struct mail_section *s,
+			       const struct mail_header_end *end,
+			       struct buf *out)
+{
+	(void)buf_append(out, "", 0);
+	write_fields(hdr, len, s, end, out);
 }
 
 void mail_section_fetch(const void *msg, size_t msg_size,
@@ -304,12 +330,15 @@ void mail_section_fetch(const void *msg, size_t msg_size,
 		return;
 	if (size > msg_size - off)
 		size = msg_size - off;
-	if (s->kind == MAIL_SECTION_HEADER_FIELDS ||
-	    s->kind == MAIL_SECTION_HEADER_FIELDS_NOT)
-		fetch_fields((const unsigned char *)msg + off, (size_t)size, s,
-			     out);
-	else
+	if (s->kind != MAIL_SECTION_HEADER_FIELDS &&
+	    s->kind != MAIL_SECTION_HEADER_FIELDS_NOT) {
 		mail_append_crlf(out, (const char *)msg + off, (size_t)size);
+		return;
+	}
+	struct mail_header_end end;
+	mail_header_end_get((const char *)msg + off, (size_t)size, &end);
+	write_fields((const unsigned char *)msg + off, (size_t)size, s, &end,
+		     out);
 }
 
 void mail_section_partial(struct buf *content, uint64_t offset,

@@ -57,6 +57,21 @@ bool mail_section_range(const struct mail_part *root,
 			const struct mail_section *sect, uint64_t *offset_r,
 			uint64_t *size_r);
 
+/* How a header block ended, which decides whether HEADER.FIELDS output
+ * closes with a blank line (Dovecot's rule): it had its blank line, it
+ * was empty, or its last line had its LF. */
+struct mail_header_end {
+	bool blank_line, empty, last_lf;
+};
+void mail_header_end_get(const void *hdr, size_t len,
+			 struct mail_header_end *end_r);
+/* HEADER.FIELDS[.NOT] of s over the fields of hdr (which may be a subset
+ * of a message's header, in order), closed as end says. */
+void mail_section_write_fields(const void *hdr, size_t len,
+			       const struct mail_section *s,
+			       const struct mail_header_end *end,
+			       struct buf *out);
+
 /* Appends src with bare LFs written as CRLF and NULs as 0x80. */
 void mail_append_crlf(struct buf *out, const void *src, size_t len);
 
