@@ -368,6 +368,9 @@ void imap_client_unselect(struct imap_client *client)
 	free(client->recent_uids);
 	client->recent_uids = NULL;
 	client->n_recent_uids = 0;
+	free(client->saved_uids);
+	client->saved_uids = NULL;
+	client->n_saved_uids = 0;
 	if (client->state == IMAP_STATE_SELECTED)
 		imap_client_set_state(client, IMAP_STATE_AUTH);
 }

@@ -24,6 +24,21 @@ struct search_ctx {
 	bool modseq;			/* a MODSEQ key: "(MODSEQ n)" */
 	uint64_t max_modseq;		/* of the matches */
 	size_t next;
+	/* ESEARCH (RFC 4731): SEARCH RETURN (...) was given. */
+	bool esearch;
+	unsigned int ret;		/* SEARCH_RET_* */
+	/* SORT/THREAD: what runs on the matches instead of a reply. */
+	imap_search_done_fn *done;
+	void *user;
+	void (*user_free)(void *user);
+};
+
+enum {
+	SEARCH_RET_MIN = 0x01,
+	SEARCH_RET_MAX = 0x02,
+	SEARCH_RET_ALL = 0x04,
+	SEARCH_RET_COUNT = 0x08,
+	SEARCH_RET_SAVE = 0x10,
 };
 
 static void search_ctx_free(void *p)
@@ -31,6 +46,8 @@ static void search_ctx_free(void *p)
 	struct search_ctx *s = p;
 	if (s->maybe != NULL)
 		stratus__index_fetch_reply__free_unpacked(s->maybe, NULL);
+	if (s->user_free != NULL)
+		s->user_free(s->user);
 	free(s->found);
 	free(s);
 }
@@ -58,29 +75,100 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* SAVE (RFC 5182 2.4): with only MIN and/or MAX those are kept, else
+ * every match. */
+static void search_save(struct search_ctx *s, struct imap_client *client)
+{
+	free(client->saved_uids);
+	client->saved_uids = NULL;
+	client->n_saved_uids = 0;
+	if (s->n_found == 0)
+		return;
+	client->saved_uids = xcalloc(s->n_found, sizeof(uint32_t));
+	if ((s->ret & (SEARCH_RET_ALL | SEARCH_RET_COUNT)) == 0 &&
+	    (s->ret & (SEARCH_RET_MIN | SEARCH_RET_MAX)) != 0) {
+		if (s->ret & SEARCH_RET_MIN)
+			client->saved_uids[client->n_saved_uids++] = s->found[0];
+		if ((s->ret & SEARCH_RET_MAX) && s->n_found > 1)
+			client->saved_uids[client->n_saved_uids++] =
+				s->found[s->n_found - 1];
+		if ((s->ret & SEARCH_RET_MAX) && !(s->ret & SEARCH_RET_MIN))
+			client->saved_uids[0] = s->found[s->n_found - 1];
+		return;
+	}
+	memcpy(client->saved_uids, s->found, s->n_found * sizeof(uint32_t));
+	client->n_saved_uids = s->n_found;
+}
+
+/* "* ESEARCH (TAG "t") [UID] MIN n MAX n COUNT n ALL set [MODSEQ n]". */
+static void esearch_reply(struct imap_cmd *cmd, struct search_ctx *s)
+{
+	struct imap_client *client = cmd->client;
+	if (s->ret == SEARCH_RET_SAVE)
+		return;		/* RFC 5182 2.1: SAVE alone sends nothing */
+	uint32_t *v = xcalloc(s->n_found + 1, sizeof(uint32_t));
+	for (size_t i = 0; i < s->n_found; i++)
+		v[i] = s->uid_cmd ? s->found[i] :
+			imap_client_seq(client, s->found[i]);
+	struct buf out = BUF_INIT;
+	buf_append_str(&out, "* ESEARCH (TAG ");
+	imap_quote_string(&out, cmd->c.tag);
+	buf_append_c(&out, ')');
+	if (s->uid_cmd)
+		buf_append_str(&out, " UID");
+	if ((s->ret & SEARCH_RET_MIN) && s->n_found > 0)
+		buf_printf(&out, " MIN %u", v[0]);
+	if ((s->ret & SEARCH_RET_MAX) && s->n_found > 0)
+		buf_printf(&out, " MAX %u", v[s->n_found - 1]);
+	if (s->ret & SEARCH_RET_COUNT)
+		buf_printf(&out, " COUNT %zu", s->n_found);
+	if ((s->ret & SEARCH_RET_ALL) && s->n_found > 0) {
+		buf_append_str(&out, " ALL ");
+		imap_append_uidset(&out, v, s->n_found);
+	}
+	if (s->modseq && s->n_found > 0)
+		buf_printf(&out, " MODSEQ %llu",
+			   (unsigned long long)s->max_modseq);
+	imap_client_send(client, "%s", out.data);
+	buf_free(&out);
+	free(v);
+}
+
 static void search_finish(struct imap_cmd *cmd)
 {
 	struct search_ctx *s = cmd->ctx;
 	struct imap_client *client = cmd->client;
-	struct buf out = BUF_INIT;
 	if (s->n_found > 1)	/* found is NULL when nothing matched */
-		if (s->n_found > 0)
-		if (s->n_found > 1)	/* found is NULL when nothing matched */
 		qsort(s->found, s->n_found, sizeof(uint32_t), uid_cmp);
-	buf_append_str(&out, "* SEARCH");
+	/* Only what the session's view has, without duplicates. */
 	size_t n = 0;
 	for (size_t i = 0; i < s->n_found; i++) {
-		uint32_t seq = imap_client_seq(client, s->found[i]);
-		if (seq == 0)
+		if (imap_client_seq(client, s->found[i]) == 0 ||
+		    (n > 0 && s->found[n - 1] == s->found[i]))
 			continue;
-		buf_printf(&out, " %u", s->uid_cmd ? s->found[i] : seq);
-		n++;
+		s->found[n++] = s->found[i];
 	}
-	if (s->modseq && n > 0)
-		buf_printf(&out, " (MODSEQ %llu)",
-			   (unsigned long long)s->max_modseq);
-	imap_client_send(client, "%s", out.data);
-	buf_free(&out);
+	s->n_found = n;
+	if (s->done != NULL) {
+		s->done(cmd, s->found, s->n_found, s->max_modseq, s->user);
+		return;
+	}
+	if (s->ret & SEARCH_RET_SAVE)
+		search_save(s, client);
+	if (s->esearch) {
+		esearch_reply(cmd, s);
+	} else {
+		struct buf out = BUF_INIT;
+		buf_append_str(&out, "* SEARCH");
+		for (size_t i = 0; i < s->n_found; i++)
+			buf_printf(&out, " %u", s->uid_cmd ? s->found[i] :
+				   imap_client_seq(client, s->found[i]));
+		if (s->modseq && s->n_found > 0)
+			buf_printf(&out, " (MODSEQ %llu)",
+				   (unsigned long long)s->max_modseq);
+		imap_client_send(client, "%s", out.data);
+		buf_free(&out);
+	}
 	if (s->uid_cmd) {
 		imap_sync_reply(cmd, "OK", "Search completed.");
 		return;
@@ -95,6 +183,12 @@ static void search_fail(struct imap_cmd *cmd, const char *what,
 	log_error(&cmd->client->log, "SEARCH: %s failed: %s", what,
 		  reply->error != NULL ? reply->error :
 		  rpc_status_name(reply->status));
+	struct search_ctx *s = cmd->ctx;
+	if (s->ret & SEARCH_RET_SAVE) {	/* RFC 5182 2.1 */
+		free(cmd->client->saved_uids);
+		cmd->client->saved_uids = NULL;
+		cmd->client->n_saved_uids = 0;
+	}
 	imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Internal error occurred. "
 		       "Refer to server log for more information.");
 	imap_cmd_done(cmd);
@@ -207,8 +301,31 @@ static void search_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	free(ranges);
 }
 
-bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
-		       const struct imap_arg *args, size_t n_args)
+/* RETURN (MIN MAX ALL COUNT SAVE) (RFC 4731, RFC 5182); () is ALL. */
+static int parse_return(const struct imap_arg *list, unsigned int *ret_r)
+{
+	static const struct { const char *name; unsigned int bit; } opts[] = {
+		{ "MIN", SEARCH_RET_MIN }, { "MAX", SEARCH_RET_MAX },
+		{ "ALL", SEARCH_RET_ALL }, { "COUNT", SEARCH_RET_COUNT },
+		{ "SAVE", SEARCH_RET_SAVE },
+	};
+	*ret_r = 0;
+	for (size_t i = 0; i < list->list_count; i++) {
+		size_t k = 0;
+		while (k < sizeof(opts) / sizeof(opts[0]) &&
+		       !imap_arg_atom_equals(&list->list[i], opts[k].name))
+			k++;
+		if (k == sizeof(opts) / sizeof(opts[0]))
+			return -1;
+		*ret_r |= opts[k].bit;
+	}
+	if (*ret_r == 0)
+		*ret_r = SEARCH_RET_ALL;
+	return 0;
+}
+
+static bool search_begin(struct imap_cmd *cmd, struct search_ctx *s,
+			 const struct imap_arg *args, size_t n_args)
 {
 	struct imap_client *client = cmd->client;
 	if (n_args >= 2 && imap_arg_atom_equals(&args[0], "CHARSET")) {
@@ -222,12 +339,13 @@ bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
 		args += 2;
 		n_args -= 2;
 	}
-	struct search_ctx *s = xcalloc(1, sizeof(*s));
-	s->uid_cmd = uid_cmd;
-	cmd->ctx = s;
-	cmd->ctx_free = search_ctx_free;
 	const char *error;
 	if (imap_search_parse(cmd, args, n_args, &s->key, &error) < 0) {
+		if (s->ret & SEARCH_RET_SAVE) {
+			free(client->saved_uids);
+			client->saved_uids = NULL;
+			client->n_saved_uids = 0;
+		}
 		imap_cmd_bad(cmd, error);
 		return true;
 	}
@@ -245,6 +363,45 @@ bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
 	req.tz_offset_secs = s->tz;
 	imap_index_call(cmd, IMAP_INDEX_SEARCH, &req.base, search_reply);
 	return false;
+}
+
+bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
+		       const struct imap_arg *args, size_t n_args)
+{
+	struct search_ctx *s = xcalloc(1, sizeof(*s));
+	s->uid_cmd = uid_cmd;
+	cmd->ctx = s;
+	cmd->ctx_free = search_ctx_free;
+	if (n_args >= 2 && imap_arg_atom_equals(&args[0], "RETURN")) {
+		if (args[1].type != IMAP_ARG_LIST ||
+		    parse_return(&args[1], &s->ret) < 0) {
+			imap_cmd_bad(cmd, "Invalid RETURN option");
+			return true;
+		}
+		s->esearch = true;
+		args += 2;
+		n_args -= 2;
+	}
+	return search_begin(cmd, s, args, n_args);
+}
+
+bool imap_search_run(struct imap_cmd *cmd, const struct imap_arg *args,
+		     size_t n_args, imap_search_done_fn *done, void *user,
+		     void (*user_free)(void *user))
+{
+	struct search_ctx *s = xcalloc(1, sizeof(*s));
+	s->done = done;
+	s->user = user;
+	s->user_free = user_free;
+	cmd->ctx = s;
+	cmd->ctx_free = search_ctx_free;
+	return search_begin(cmd, s, args, n_args);
+}
+
+void *imap_search_user(struct imap_cmd *cmd)
+{
+	struct search_ctx *s = cmd->ctx;
+	return s->user;
 }
 
 bool cmd_search(struct imap_cmd *cmd)

@@ -23,6 +23,8 @@ bool cmd_uid(struct imap_cmd *cmd)
 		return imap_copy_start(cmd, true, true, args + 1, n - 1);
 	if (strcasecmp(sub, "SEARCH") == 0)
 		return imap_search_start(cmd, true, args + 1, n - 1);
+	if (strcasecmp(sub, "SORT") == 0)
+		return imap_sort_start(cmd, true, args + 1, n - 1);
 	if (strcasecmp(sub, "EXPUNGE") == 0)
 		return imap_expunge_start(cmd, true, args + 1, n - 1);
 	imap_cmd_bad(cmd, "Unknown command.");

@@ -38,6 +38,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "COPY", cmd_copy, IMAP_CMD_SELECTED },
 	{ "MOVE", cmd_copy, IMAP_CMD_SELECTED },
 	{ "SEARCH", cmd_search, IMAP_CMD_SELECTED },
+	{ "SORT", cmd_sort, IMAP_CMD_SELECTED },
 	{ "UID", cmd_uid, IMAP_CMD_SELECTED },
 	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH },
 	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
@@ -58,7 +59,8 @@ const struct imap_command_def *imap_command_find(const char *name)
  * listed, so a client never relies on a missing extension. */
 #define IMAP_CAPS_COMMON "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE"
 #define IMAP_CAPS_POST_LOGIN "NAMESPACE UNSELECT CHILDREN SPECIAL-USE " \
-	"IDLE UIDPLUS MOVE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS"
+	"IDLE UIDPLUS MOVE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS " \
+	"ESEARCH SEARCHRES WITHIN SORT SORT=DISPLAY ESORT"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

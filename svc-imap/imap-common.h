@@ -111,6 +111,10 @@ struct imap_client {
 	} *own;
 	size_t n_own;
 	uint64_t next_cmd_id;
+	/* SEARCHRES (RFC 5182): the UIDs SEARCH RETURN (SAVE) kept, named by
+	 * "$"; emptied when the mailbox is closed. */
+	uint32_t *saved_uids;
+	size_t n_saved_uids;
 	/* Set by a command that produces more output than fits the
 	 * throttle (FETCH of bodies): called once the socket has taken
 	 * enough of it. Cleared when the command ends. */
@@ -216,6 +220,8 @@ bool cmd_search(struct imap_cmd *cmd);
 bool cmd_uid(struct imap_cmd *cmd);
 bool cmd_idle(struct imap_cmd *cmd);
 bool cmd_getquota(struct imap_cmd *cmd);
+bool cmd_sort(struct imap_cmd *cmd);
+bool cmd_thread(struct imap_cmd *cmd);
 /* The shared bodies of X and UID X: args are the command's arguments
  * after the UID sub-command name. */
 bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
@@ -225,6 +231,10 @@ bool imap_store_start(struct imap_cmd *cmd, bool uid_cmd,
 bool imap_copy_start(struct imap_cmd *cmd, bool uid_cmd, bool move,
 		     const struct imap_arg *args, size_t n_args);
 bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
+		       const struct imap_arg *args, size_t n_args);
+bool imap_sort_start(struct imap_cmd *cmd, bool uid_cmd,
+		     const struct imap_arg *args, size_t n_args);
+bool imap_thread_start(struct imap_cmd *cmd, bool uid_cmd,
 		       const struct imap_arg *args, size_t n_args);
 bool imap_expunge_start(struct imap_cmd *cmd, bool uid_cmd,
 			const struct imap_arg *args, size_t n_args);

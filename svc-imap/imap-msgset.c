@@ -34,6 +34,34 @@ static size_t lower_bound(const uint32_t *uids, size_t n, uint32_t v)
 	return lo;
 }
 
+/* "$" (RFC 5182): the saved search result, less what was expunged since;
+ * the same for sequence and UID commands. */
+static int saved_set(struct imap_cmd *cmd, struct imap_msgset *ms)
+{
+	const struct imap_client *client = cmd->client;
+	size_t n = client->n_saved_uids;
+	ms->uids = imap_pool_alloc(&cmd->pool, (n + 1) * sizeof(uint32_t));
+	ms->ranges = imap_pool_alloc(&cmd->pool, (n + 1) * sizeof(*ms->ranges));
+	Stratus__IndexUidRange *cur = NULL;
+	uint32_t prev_seq = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t uid = client->saved_uids[i];
+		uint32_t seq = imap_client_seq(client, uid);
+		if (seq == 0)
+			continue;
+		ms->uids[ms->n_uids++] = uid;
+		if (cur == NULL || seq != prev_seq + 1) {
+			cur = imap_pool_alloc(&cmd->pool, sizeof(*cur));
+			stratus__index_uid_range__init(cur);
+			cur->first = uid;
+			ms->ranges[ms->n_ranges++] = cur;
+		}
+		cur->last = uid;
+		prev_seq = seq;
+	}
+	return 0;
+}
+
 int imap_msgset_parse(struct imap_cmd *cmd, const char *set, bool uid,
 		      struct imap_msgset *ms, const char **error_r)
 {
@@ -43,6 +71,8 @@ int imap_msgset_parse(struct imap_cmd *cmd, const char *set, bool uid,
 	size_t nr;
 
 	memset(ms, 0, sizeof(*ms));
+	if (strcmp(set, "$") == 0)
+		return saved_set(cmd, ms);
 	if (imap_seqset_parse(set, &cmd->pool, &r, &nr, error_r) < 0)
 		return -1;
 	/* Mark the session's messages the set names: a difference array

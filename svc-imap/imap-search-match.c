@@ -146,6 +146,10 @@ bool imap_search_match(const Stratus__IndexSearchKey *k,
 		return day_of(m->internal_date + tz) == day_of(k->number);
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SINCE:
 		return day_of(m->internal_date + tz) >= day_of(k->number);
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ARRIVED_BEFORE:
+		return m->internal_date < k->number;
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ARRIVED_SINCE:
+		return m->internal_date >= k->number;
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SAVEDBEFORE:
 		return day_of(m->save_date + tz) < day_of(k->number);
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SAVEDON:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct sp {
 	struct imap_cmd *cmd;
@@ -141,6 +142,28 @@ static Stratus__IndexSearchKey *date_key(struct sp *p,
 	k->number = t;
 	if (field != NULL)
 		k->field = (char *)field;
+	return k;
+}
+
+/* WITHIN (RFC 5032): OLDER n is INTERNALDATE <= now - n, YOUNGER n is
+ * INTERNALDATE >= now - n, both to the second. */
+static Stratus__IndexSearchKey *within_key(struct sp *p, bool older)
+{
+	const char *s = next_string(p);
+	char *end;
+	if (s == NULL)
+		return NULL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || v == 0 ||
+	    v > UINT32_MAX) {
+		p->error = "Invalid interval";
+		return NULL;
+	}
+	int64_t edge = (int64_t)time(NULL) - (int64_t)v;
+	Stratus__IndexSearchKey *k = key_new(p, older ?
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ARRIVED_BEFORE :
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ARRIVED_SINCE);
+	k->number = older ? edge + 1 : edge;
 	return k;
 }
 
@@ -283,6 +306,8 @@ static Stratus__IndexSearchKey *parse_atom(struct sp *p, const char *a,
 		k->number = (int64_t)v;
 		return k;
 	}
+	if (strcasecmp(a, "OLDER") == 0 || strcasecmp(a, "YOUNGER") == 0)
+		return within_key(p, strcasecmp(a, "OLDER") == 0);
 	if (strcasecmp(a, "UID") == 0) {
 		const char *s = next_string(p);
 		return s == NULL ? NULL : set_key(p, s, true);
@@ -306,7 +331,8 @@ static Stratus__IndexSearchKey *parse_atom(struct sp *p, const char *a,
 		key_add_sub(p, k, a2);
 		return k;
 	}
-	if ((a[0] >= '0' && a[0] <= '9') || a[0] == '*')
+	if ((a[0] >= '0' && a[0] <= '9') || a[0] == '*' ||
+	    strcmp(a, "$") == 0)
 		return set_key(p, a, false);
 	p->error = "Unknown argument";
 	return NULL;

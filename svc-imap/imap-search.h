@@ -40,4 +40,16 @@ void imap_search_msg_free(struct imap_search_msg *sm);
 bool imap_search_match(const Stratus__IndexSearchKey *key,
 		       const struct imap_search_msg *sm, int tz_offset_secs);
 
+/* cmd-search.c, for SORT and THREAD: the matches in the session's view,
+ * UIDs ascending. The callback replies and ends the command. */
+typedef void imap_search_done_fn(struct imap_cmd *cmd, const uint32_t *uids,
+				 size_t n, uint64_t max_modseq, void *user);
+/* args: [CHARSET c] keys. user is freed with user_free when the command
+ * ends. Returns like a command handler. */
+bool imap_search_run(struct imap_cmd *cmd, const struct imap_arg *args,
+		     size_t n_args, imap_search_done_fn *done, void *user,
+		     void (*user_free)(void *user));
+/* The user pointer imap_search_run() was given. */
+void *imap_search_user(struct imap_cmd *cmd);
+
 #endif

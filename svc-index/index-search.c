@@ -117,6 +117,10 @@ static enum tri index_eval(const struct index_mailbox *box,
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SINCE:
 		return index_day(r->internal_date, tz) >= index_day(day, 0) ?
 			T_YES : T_NO;
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ARRIVED_BEFORE:
+		return r->internal_date < k->number ? T_YES : T_NO;
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ARRIVED_SINCE:
+		return r->internal_date >= k->number ? T_YES : T_NO;
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SAVEDBEFORE:
 		return index_day(r->save_date, tz) < index_day(day, 0) ?
 			T_YES : T_NO;

@@ -1,0 +1,188 @@
+"""RFC examples, byte for byte on raw sockets: ESEARCH (RFC 4731),
+SEARCHRES (RFC 5182), WITHIN (RFC 5032), SORT with the base subject
+(RFC 5256), SORT=DISPLAY (RFC 5957) and ESORT (RFC 5267)."""
+
+import imaplib
+import socket
+import time
+import unittest
+
+from stratus_harness import StratusTestCase, main
+
+
+class Raw:
+    def __init__(self, port, user):
+        self.s = socket.create_connection(("127.0.0.1", port), 10)
+        self.f = self.s.makefile("rb")
+        self.f.readline()
+        self.n = 0
+        self.ok("LOGIN %s pw" % user)
+
+    def cmd(self, text, tag=None):
+        self.n += 1
+        tag = tag or "t%d" % self.n
+        self.s.sendall(("%s %s\r\n" % (tag, text)).encode())
+        lines = []
+        while True:
+            line = self.f.readline().decode()
+            if not line:
+                raise EOFError(text)
+            if line.startswith(tag + " "):
+                return lines, line
+            lines.append(line)
+
+    def ok(self, text, tag=None):
+        lines, tagged = self.cmd(text, tag)
+        assert tagged.split(" ")[1] == "OK", (text, lines, tagged)
+        return lines
+
+    def close(self):
+        self.s.close()
+
+
+def msg(subject, frm, date, body=b"x"):
+    return (b"From: %s\r\nTo: to@example.org\r\nSubject: %s\r\n"
+            b"Date: %s\r\n\r\n%s\r\n" % (frm, subject, date, body))
+
+
+class RfcSearchSortTest(StratusTestCase):
+    users = {"es@example.com": "pw", "sr@example.com": "pw",
+             "wi@example.com": "pw", "so@example.com": "pw"}
+
+    def fill(self, user, msgs, flagged=(), dates=None):
+        m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
+        m.login(user, "pw")
+        for i, body in enumerate(msgs):
+            date = dates[i] if dates else None
+            typ, _ = m.append("INBOX", None, date, body)
+            self.assertEqual(typ, "OK")
+        m.select("INBOX")
+        for n in flagged:
+            m.store(str(n), "+FLAGS", "\\Flagged")
+        m.logout()
+        return Raw(self.stratus.ports["imap"], user)
+
+    def test_esearch_rfc4731_examples(self):
+        plain = [msg(b"s%d" % i, b"a@b", b"1 Jan 2020 00:00:00 +0000")
+                 for i in range(12)]
+        r = self.fill("es@example.com", plain, flagged=(2, 10, 11))
+        r.ok("SELECT INBOX")
+        caps = r.ok("CAPABILITY")[0]
+        for c in ("ESEARCH", "SEARCHRES", "WITHIN", "SORT", "SORT=DISPLAY",
+                  "ESORT"):
+            self.assertIn(" " + c, caps)
+        self.assertEqual(r.ok("SEARCH RETURN (MIN COUNT) FLAGGED", "A282"),
+                         ['* ESEARCH (TAG "A282") MIN 2 COUNT 3\r\n'])
+        self.assertEqual(r.ok("SEARCH RETURN () FLAGGED", "A283"),
+                         ['* ESEARCH (TAG "A283") ALL 2,10:11\r\n'])
+        self.assertEqual(r.ok("UID SEARCH RETURN (COUNT) FLAGGED", "A284"),
+                         ['* ESEARCH (TAG "A284") UID COUNT 3\r\n'])
+        self.assertEqual(r.ok("SEARCH RETURN (MIN MAX) FLAGGED SEEN", "A285"),
+                         ['* ESEARCH (TAG "A285")\r\n'])
+        self.assertEqual(r.ok("SEARCH RETURN (MAX ALL) FLAGGED", "A286"),
+                         ['* ESEARCH (TAG "A286") MAX 11 ALL 2,10:11\r\n'])
+        _, t = r.cmd("SEARCH RETURN (FOO) ALL")
+        self.assertIn(" BAD ", t)
+        # Plain SEARCH is unchanged.
+        self.assertEqual(r.ok("SEARCH FLAGGED"), ["* SEARCH 2 10 11\r\n"])
+        r.close()
+
+    def test_searchres_rfc5182_examples(self):
+        plain = [msg(b"s%d" % i, b"a@b", b"1 Jan 2020 00:00:00 +0000")
+                 for i in range(6)]
+        r = self.fill("sr@example.com", plain, flagged=(2, 4, 5))
+        r.ok("SELECT INBOX")
+        # SAVE alone: no ESEARCH response (RFC 5182 2.1).
+        self.assertEqual(r.ok("SEARCH RETURN (SAVE) FLAGGED", "A282"), [])
+        self.assertEqual(r.ok("FETCH $ (UID)"),
+                         ["* 2 FETCH (UID 2)\r\n", "* 4 FETCH (UID 4)\r\n",
+                          "* 5 FETCH (UID 5)\r\n"])
+        self.assertEqual(r.ok("SEARCH $ NOT 4"), ["* SEARCH 2 5\r\n"])
+        self.assertEqual(r.ok("UID SEARCH UID $"), ["* SEARCH 2 4 5\r\n"])
+        # SAVE with MIN MAX keeps only those two (2.4).
+        self.assertEqual(r.ok("SEARCH RETURN (SAVE MIN MAX) FLAGGED", "A2"),
+                         ['* ESEARCH (TAG "A2") MIN 2 MAX 5\r\n'])
+        self.assertEqual(r.ok("SEARCH $"), ["* SEARCH 2 5\r\n"])
+        self.assertEqual(r.ok("SEARCH RETURN (SAVE MIN COUNT) FLAGGED",
+                              "A3"),
+                         ['* ESEARCH (TAG "A3") MIN 2 COUNT 3\r\n'])
+        self.assertEqual(r.ok("SEARCH $"), ["* SEARCH 2 4 5\r\n"])
+        # Used by STORE, then an expunged message drops out of $.
+        r.ok("STORE $ +FLAGS.SILENT (\\Deleted)")
+        r.ok("UID EXPUNGE 4")
+        self.assertEqual(r.ok("UID SEARCH $"), ["* SEARCH 2 5\r\n"])
+        # A failed SAVE search empties it; a new SELECT too.
+        r.cmd("SEARCH RETURN (SAVE) NOSUCHKEY")
+        self.assertEqual(r.ok("SEARCH $"), ["* SEARCH\r\n"])
+        r.ok("SEARCH RETURN (SAVE) ALL")
+        r.ok("SELECT INBOX")
+        self.assertEqual(r.ok("SEARCH $"), ["* SEARCH\r\n"])
+        r.close()
+
+    def test_within_rfc5032(self):
+        now = time.time()
+        plain = [msg(b"old", b"a@b", b"1 Jan 2020 00:00:00 +0000"),
+                 msg(b"new", b"a@b", b"1 Jan 2020 00:00:00 +0000")]
+        r = self.fill("wi@example.com", plain,
+                      dates=[imaplib.Time2Internaldate(now - 2 * 86400),
+                             imaplib.Time2Internaldate(now - 60)])
+        r.ok("SELECT INBOX")
+        self.assertEqual(r.ok("SEARCH YOUNGER 3600"), ["* SEARCH 2\r\n"])
+        self.assertEqual(r.ok("SEARCH OLDER 3600"), ["* SEARCH 1\r\n"])
+        self.assertEqual(r.ok("SEARCH YOUNGER 259200"), ["* SEARCH 1 2\r\n"])
+        _, t = r.cmd("SEARCH OLDER 0")
+        self.assertIn(" BAD ", t)
+        r.close()
+
+    def test_sort_rfc5256_5957_5267(self):
+        plain = [
+            # 1: base subject "hello" (RFC 5256 2.1 steps 2-6)
+            msg(b"Re: [fwd: Re: Hello] (fwd)", b"Zed <zed@b.example>",
+                b"Tue, 3 Mar 2020 10:00:00 +0000", b"xxxxxxxxxxxxxxxx"),
+            # 2: "abc", encoded word
+            msg(b"=?utf-8?q?Fwd=3A_abc?=", b"\"Anna\" <yy@b.example>",
+                b"Mon, 2 Mar 2020 10:00:00 +0000"),
+            # 3: "zzz" (a blob with text after it goes)
+            msg(b"RE:   [list]   zzz", b"mid@b.example",
+                b"Sun, 1 Mar 2020 10:00:00 -0500", b"xxxxxxxx"),
+            # 4: no Date: sorts by INTERNALDATE (the APPEND time, later)
+            b"From: Bob <aa@b.example>\r\nSubject: [x] Hello\r\n\r\nz\r\n",
+        ]
+        r = self.fill("so@example.com", plain, dates=[
+            '"%02d-Jan-2021 00:00:00 +0000"' % (i + 1) for i in range(4)])
+        r.ok("SELECT INBOX")
+        self.assertEqual(r.ok("SORT (SUBJECT) UTF-8 ALL"),
+                         ["* SORT 2 1 4 3\r\n"])
+        self.assertEqual(r.ok("SORT (DATE) UTF-8 ALL"),
+                         ["* SORT 3 2 1 4\r\n"])
+        self.assertEqual(r.ok("SORT (REVERSE DATE) UTF-8 ALL"),
+                         ["* SORT 4 1 2 3\r\n"])
+        self.assertEqual(r.ok("SORT (FROM) UTF-8 ALL"),
+                         ["* SORT 4 3 2 1\r\n"])
+        self.assertEqual(r.ok("SORT (DISPLAYFROM) UTF-8 ALL"),
+                         ["* SORT 2 4 3 1\r\n"])
+        self.assertEqual(r.ok("SORT (SIZE ARRIVAL) US-ASCII ALL"),
+                         ["* SORT 4 3 2 1\r\n"])
+        self.assertEqual(r.ok("SORT (SUBJECT REVERSE ARRIVAL) UTF-8 ALL"),
+                         ["* SORT 2 4 1 3\r\n"])
+        self.assertEqual(r.ok("UID SORT (SUBJECT) UTF-8 NOT 3"),
+                         ["* SORT 2 1 4\r\n"])
+        self.assertEqual(r.ok("UID SORT RETURN (MIN MAX COUNT ALL) (DATE) "
+                              "UTF-8 ALL", "E1"),
+                         ['* ESEARCH (TAG "E1") UID MIN 3 MAX 4 COUNT 4 '
+                          'ALL 3,2,1,4\r\n'])
+        self.assertEqual(r.ok("SORT RETURN () (DATE) UTF-8 2:4", "E2"),
+                         ['* ESEARCH (TAG "E2") ALL 3,2,4\r\n'])
+        self.assertEqual(r.ok("SORT (SUBJECT) UTF-8 SUBJECT nomatch"),
+                         ["* SORT\r\n"])
+        _, t = r.cmd("SORT (SUBJECT) KOI8-R ALL")
+        self.assertIn(" NO [BADCHARSET", t)
+        for bad in ("SORT (REVERSE) UTF-8 ALL", "SORT () UTF-8 ALL",
+                    "SORT (FOO) UTF-8 ALL", "SORT SUBJECT UTF-8 ALL"):
+            _, t = r.cmd(bad)
+            self.assertIn(" BAD ", t, bad)
+        r.close()
+
+
+if __name__ == "__main__":
+    main()
