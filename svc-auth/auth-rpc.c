@@ -155,6 +155,12 @@ static void user_list_cb(const char *user, bool failed, void *ctx)
 		return;
 	}
 	struct auth_op *op = ul->op;
+	if (!failed && ul->userdb < op->auth->n_userdbs) {
+		/* This userdb is done: go on with the next one, as
+		 * doveadm user '*' lists every userdb in order. */
+		user_list_next(ul);
+		return;
+	}
 	if (failed) {
 		rpc_call_fail(op->call, STRATUS__STATUS__STATUS_TEMPFAIL,
 			      "user iteration failed");
@@ -178,12 +184,14 @@ static void user_list_next(struct user_list *ul)
 	for (; ul->userdb < auth->n_userdbs; ul->userdb++) {
 		struct userdb *db = auth->userdbs[ul->userdb];
 		if (db->drv->iterate != NULL) {
-			ul->userdb = auth->n_userdbs;
+			ul->userdb++;
 			db->drv->iterate(db, user_list_cb, ul);
 			return;
 		}
 	}
-	/* No userdb can list users: an empty list, as Dovecot gives. */
+	/* Every userdb is done (or none can list users: an empty list,
+	 * as Dovecot gives). */
+	ul->userdb = auth->n_userdbs;
 	user_list_cb(NULL, false, ul);
 }
 

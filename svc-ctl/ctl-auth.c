@@ -1,7 +1,9 @@
 /* stratusctl user / auth: the doveadm user / doveadm auth of Stratus,
  * talking to svc-auth's RPC like the protocol services do.
- *   user list                         every user (userdb iteration)
- *   user lookup [-x k=v] USER         userdb fields
+ *   user [--json] '*' | MASK           every user of every userdb, in
+ *                                      order (doveadm user '*'); `user
+ *                                      list` is the older name
+ *   user [--json] [-x k=v] USER        userdb fields (also `user lookup`)
  *   auth test [-x k=v] [-m MECH] [-a AUTHZID] [-r HEX]... USER [PASS]
  *   auth cache flush [USER]
  *   auth connect [-n N] [-R] USER PROTOCOL IP   take N sessions
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fnmatch.h>
 #include <strings.h>
 
 #define CTL_AUTH_TIMEOUT_MS 30000
@@ -36,6 +39,7 @@ struct ctl_auth {
 	struct rpc_client *client;
 	char *rip, *real_rip, *service, *session;
 	bool secured;
+	bool json;		/* --json: one JSON document on stdout */
 };
 
 static int ctl_auth_open(struct ctl_auth *ca, const char *config_path)
@@ -106,9 +110,11 @@ static int ctl_auth_call(struct ctl_auth *ca, enum auth_method m,
 	rpc_client_set_context(ca->client, &ctx);
 	if (rpc_client_call_sync(ca->client, m, req, NULL, 0,
 				 CTL_AUTH_TIMEOUT_MS, r) < 0) {
-		fprintf(stderr, "stratusctl: auth service: %s (%s)\n",
+		fprintf(stderr, "stratusctl: svc-auth: %s (%s)%s\n",
 			r->error != NULL ? r->error : "",
-			rpc_status_name(r->status));
+			rpc_status_name(r->status),
+			r->status == STRATUS__STATUS__STATUS_UNAVAILABLE ?
+			" - is stratus-auth running?" : "");
 		int ret = r->status == STRATUS__STATUS__STATUS_TEMPFAIL ?
 			  EX_TEMPFAIL : CTL_EXIT_FAILURE;
 		rpc_reply_clear(r);
@@ -278,6 +284,29 @@ static int ctl_auth_test(struct ctl_auth *ca, int argc, char **argv)
 
 /* ---- user lookup / list ---- */
 
+/* doveadm -f json's shape for a field/value table: one object per row. */
+static void print_user_json(const Stratus__UserdbReply *ur)
+{
+	fputs("[{\"field\":\"user\",\"value\":", stdout);
+	ctl_json_string(stdout, ur->user);
+	fputc('}', stdout);
+	for (size_t k = 0; k < ur->n_fields; k++) {
+		if (strcmp(ur->fields[k]->key, "user") == 0)
+			continue;
+		fputs(",{\"field\":", stdout);
+		ctl_json_string(stdout, ur->fields[k]->key);
+		fputs(",\"value\":", stdout);
+		ctl_json_string(stdout, ur->fields[k]->value);
+		fputc('}', stdout);
+	}
+	fputs("]\n", stdout);
+}
+
+static bool is_user_mask(const char *s)
+{
+	return strpbrk(s, "*?") != NULL;
+}
+
 static int ctl_user_lookup(struct ctl_auth *ca, int argc, char **argv)
 {
 	int i = 0;
@@ -300,6 +329,8 @@ static int ctl_user_lookup(struct ctl_auth *ca, int argc, char **argv)
 		fprintf(stderr, "userdb lookup: user %s doesn't exist\n",
 			argv[i]);
 		ret = EX_NOUSER;
+	} else if (ca->json) {
+		print_user_json(ur);
 	} else {
 		printf("field\tvalue\nuser\t%s\n", ur->user);
 		for (size_t k = 0; k < ur->n_fields; k++) {
@@ -312,7 +343,9 @@ static int ctl_user_lookup(struct ctl_auth *ca, int argc, char **argv)
 	return ret;
 }
 
-static int ctl_user_list(struct ctl_auth *ca)
+/* Every user svc-auth's userdbs list, filtered by a doveadm-style mask
+ * ('*' and '?'). */
+static int ctl_user_list(struct ctl_auth *ca, const char *mask)
 {
 	Stratus__UserListRequest req = STRATUS__USER_LIST_REQUEST__INIT;
 	struct rpc_reply r;
@@ -320,8 +353,23 @@ static int ctl_user_list(struct ctl_auth *ca)
 	if (cr != 0)
 		return cr;
 	const Stratus__UserListReply *ur = (const void *)r.msg;
-	for (size_t i = 0; i < ur->n_users; i++)
-		printf("%s\n", ur->users[i]);
+	bool first = true;
+	if (ca->json)
+		fputc('[', stdout);
+	for (size_t i = 0; i < ur->n_users; i++) {
+		if (fnmatch(mask, ur->users[i], 0) != 0)
+			continue;
+		if (!ca->json) {
+			printf("%s\n", ur->users[i]);
+			continue;
+		}
+		fputs(first ? "{\"user\":" : ",{\"user\":", stdout);
+		ctl_json_string(stdout, ur->users[i]);
+		fputc('}', stdout);
+		first = false;
+	}
+	if (ca->json)
+		fputs("]\n", stdout);
 	if (ur->truncated)
 		fprintf(stderr, "stratusctl: list truncated\n");
 	rpc_reply_clear(&r);
@@ -402,7 +450,8 @@ static int ctl_trust(struct ctl_auth *ca, int argc, char **argv)
 
 static int ctl_auth_usage(void)
 {
-	fputs("usage: stratusctl user list | user lookup [-x k=v] USER\n"
+	fputs("usage: stratusctl user [--json] '*'|MASK | user [--json] "
+	      "[-x k=v] USER\n"
 	      "       stratusctl auth test [-x k=v] [-m MECH] [-a AUTHZID] "
 	      "[-r HEX] USER [PASS]\n"
 	      "       stratusctl auth cache flush [USER]\n"
@@ -415,15 +464,22 @@ static int ctl_auth_usage(void)
 int ctl_cmd_user(struct ctl_args *args)
 {
 	struct ctl_auth ca;
+	bool json = ctl_take_flag(args, "--json");
 	if (args->argc < 1)
 		return ctl_auth_usage();
 	if (ctl_auth_open(&ca, args->config_path) < 0)
 		return CTL_EXIT_FAILURE;
+	ca.json = json;
 	int r = CTL_EXIT_USAGE;
-	if (strcmp(args->argv[0], "list") == 0 && args->argc == 1)
-		r = ctl_user_list(&ca);
-	else if (strcmp(args->argv[0], "lookup") == 0)
+	const char *first = args->argv[0];
+	if (strcmp(first, "list") == 0 && args->argc == 1)
+		r = ctl_user_list(&ca, "*");
+	else if (args->argc == 1 && is_user_mask(first))
+		r = ctl_user_list(&ca, first);
+	else if (strcmp(first, "lookup") == 0)
 		r = ctl_user_lookup(&ca, args->argc - 1, args->argv + 1);
+	else
+		r = ctl_user_lookup(&ca, args->argc, args->argv);
 	ctl_auth_close(&ca);
 	return r == CTL_EXIT_USAGE ? ctl_auth_usage() : r;
 }

@@ -25,9 +25,16 @@ int ctl_rpc_call(const struct config *cfg, const char *service,
 	int ret = rpc_client_call_sync(c, (uint32_t)index, request, NULL, 0,
 				       CTL_RPC_TIMEOUT_MS, reply_r);
 	if (ret < 0)
-		fprintf(stderr, "stratusctl: %s %s: %s (%s)\n", service, method,
+		fprintf(stderr, "stratusctl: %s %s: %s (%s)%s%s%s\n", service,
+			method,
 			reply_r->error != NULL ? reply_r->error : "failed",
-			rpc_status_name(reply_r->status));
+			rpc_status_name(reply_r->status),
+			reply_r->status == STRATUS__STATUS__STATUS_UNAVAILABLE ?
+			" - is stratus-" : "",
+			reply_r->status == STRATUS__STATUS__STATUS_UNAVAILABLE ?
+			service : "",
+			reply_r->status == STRATUS__STATUS__STATUS_UNAVAILABLE ?
+			" running?" : "");
 	rpc_client_free(&c);
 	loop_free(&loop);
 	free(path);

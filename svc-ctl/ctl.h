@@ -5,6 +5,9 @@
 #include "config.h"
 #include "rpc.h"
 
+#include <stdbool.h>
+#include <stdio.h>
+
 #define CTL_EXIT_USAGE 64
 #define CTL_EXIT_FAILURE 1
 
@@ -35,5 +38,12 @@ int ctl_rpc_call(const struct config *cfg, const char *service,
 		 const ProtobufCServiceDescriptor *desc, uint32_t major,
 		 uint32_t minor, const char *method,
 		 const ProtobufCMessage *request, struct rpc_reply *reply_r);
+
+/* Writes s as a JSON string (quoted, escaped). */
+void ctl_json_string(FILE *out, const char *s);
+
+/* Removes every occurrence of flag (e.g. "--json") from args; true if
+ * there was one. */
+bool ctl_take_flag(struct ctl_args *args, const char *flag);
 
 #endif
