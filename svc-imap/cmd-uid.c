@@ -25,6 +25,8 @@ bool cmd_uid(struct imap_cmd *cmd)
 		return imap_search_start(cmd, true, args + 1, n - 1);
 	if (strcasecmp(sub, "SORT") == 0)
 		return imap_sort_start(cmd, true, args + 1, n - 1);
+	if (strcasecmp(sub, "THREAD") == 0)
+		return imap_thread_start(cmd, true, args + 1, n - 1);
 	if (strcasecmp(sub, "EXPUNGE") == 0)
 		return imap_expunge_start(cmd, true, args + 1, n - 1);
 	imap_cmd_bad(cmd, "Unknown command.");

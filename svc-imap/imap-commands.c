@@ -39,6 +39,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "MOVE", cmd_copy, IMAP_CMD_SELECTED },
 	{ "SEARCH", cmd_search, IMAP_CMD_SELECTED },
 	{ "SORT", cmd_sort, IMAP_CMD_SELECTED },
+	{ "THREAD", cmd_thread, IMAP_CMD_SELECTED },
 	{ "UID", cmd_uid, IMAP_CMD_SELECTED },
 	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH },
 	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
@@ -60,7 +61,8 @@ const struct imap_command_def *imap_command_find(const char *name)
 #define IMAP_CAPS_COMMON "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE"
 #define IMAP_CAPS_POST_LOGIN "NAMESPACE UNSELECT CHILDREN SPECIAL-USE " \
 	"IDLE UIDPLUS MOVE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS " \
-	"ESEARCH SEARCHRES WITHIN SORT SORT=DISPLAY ESORT"
+	"ESEARCH SEARCHRES WITHIN SORT SORT=DISPLAY ESORT " \
+	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

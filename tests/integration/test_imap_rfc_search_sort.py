@@ -47,7 +47,8 @@ def msg(subject, frm, date, body=b"x"):
 
 class RfcSearchSortTest(StratusTestCase):
     users = {"es@example.com": "pw", "sr@example.com": "pw",
-             "wi@example.com": "pw", "so@example.com": "pw"}
+             "wi@example.com": "pw", "so@example.com": "pw",
+             "th@example.com": "pw"}
 
     def fill(self, user, msgs, flagged=(), dates=None):
         m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
@@ -181,6 +182,34 @@ class RfcSearchSortTest(StratusTestCase):
                     "SORT (FOO) UTF-8 ALL", "SORT SUBJECT UTF-8 ALL"):
             _, t = r.cmd(bad)
             self.assertIn(" BAD ", t, bad)
+        r.close()
+
+    def test_thread_rfc5256(self):
+        def m(n, subject, day, refs=b""):
+            return (b"From: a@b\r\nSubject: %s\r\nMessage-ID: <%d@x>\r\n"
+                    b"%sDate: %s Mar 2020 10:00:00 +0000\r\n\r\nx\r\n"
+                    % (subject, n, b"References: " + refs + b"\r\n"
+                       if refs else b"", day))
+        plain = [m(1, b"hello", b"1"), m(2, b"Re: hello", b"2", b"<1@x>"),
+                 m(3, b"Re: hello", b"3", b"<1@x> <2@x>"),
+                 m(4, b"Re: hello", b"4", b"<1@x>"),
+                 m(5, b"other", b"0"), m(6, b"Re: other", b"5"),
+                 m(7, b"lost", b"6", b"<missing@x>")]
+        plain[4] = plain[4].replace(b"0 Mar", b"28 Feb")
+        r = self.fill("th@example.com", plain)
+        r.ok("SELECT INBOX")
+        caps = r.ok("CAPABILITY")[0]
+        self.assertIn(" THREAD=ORDEREDSUBJECT THREAD=REFERENCES", caps)
+        self.assertEqual(r.ok("THREAD REFERENCES UTF-8 ALL"),
+                         ["* THREAD (5 6)(1 (2 3)(4))(7)\r\n"])
+        self.assertEqual(r.ok("THREAD ORDEREDSUBJECT UTF-8 ALL"),
+                         ["* THREAD (5 6)(1 (2)(3)(4))(7)\r\n"])
+        self.assertEqual(r.ok("UID THREAD REFERENCES UTF-8 NOT 1"),
+                         ["* THREAD (5 6)((2 3)(4))(7)\r\n"])
+        self.assertEqual(r.ok("THREAD REFERENCES UTF-8 SUBJECT nomatch"),
+                         ["* THREAD\r\n"])
+        _, t = r.cmd("THREAD REFS2 UTF-8 ALL")
+        self.assertIn(" BAD ", t)
         r.close()
 
 
