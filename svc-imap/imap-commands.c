@@ -88,6 +88,10 @@ void imap_capability_string(struct imap_client *client, struct buf *out)
 	}
 	buf_printf(out, "%s %s %s", IMAP_CAPS_COMMON, literal,
 		   IMAP_CAPS_POST_LOGIN);
+	/* RFC 7889: the reader refuses a larger APPEND literal with
+	 * [TOOBIG] before it is sent. */
+	buf_printf(out, " APPENDLIMIT=%llu",
+		   (unsigned long long)set->max_append);
 	imap_quota_capability(client, out);
 	if (set->capability[0] == '+')
 		buf_printf(out, " %s", set->capability + 1);

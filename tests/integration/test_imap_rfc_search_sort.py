@@ -212,6 +212,15 @@ class RfcSearchSortTest(StratusTestCase):
         self.assertIn(" BAD ", t)
         r.close()
 
+    def test_appendlimit_rfc7889(self):
+        r = self.fill("th@example.com", [])
+        caps = r.ok("CAPABILITY")[0]
+        self.assertIn(" APPENDLIMIT=268435456", caps)
+        r.s.sendall(b"A003 APPEND INBOX (\\Seen) {268435457}\r\n")
+        self.assertTrue(r.f.readline().startswith(b"A003 NO [TOOBIG] "))
+        r.ok("NOOP")
+        r.close()
+
 
 if __name__ == "__main__":
     main()
