@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Profiles svc-lmtp/svc-pop3 (and the services they call) under
+stratus-loadgen: starts Stratus from a meson build (tests' harness),
+optionally fills a POP3 maildrop, then runs the load with perf record
+(cpu-clock: this machine has no hardware counters) on every service, and
+prints msg/s or RETR time, svc-blob's object request counters per
+delivery, and the top functions per process.
+
+  bench/profile-lmtp.sh BUILD [size rcpts conns seconds]
+  bench/profile-pop3.sh BUILD [messages size]
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+
+BUILD = os.path.abspath(sys.argv[2])
+os.environ["STRATUS_BUILD_DIR"] = BUILD
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "../tests/integration"))
+from stratus_harness import Stratus  # noqa: E402
+
+LG = os.path.join(BUILD, "bench", "stratus-loadgen")
+MODE = sys.argv[1]
+ARGS = sys.argv[3:]
+USERS = {"lmtp%03u@example.com" % i: "bench" for i in range(1, 41)}
+USERS["pop1@example.com"] = "bench"
+
+
+def pids(st):
+    out = subprocess.run(["pgrep", "-P", str(st.proc.pid), "-a"],
+                         capture_output=True, text=True).stdout
+    return {line.split()[1].rsplit("/", 1)[-1]: int(line.split()[0])
+            for line in out.splitlines()}
+
+
+def counters(st):
+    out = st.ctl("fs", "stats").stdout
+    return {k: int(v) for k, v in re.findall(r"^(\w+_2xx) (\d+)$", out, re.M)}
+
+
+def perf_run(st, cmd, label):
+    procs = pids(st)
+    want = [p for n, p in procs.items()
+            if n in ("stratus-lmtp", "stratus-pop3", "stratus-index",
+                     "stratus-blob")]
+    data = "/tmp/profile-%s.data" % label
+    perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g",
+                             "-o", data, "-p", ",".join(map(str, want))],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    t0 = time.time()
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.time() - t0
+    perf.send_signal(2)
+    perf.wait(timeout=60)
+    print(out.stdout.strip())
+    print("elapsed %.2f s" % elapsed)
+    print(subprocess.run(["perf", "report", "-i", data, "--no-children",
+                          "--sort", "comm", "--stdio"],
+                         capture_output=True, text=True).stdout
+          .split("\n# Overhead", 1)[-1][:600])
+    for name, pid in procs.items():
+        if pid not in want:
+            continue
+        rep = subprocess.run(["perf", "report", "-i", data, "--no-children",
+                              "--comm", name[:15], "--stdio", "-g", "none",
+                              "--percentage", "relative",
+                              "--percent-limit", "1.5"],
+                             capture_output=True, text=True).stdout
+        lines = [l for l in rep.splitlines() if l.strip() and
+                 not l.startswith("#")][:15]
+        print("--- %s (pid %d)" % (name, pid))
+        print("\n".join(lines))
+
+
+def main():
+    # the bench's index upload policy (bench/run.sh), not the harness's
+    st = Stratus(users=USERS, extra="plugin {\n  metacache_delay_uploads = yes\n}\n")
+    st.start()
+    try:
+        if MODE == "lmtp":
+            size, rcpts, conns, secs = (ARGS + ["4096", "1", "4", "5"]
+                                        [len(ARGS):])[:4]
+            before = counters(st)
+            perf_run(st, [LG, "lmtp", "--port", str(st.ports["lmtp"]),
+                          "--clients", conns, "--rcpts", rcpts,
+                          "--msg-size", size, "--users", "40",
+                          "--user-fmt", "lmtp%03u@example.com",
+                          "--duration", secs], "lmtp")
+            after = counters(st)
+            print("blob counters delta:",
+                  {k: after.get(k, 0) - before.get(k, 0) for k in after})
+        else:
+            n, size = (ARGS + ["1000", "4096"][len(ARGS):])[:2]
+            subprocess.run([LG, "lmtp", "--port", str(st.ports["lmtp"]),
+                            "--clients", "2", "--rcpts", "1",
+                            "--msg-size", size, "--users", "1",
+                            "--user-fmt", "pop%u@example.com",
+                            "--max-messages", n, "--duration", "0"],
+                           check=True, capture_output=True)
+            perf_run(st, [LG, "pop3", "--port", str(st.ports["pop3"]),
+                          "--clients", "1", "--max-sessions", "1",
+                          "--duration", "0", "--users", "1",
+                          "--user-fmt", "pop%u@example.com",
+                          "--expect-messages", n], "pop3")
+    finally:
+        st.stop()
+
+
+main()
