@@ -49,6 +49,7 @@ struct run_ctx {
 	size_t n_services;
 	int notify_fd;
 	char *notify_path;
+	char *pid_path;
 	struct loop_io *notify_io;
 	bool stopping, announced;
 	struct loop_timer *stop_timer;
@@ -244,6 +245,23 @@ static void run_notify_read(struct loop_io *io, uint32_t events, void *ctx)
 	}
 }
 
+/* base_dir/stratusctl-run.pid: `stratusctl stop` ends this supervisor
+ * (which stops its services in order) rather than the services, which it
+ * would restart. */
+static void run_write_pidfile(struct run_ctx *run)
+{
+	const char *dir = config_get(run->cfg, NULL, "base_dir");
+	run->pid_path = xasprintf("%s/" CTL_RUN_PIDFILE,
+				  dir != NULL ? dir : "/var/run/dovecot");
+	FILE *f = fopen(run->pid_path, "w");
+	if (f == NULL) {
+		log_warning(NULL, "%s: %m", run->pid_path);
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
 static int run_notify_open(struct run_ctx *run, char **error_r)
 {
 	const char *dir = config_get(run->cfg, NULL, "base_dir");
@@ -398,6 +416,9 @@ static void run_cleanup(struct run_ctx *run)
 	if (run->notify_path != NULL)
 		unlink(run->notify_path);
 	free(run->notify_path);
+	if (run->pid_path != NULL)
+		unlink(run->pid_path);
+	free(run->pid_path);
 }
 
 int ctl_cmd_run(struct ctl_args *args)
@@ -422,6 +443,7 @@ int ctl_cmd_run(struct ctl_args *args)
 	}
 	if (run_notify_open(&run, &error) < 0)
 		goto out;
+	run_write_pidfile(&run);
 	for (size_t i = 0; i < SERVICE_COUNT; i++) {
 		if (!service_enabled(run.cfg, names[i]))
 			continue;

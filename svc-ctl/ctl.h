@@ -10,6 +10,8 @@
 
 #define CTL_EXIT_USAGE 64
 #define CTL_EXIT_FAILURE 1
+/* In base_dir while `stratusctl run` supervises the services. */
+#define CTL_RUN_PIDFILE "stratusctl-run.pid"
 
 struct ctl_args {
 	const char *config_path;
@@ -31,6 +33,8 @@ int ctl_cmd_index(struct ctl_args *args);
 int ctl_cmd_mailbox(struct ctl_args *args);
 int ctl_cmd_quota(struct ctl_args *args);
 int ctl_cmd_sieve(struct ctl_args *args);
+int ctl_cmd_reload(struct ctl_args *args);
+int ctl_cmd_stop(struct ctl_args *args);
 
 /* One synchronous call by method name to a service's RPC socket; prints
  * the error. The reply belongs to the caller (rpc_reply_clear). */

@@ -18,12 +18,14 @@ static const struct ctl_command ctl_commands[] = {
 	{ "status", ctl_cmd_status, "status [-c FILE] [SERVICE...]  ask services for their status" },
 	{ "config", ctl_cmd_config, "config [-n|-a] [-c FILE]  print the effective configuration" },
 	{ "fs", ctl_cmd_fs, "fs put|get|head|ls|rm|cp [--index] USER ... | fs stats  object storage by hand" },
-	{ "user", ctl_cmd_user, "user list | user lookup [-x k=v] USER  userdb iteration and lookup" },
+	{ "user", ctl_cmd_user, "user [--json] '*'|MASK | user [--json] [-x k=v] USER  every userdb's users, or one user's fields" },
 	{ "metacache", ctl_cmd_metacache, "metacache list|flush|clean [USER]  svc-index's local cache" },
 	{ "index", ctl_cmd_index, "index rebuild USER  rebuild a user's index from storage" },
 	{ "mailbox", ctl_cmd_mailbox, "mailbox list|status|append|wait USER ...  mailboxes through svc-index" },
 	{ "quota", ctl_cmd_quota, "quota get|recalc|changed USER | quota check USER BOX BYTES  svc-quota by hand" },
 	{ "auth", ctl_cmd_auth, "auth test|cache flush|connect|trust ...  drive svc-auth" },
+	{ "reload", ctl_cmd_reload, "reload [--json]  check the configuration, then SIGHUP every service" },
+	{ "stop", ctl_cmd_stop, "stop [--json]  SIGTERM every service" },
 	{ "sieve", ctl_cmd_sieve, "sieve list|get|put|activate|deactivate|delete USER [NAME] [FILE]  a user's Sieve scripts" },
 };
 

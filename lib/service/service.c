@@ -101,8 +101,7 @@ static void service_on_signal(int signo, void *ctx)
 {
 	struct service *svc = ctx;
 	if (signo == SIGHUP) {
-		log_info(NULL, "SIGHUP: configuration reload is not supported "
-			 "yet; restart the service to apply changes");
+		service_reload(svc);
 		return;
 	}
 	log_info(NULL, "stopping on signal %d", signo);
@@ -285,7 +284,8 @@ int service_main(const struct service_def *def, int argc, char **argv)
 			return SERVICE_EXIT_CONFIG;
 		}
 	}
-	struct service svc = { .def = def };
+	struct service svc = { .def = def, .config_path = config_path,
+			       .debug_flag = debug };
 	char *error = NULL;
 	if (config_load(config_path, &svc.cfg, &error) < 0) {
 		fprintf(stderr, "stratus-%s: Fatal: %s\n", def->name, error);

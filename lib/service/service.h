@@ -80,7 +80,12 @@ struct service {
 	unsigned int clients;	/* protocol connections, for proctitle */
 	bool stopping;
 	struct service_cleanup *cleanups;
+	const char *config_path;	/* what -c named, for reload */
+	bool debug_flag;		/* -D given */
 };
+
+/* SIGHUP: re-reads config_path; see reload.c for what changes live. */
+void service_reload(struct service *svc);
 
 /* Runs fn(ctx) at exit, after def->deinit, newest first: for state that
  * lives as long as the process (listeners, caches). */

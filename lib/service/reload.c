@@ -1,0 +1,152 @@
+/* SIGHUP: re-read the configuration. A file that does not load is
+ * refused (the parser's file:line error is logged) and the old one keeps
+ * serving. A file that loads is compared with the running one through
+ * config_dump: the log levels (mail_debug) change at once; every other
+ * changed setting is named in the log as needing a restart, since the
+ * services keep pointers into their configuration. */
+#include "service.h"
+#include "buf.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Settings lib/service applies itself on reload. */
+static const char *const reload_live_settings[] = {
+	"mail_debug", NULL
+};
+
+/* The effective configuration as "section/key = value" lines. */
+static char **reload_flatten(const struct config *cfg, size_t *n_r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL)
+		log_panic("open_memstream failed");
+	config_dump(cfg, false, f);
+	fclose(f);
+	char **lines = NULL;
+	size_t n = 0;
+	struct buf path = BUF_INIT;
+	char *save = NULL;
+	for (char *l = strtok_r(text, "\n", &save); l != NULL;
+	     l = strtok_r(NULL, "\n", &save)) {
+		while (*l == ' ' || *l == '\t')
+			l++;
+		size_t ll = strlen(l);
+		if (ll > 0 && l[ll - 1] == '{') {
+			buf_append_str(&path, l);
+			path.len -= 1;	/* drop '{' */
+			buf_append_str(&path, "/");
+			continue;
+		}
+		if (strcmp(l, "}") == 0) {
+			/* drop the last "section/" */
+			size_t p = path.len > 0 ? path.len - 1 : 0;
+			while (p > 0 && path.data[p - 1] != '/')
+				p--;
+			path.len = p;
+			continue;
+		}
+		struct buf line = BUF_INIT;
+		buf_append(&line, path.data, path.len);
+		buf_append_str(&line, l);
+		lines = xreallocarray(lines, n + 1, sizeof(char *));
+		lines[n++] = xstrndup(line.data, line.len);
+		buf_free(&line);
+	}
+	buf_free(&path);
+	free(text);
+	*n_r = n;
+	return lines;
+}
+
+static bool reload_line_in(const char *line, char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(lines[i], line) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool reload_is_live(const char *key, size_t n)
+{
+	for (const char *const *p = reload_live_settings; *p != NULL; p++) {
+		if (strlen(*p) == n && strncmp(*p, key, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Adds "key " to out unless it is there; out is " k1 k2 ... ". */
+static void reload_add_key(struct buf *out, const char *key, size_t klen)
+{
+	struct buf probe = BUF_INIT;
+	buf_append_c(&probe, ' ');
+	buf_append(&probe, key, klen);
+	buf_append_c(&probe, ' ');
+	if (out->len == 0)
+		buf_append_c(out, ' ');
+	if (memmem(out->data, out->len, probe.data, probe.len) == NULL)
+		buf_append(out, probe.data + 1, probe.len - 1);
+	buf_free(&probe);
+}
+
+/* Adds the key of each line of `a` missing from `b` to live or restart. */
+static void reload_changed_keys(char **a, size_t na, char **b, size_t nb,
+				struct buf *restart, struct buf *live)
+{
+	for (size_t i = 0; i < na; i++) {
+		if (reload_line_in(a[i], b, nb))
+			continue;
+		const char *eq = strstr(a[i], " =");
+		size_t klen = eq != NULL ? (size_t)(eq - a[i]) : strlen(a[i]);
+		reload_add_key(reload_is_live(a[i], klen) ? live : restart,
+			       a[i], klen);
+	}
+}
+
+void service_reload(struct service *svc)
+{
+	struct config *cfg;
+	char *error = NULL;
+	if (config_load(svc->config_path, &cfg, &error) < 0) {
+		log_error(NULL, "reload refused, the running configuration "
+			  "is kept: %s", error);
+		free(error);
+		return;
+	}
+	size_t n_old, n_new;
+	char **old = reload_flatten(svc->cfg, &n_old);
+	char **new = reload_flatten(cfg, &n_new);
+	struct buf restart = BUF_INIT, live = BUF_INIT;
+	reload_changed_keys(new, n_new, old, n_old, &restart, &live);
+	reload_changed_keys(old, n_old, new, n_new, &restart, &live);
+	bool debug = svc->debug_flag ||
+		     config_get_bool(cfg, svc->def->protocol, "mail_debug");
+	log_set_debug(debug);
+	buf_append_c(&live, '\0');
+	buf_append_c(&restart, '\0');
+	log_info(NULL, "reload: configuration re-read from %s",
+		 svc->config_path);
+	if (live.len > 1)
+		log_info(NULL, "reload: applied:%s", live.data);
+	if (restart.len > 1)
+		log_warning(NULL, "reload: changed but need a restart of "
+			    "stratus-%s (the old values stay in effect):%s",
+			    svc->def->name, restart.data);
+	if (live.len <= 1 && restart.len <= 1)
+		log_info(NULL, "reload: no setting changed");
+	for (size_t i = 0; i < n_old; i++)
+		free(old[i]);
+	for (size_t i = 0; i < n_new; i++)
+		free(new[i]);
+	free(old);
+	free(new);
+	buf_free(&restart);
+	buf_free(&live);
+	config_free(&cfg);
+}
