@@ -48,7 +48,7 @@ def msg(subject, frm, date, body=b"x"):
 class RfcSearchSortTest(StratusTestCase):
     users = {"es@example.com": "pw", "sr@example.com": "pw",
              "wi@example.com": "pw", "so@example.com": "pw",
-             "th@example.com": "pw"}
+             "th@example.com": "pw", "cl@example.com": "pw"}
 
     def fill(self, user, msgs, flagged=(), dates=None):
         m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
@@ -211,6 +211,25 @@ class RfcSearchSortTest(StratusTestCase):
         _, t = r.cmd("THREAD REFS2 UTF-8 ALL")
         self.assertIn(" BAD ", t)
         r.close()
+
+    def test_imaplib_sort_thread_client(self):
+        """Python imaplib's own sort() and thread() calls."""
+        plain = [msg(b"b", b"x@b", b"1 Jan 2020 00:00:00 +0000"),
+                 msg(b"Re: a", b"y@b", b"2 Jan 2020 00:00:00 +0000"),
+                 msg(b"a", b"z@b", b"3 Jan 2020 00:00:00 +0000")]
+        self.fill("cl@example.com", plain).close()
+        m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
+        m.login("cl@example.com", "pw")
+        m.select("INBOX")
+        self.assertEqual(m.sort("(SUBJECT)", "UTF-8", "ALL"),
+                         ("OK", [b"2 3 1"]))
+        self.assertEqual(m.uid("SORT", "(REVERSE DATE)", "UTF-8", "ALL"),
+                         ("OK", [b"3 2 1"]))
+        self.assertEqual(m.thread("ORDEREDSUBJECT", "UTF-8", "ALL"),
+                         ("OK", [b"(1)(2 3)"]))
+        self.assertEqual(m.thread("REFERENCES", "UTF-8", "ALL"),
+                         ("OK", [b"(1)(3 2)"]))
+        m.logout()
 
     def test_appendlimit_rfc7889(self):
         r = self.fill("th@example.com", [])
