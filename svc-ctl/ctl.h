@@ -34,6 +34,11 @@ int ctl_cmd_mailbox(struct ctl_args *args);
 int ctl_cmd_quota(struct ctl_args *args);
 int ctl_cmd_sieve(struct ctl_args *args);
 int ctl_cmd_reload(struct ctl_args *args);
+int ctl_cmd_metrics(struct ctl_args *args);
+
+struct buf;
+/* The OpenMetrics text of every enabled service's status, scraped now. */
+void ctl_metrics_text(const struct config *cfg, struct buf *out);
 int ctl_cmd_stop(struct ctl_args *args);
 
 /* One synchronous call by method name to a service's RPC socket; prints
