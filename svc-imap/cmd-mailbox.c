@@ -123,12 +123,52 @@ static void cmd_name_lower(struct imap_cmd *cmd)
 	cmd->c.name = n;
 }
 
+/* CREATE-SPECIAL-USE (RFC 6154 3): "(USE (\\Drafts ...))" after the
+ * name, each attribute one svc-index keeps; names canonicalised. Returns
+ * the count, or -1 with a tagged reply sent. */
+static int create_special_use(struct imap_cmd *cmd, const struct imap_arg *a,
+			      char ***uses_r)
+{
+	static const char *const known[] = {
+		"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk",
+		"\\Sent", "\\Trash", "\\Important",
+	};
+	if (a->type != IMAP_ARG_LIST || a->list_count != 2 ||
+	    !imap_arg_atom_equals(&a->list[0], "USE") ||
+	    a->list[1].type != IMAP_ARG_LIST) {
+		imap_cmd_bad(cmd, "Invalid arguments.");
+		return -1;
+	}
+	const struct imap_arg *l = &a->list[1];
+	char **uses = imap_pool_alloc(&cmd->pool,
+				      (l->list_count + 1) * sizeof(char *));
+	for (size_t i = 0; i < l->list_count; i++) {
+		size_t k = 0;
+		while (k < sizeof(known) / sizeof(known[0]) &&
+		       !imap_arg_atom_equals(&l->list[i], known[k]))
+			k++;
+		if (k == sizeof(known) / sizeof(known[0])) {
+			imap_cmd_reply(cmd, "NO", "[USEATTR] Unsupported "
+				       "special-use attribute");
+			return -1;
+		}
+		uses[i] = (char *)known[k];
+	}
+	*uses_r = uses;
+	return (int)l->list_count;
+}
+
 bool cmd_create(struct imap_cmd *cmd)
 {
-	if (cmd->c.n_args != 1) {
+	if (cmd->c.n_args != 1 && cmd->c.n_args != 2) {
 		imap_cmd_bad(cmd, "Invalid arguments.");
 		return true;
 	}
+	char **uses = NULL;
+	int n_uses = 0;
+	if (cmd->c.n_args == 2 &&
+	    (n_uses = create_special_use(cmd, &cmd->c.args[1], &uses)) < 0)
+		return true;
 	const char *name = imap_mailbox_arg(cmd, &cmd->c.args[0], true);
 	if (name == NULL)
 		return true;
@@ -137,6 +177,8 @@ bool cmd_create(struct imap_cmd *cmd)
 		STRATUS__INDEX_MAILBOX_CREATE_REQUEST__INIT;
 	req.user = cmd->client->user;
 	req.mailbox = (char *)name;
+	req.special_use = uses;
+	req.n_special_use = (size_t)n_uses;
 	cmd->ctx = (void *)name;
 	imap_mail_log_index_call(cmd, IMAP_INDEX_CREATE, &req.base,
 				 simple_reply);

@@ -48,7 +48,8 @@ def msg(subject, frm, date, body=b"x"):
 class RfcSearchSortTest(StratusTestCase):
     users = {"es@example.com": "pw", "sr@example.com": "pw",
              "wi@example.com": "pw", "so@example.com": "pw",
-             "th@example.com": "pw", "cl@example.com": "pw"}
+             "th@example.com": "pw", "cl@example.com": "pw",
+             "cu@example.com": "pw"}
 
     def fill(self, user, msgs, flagged=(), dates=None):
         m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
@@ -230,6 +231,24 @@ class RfcSearchSortTest(StratusTestCase):
         self.assertEqual(m.thread("REFERENCES", "UTF-8", "ALL"),
                          ("OK", [b"(1)(3 2)"]))
         m.logout()
+
+    def test_create_special_use_rfc6154(self):
+        r = self.fill("cu@example.com", [])
+        self.assertIn(" CREATE-SPECIAL-USE", r.ok("CAPABILITY")[0])
+        r.ok("CREATE MySpecial (USE (\\Drafts \\Sent))", "t1")
+        lines = r.ok('LIST "" MySpecial', "t2")
+        self.assertEqual(len(lines), 1, lines)
+        self.assertRegex(lines[0], r'^\* LIST \((?=.*\\Drafts)(?=.*\\Sent)'
+                         r'[^)]*\) "[./]" MySpecial\r\n$')
+        lines = r.ok('LIST (SPECIAL-USE) "" *')
+        self.assertTrue(any("MySpecial" in l for l in lines), lines)
+        _, t = r.cmd("CREATE Foo (USE (\\Nonsense))", "t3")
+        self.assertTrue(t.startswith("t3 NO [USEATTR] "), t)
+        _, t = r.cmd("CREATE Foo (FOO (\\Drafts))")
+        self.assertIn(" BAD ", t)
+        lines = r.ok('LIST "" Foo')
+        self.assertEqual(lines, [])
+        r.close()
 
     def test_appendlimit_rfc7889(self):
         r = self.fill("th@example.com", [])
