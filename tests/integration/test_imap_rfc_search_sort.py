@@ -49,7 +49,7 @@ class RfcSearchSortTest(StratusTestCase):
     users = {"es@example.com": "pw", "sr@example.com": "pw",
              "wi@example.com": "pw", "so@example.com": "pw",
              "th@example.com": "pw", "cl@example.com": "pw",
-             "cu@example.com": "pw"}
+             "cu@example.com": "pw", "ss@example.com": "pw"}
 
     def fill(self, user, msgs, flagged=(), dates=None):
         m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
@@ -248,6 +248,15 @@ class RfcSearchSortTest(StratusTestCase):
         self.assertIn(" BAD ", t)
         lines = r.ok('LIST "" Foo')
         self.assertEqual(lines, [])
+        r.close()
+
+    def test_status_size_rfc8438(self):
+        plain = [b"Subject: a\r\n\r\nx\r\n", b"Subject: bb\r\n\r\nyy\r\n"]
+        r = self.fill("ss@example.com", plain)
+        self.assertIn(" STATUS=SIZE", r.ok("CAPABILITY")[0])
+        self.assertEqual(r.ok("STATUS INBOX (MESSAGES SIZE)"),
+                         ["* STATUS INBOX (MESSAGES 2 SIZE %d)\r\n"
+                          % sum(len(p) for p in plain)])
         r.close()
 
     def test_appendlimit_rfc7889(self):
