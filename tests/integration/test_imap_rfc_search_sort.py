@@ -49,7 +49,8 @@ class RfcSearchSortTest(StratusTestCase):
     users = {"es@example.com": "pw", "sr@example.com": "pw",
              "wi@example.com": "pw", "so@example.com": "pw",
              "th@example.com": "pw", "cl@example.com": "pw",
-             "cu@example.com": "pw", "ss@example.com": "pw"}
+             "cu@example.com": "pw", "ss@example.com": "pw",
+             "ma@example.com": "pw"}
 
     def fill(self, user, msgs, flagged=(), dates=None):
         m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
@@ -257,6 +258,33 @@ class RfcSearchSortTest(StratusTestCase):
         self.assertEqual(r.ok("STATUS INBOX (MESSAGES SIZE)"),
                          ["* STATUS INBOX (MESSAGES 2 SIZE %d)\r\n"
                           % sum(len(p) for p in plain)])
+        r.close()
+
+    def test_multiappend_rfc3502(self):
+        r = self.fill("ma@example.com", [])
+        self.assertIn(" MULTIAPPEND", r.ok("CAPABILITY")[0])
+        m1 = b"Subject: one\r\n\r\nfirst\r\n"
+        m2 = b"Subject: two\r\n\r\nsecond\r\n"
+        r.s.sendall(b"A003 APPEND INBOX (\\Seen) {%d}\r\n" % len(m1))
+        self.assertTrue(r.f.readline().startswith(b"+ "))
+        r.s.sendall(m1 + b' (\\Flagged) " 1-Aug-2002 22:00:00 +0200" {%d}\r\n'
+                    % len(m2))
+        self.assertTrue(r.f.readline().startswith(b"+ "))
+        r.s.sendall(m2 + b"\r\n")
+        line = r.f.readline()
+        self.assertRegex(line, rb"^A003 OK \[APPENDUID \d+ 1:2\] ")
+        r.ok("EXAMINE INBOX")   # no \\Recent claimed
+        self.assertEqual(r.ok("FETCH 1:2 (FLAGS INTERNALDATE)"), [
+            '* 1 FETCH (FLAGS (\\Seen) INTERNALDATE "%s")\r\n'
+            % r.ok("FETCH 1 INTERNALDATE")[0].split('"')[1],
+            '* 2 FETCH (FLAGS (\\Flagged) '
+            'INTERNALDATE "01-Aug-2002 20:00:00 +0000")\r\n'])
+        # One bad message: none of them is appended (RFC 3502 6.3.11).
+        r.s.sendall(b"A004 APPEND INBOX {%d+}\r\n%s (\\Bogus) {%d+}\r\n%s\r\n"
+                    % (len(m1), m1, len(m2), m2))
+        self.assertNotIn(b" OK ", r.f.readline())
+        self.assertEqual(r.ok("STATUS INBOX (MESSAGES)"),
+                         ["* STATUS INBOX (MESSAGES 2)\r\n"])
         r.close()
 
     def test_appendlimit_rfc7889(self):
