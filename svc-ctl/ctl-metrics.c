@@ -112,13 +112,19 @@ void ctl_metrics_text(const struct config *cfg, struct buf *out)
 
 int ctl_cmd_metrics(struct ctl_args *args)
 {
-	if (args->argc > 0) {
-		fprintf(stderr, "usage: stratusctl metrics\n");
+	bool serve = args->argc == 1 && strcmp(args->argv[0], "serve") == 0;
+	if (args->argc > 0 && !serve) {
+		fprintf(stderr, "usage: stratusctl metrics [serve]\n");
 		return CTL_EXIT_USAGE;
 	}
 	struct config *cfg = ctl_config_load(args->config_path);
 	if (cfg == NULL)
 		return CTL_EXIT_FAILURE;
+	if (serve) {
+		int r = ctl_metrics_serve(cfg);
+		config_free(&cfg);
+		return r;
+	}
 	struct buf text = BUF_INIT;
 	ctl_metrics_text(cfg, &text);
 	fwrite(text.data, 1, text.len, stdout);

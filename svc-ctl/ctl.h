@@ -39,6 +39,8 @@ int ctl_cmd_metrics(struct ctl_args *args);
 struct buf;
 /* The OpenMetrics text of every enabled service's status, scraped now. */
 void ctl_metrics_text(const struct config *cfg, struct buf *out);
+/* Serves GET /metrics on service stats' inet_listener http until SIGTERM. */
+int ctl_metrics_serve(const struct config *cfg);
 int ctl_cmd_stop(struct ctl_args *args);
 
 /* One synchronous call by method name to a service's RPC socket; prints

@@ -25,7 +25,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "quota", ctl_cmd_quota, "quota get|recalc|changed USER | quota check USER BOX BYTES  svc-quota by hand" },
 	{ "auth", ctl_cmd_auth, "auth test|cache flush|connect|trust ...  drive svc-auth" },
 	{ "reload", ctl_cmd_reload, "reload [--json]  check the configuration, then SIGHUP every service" },
-	{ "metrics", ctl_cmd_metrics, "metrics  OpenMetrics text of every service's counters" },
+	{ "metrics", ctl_cmd_metrics, "metrics [serve]  OpenMetrics text of every service's counters (serve: on service stats' inet_listener http)" },
 	{ "stop", ctl_cmd_stop, "stop [--json]  SIGTERM every service" },
 	{ "sieve", ctl_cmd_sieve, "sieve list|get|put|activate|deactivate|delete USER [NAME] [FILE]  a user's Sieve scripts" },
 };

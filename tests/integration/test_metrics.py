@@ -4,8 +4,12 @@ status RPC, parsed with prometheus_client's strict OpenMetrics parser
 logins, svc-auth's with the SASL exchanges behind them."""
 
 import imaplib
+import subprocess
 import sys
+import time
 import unittest
+import urllib.error
+import urllib.request
 
 try:
     import prometheus_client  # noqa: F401
@@ -16,10 +20,18 @@ except ImportError:
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 from prometheus_client.parser import text_string_to_metric_families as prom_parse
 
-from stratus_harness import StratusTestCase, main
+from stratus_harness import STRATUSCTL, StratusTestCase, free_port, main
+
+STATS_PORT = free_port()
 
 
 class MetricsTest(StratusTestCase):
+    extra_config = """service stats {
+  inet_listener http {
+    port = %d
+  }
+}
+""" % STATS_PORT
     def scrape(self):
         text = self.stratus.ctl("metrics").stdout
         samples = {}
@@ -37,6 +49,33 @@ class MetricsTest(StratusTestCase):
         # the Prometheus text parser reads it too
         self.assertTrue(any(f.name == "stratus_up" for f in prom_parse(text.replace("# EOF\n", ""))))
         self.assertEqual(samples[("stratus_imap_connections_open", "imap")][0], "gauge")
+
+    def test_http_endpoint(self):
+        p = subprocess.Popen([STRATUSCTL, "-c", self.stratus.config, "metrics", "serve"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            url = "http://127.0.0.1:%d" % STATS_PORT
+            deadline = time.time() + 10
+            while True:
+                try:
+                    r = urllib.request.urlopen(url + "/metrics", timeout=10)
+                    break
+                except urllib.error.URLError:
+                    if time.time() > deadline or p.poll() is not None:
+                        raise
+                    time.sleep(0.05)
+            self.assertTrue(r.headers["Content-Type"].startswith("application/openmetrics-text"))
+            fams = {f.name: f for f in om_parse(r.read().decode())}
+            self.assertIn("stratus_imap_logins", fams)
+            self.assertEqual({s.labels["service"]: s.value for s in fams["stratus_up"].samples}["blob"], 1)
+            with self.assertRaises(urllib.error.HTTPError) as e:
+                urllib.request.urlopen(url + "/other", timeout=10)
+            self.assertEqual(e.exception.code, 404)
+        finally:
+            p.terminate()
+            out = p.communicate(timeout=20)[0]
+        self.assertEqual(p.returncode, 0, out)
+        self.assertNotRegex(out, r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:")
 
     def test_login_counters_follow_logins(self):
         _, before = self.scrape()
