@@ -118,6 +118,8 @@ void log_msgv(enum log_level level, const struct log_ctx *ctx,
 				"SERVICE=%s", log_service_name(),
 				"SESSION=%s", ctx && ctx->session ? ctx->session : "",
 				"USER=%s", ctx && ctx->user ? ctx->user : "",
+				"REMOTE_IP=%s", ctx && ctx->client_ip ?
+				ctx->client_ip : "",
 				NULL);
 	} else {
 		char ts[32];
