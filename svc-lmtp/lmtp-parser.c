@@ -283,11 +283,17 @@ size_t lmtp_data_parse(struct lmtp_data_parser *p, const char *data,
 			p->state = c == '\n' ? LMTP_DATA_LINE_START :
 					       LMTP_DATA_MIDLINE;
 			break;
-		case LMTP_DATA_MIDLINE:
-			buf_append_c(out, c);
-			if (c == '\n')
+		case LMTP_DATA_MIDLINE: {
+			/* the rest of the line in one append */
+			const char *lf = memchr(data + i, '\n', len - i);
+			size_t n = lf != NULL ? (size_t)(lf - (data + i)) + 1 :
+				   len - i;
+			buf_append(out, data + i, n);
+			i += n - 1;
+			if (lf != NULL)
 				p->state = LMTP_DATA_LINE_START;
 			break;
+		}
 		case LMTP_DATA_DOT:
 			if (c == '\r') {
 				p->state = LMTP_DATA_DOT_CR;
