@@ -224,6 +224,12 @@ bool imap_sort_start(struct imap_cmd *cmd, bool uid_cmd,
 		imap_sort_job_free(job);
 		return true;
 	}
+	job->metadata_only = true;
+	for (size_t i = 0; i < sc->n_crit; i++) {
+		if (sc->crit[i].key != SORT_ARRIVAL &&
+		    sc->crit[i].key != SORT_SIZE)
+			job->metadata_only = false;
+	}
 	return imap_search_run(cmd, args + 2, n_args - 2, imap_sort_collect,
 			       job, imap_sort_job_free);
 }

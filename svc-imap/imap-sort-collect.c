@@ -195,6 +195,11 @@ static void body_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 static void body_next(struct imap_cmd *cmd, struct imap_sort_job *job)
 {
 	struct imap_client *client = cmd->client;
+	if (job->metadata_only) {
+		for (size_t i = 0; i < job->n_msgs; i++)
+			msg_defaults(&job->msgs[i]);
+		job->next = job->n_msgs;
+	}
 	if (job->next >= job->n_msgs) {
 		job->ready(cmd, job);
 		return;

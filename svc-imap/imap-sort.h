@@ -36,6 +36,7 @@ struct imap_sort_job {
 	const uint32_t *uids;		/* the matches (search's array) */
 	size_t n_uids;
 	uint64_t max_modseq;
+	bool metadata_only;		/* ARRIVAL/SIZE: no body needed */
 };
 
 void imap_sort_job_free(void *job);
