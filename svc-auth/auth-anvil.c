@@ -131,3 +131,31 @@ unsigned int auth_anvil_total(const struct auth_anvil *a)
 {
 	return a->total;
 }
+
+struct foreach_ctx {
+	auth_anvil_entry_cb *cb;
+	void *ctx;
+};
+
+static int foreach_entry(const char *key, void *value, void *ctx)
+{
+	struct foreach_ctx *fc = ctx;
+	/* key is "protocol\tip\tuser" (auth_anvil_connect) */
+	const char *t1 = strchr(key, '\t');
+	const char *t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
+	if (t2 == NULL)
+		return 0;
+	char *protocol = xstrndup(key, (size_t)(t1 - key));
+	char *ip = xstrndup(t1 + 1, (size_t)(t2 - t1 - 1));
+	fc->cb(protocol, ip, t2 + 1, (unsigned int)(uintptr_t)value, fc->ctx);
+	free(protocol);
+	free(ip);
+	return 0;
+}
+
+void auth_anvil_foreach(struct auth_anvil *a, auth_anvil_entry_cb *cb,
+			void *ctx)
+{
+	struct foreach_ctx fc = { cb, ctx };
+	auth_hash_foreach(a->counts, foreach_entry, &fc);
+}

@@ -25,5 +25,11 @@ void auth_anvil_release(struct auth_anvil *a, uint64_t conn_id,
 /* The RPC connection closed: releases everything it held. */
 void auth_anvil_conn_closed(struct auth_anvil *a, uint64_t conn_id);
 unsigned int auth_anvil_total(const struct auth_anvil *a);
+/* Calls cb for each protocol/IP/user that holds sessions now. */
+typedef void auth_anvil_entry_cb(const char *protocol, const char *ip,
+				 const char *user, unsigned int count,
+				 void *ctx);
+void auth_anvil_foreach(struct auth_anvil *a, auth_anvil_entry_cb *cb,
+			void *ctx);
 
 #endif

@@ -10,6 +10,7 @@
 #include "service.h"
 
 #include <stdlib.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #define AUTH_SWEEP_INTERVAL_MS 30000
@@ -296,8 +297,54 @@ static void handle_trust(struct rpc_call *call, const ProtobufCMessage *msg)
 	rpc_call_reply(call, &reply.base, NULL, 0);
 }
 
+/* ---- Who ---- */
+
+struct who_list {
+	const char *mask;
+	Stratus__WhoEntry **entries;
+	size_t n, bytes;
+};
+
+static void who_add(const char *protocol, const char *ip, const char *user,
+		    unsigned int count, void *ctx)
+{
+	struct who_list *w = ctx;
+	size_t n = strlen(protocol) + strlen(ip) + strlen(user) + 16;
+	if ((*w->mask != '\0' && fnmatch(w->mask, user, 0) != 0) ||
+	    w->bytes + n > USER_LIST_MAX_BYTES)
+		return;
+	Stratus__WhoEntry *e = xcalloc(1, sizeof(*e));
+	stratus__who_entry__init(e);
+	e->user = xstrdup(user);
+	e->protocol = xstrdup(protocol);
+	e->ip = xstrdup(ip);
+	e->count = count;
+	w->entries = xreallocarray(w->entries, w->n + 1, sizeof(*w->entries));
+	w->entries[w->n++] = e;
+	w->bytes += n;
+}
+
+static void handle_who(struct rpc_call *call, const ProtobufCMessage *msg)
+{
+	struct auth *auth = auth_from_call(call);
+	const Stratus__WhoRequest *req = (const void *)msg;
+	struct who_list w = { .mask = req->user_mask };
+	auth_anvil_foreach(auth->anvil, who_add, &w);
+	Stratus__WhoReply reply = STRATUS__WHO_REPLY__INIT;
+	reply.entries = w.entries;
+	reply.n_entries = w.n;
+	rpc_call_reply(call, &reply.base, NULL, 0);
+	for (size_t i = 0; i < w.n; i++) {
+		free(w.entries[i]->user);
+		free(w.entries[i]->protocol);
+		free(w.entries[i]->ip);
+		free(w.entries[i]);
+	}
+	free(w.entries);
+}
+
 /* Descriptor order: Sasl, UserdbLookup, UserList, Connect, CacheFlush,
- * Trust. */
+ * Trust, Who. */
 rpc_handler_fn *const auth_rpc_handlers[] = {
 	auth_sasl_handle,
 	handle_userdb_lookup,
@@ -305,6 +352,7 @@ rpc_handler_fn *const auth_rpc_handlers[] = {
 	handle_connect,
 	handle_cache_flush,
 	handle_trust,
+	handle_who,
 };
 const size_t auth_rpc_n_handlers = N_ELEMENTS(auth_rpc_handlers);
 

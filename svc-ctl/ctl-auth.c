@@ -8,6 +8,8 @@
  *   auth cache flush [USER]
  *   auth connect [-n N] [-R] USER PROTOCOL IP   take N sessions
  *   auth trust IP [FWD_IP [FWD_PORT [SESSION]]]
+ *   who [--json] [MASK]               sessions per user and protocol, with
+ *                                      their IPs (doveadm who)
  * -x takes rip=, real_rip=, service=, session=, secured (as doveadm's
  * auth_info). Exit codes follow sysexits: 67 unknown user, 75 temporary
  * failure, 77 authentication failed. */
@@ -30,7 +32,7 @@
 #define EX_NOPERM 77
 
 enum auth_method {
-	M_SASL, M_USERDB, M_USERLIST, M_CONNECT, M_CACHEFLUSH, M_TRUST
+	M_SASL, M_USERDB, M_USERLIST, M_CONNECT, M_CACHEFLUSH, M_TRUST, M_WHO
 };
 
 struct ctl_auth {
@@ -446,6 +448,116 @@ static int ctl_trust(struct ctl_auth *ca, int argc, char **argv)
 	       t->session);
 	rpc_reply_clear(&r);
 	return 0;
+}
+
+/* ---- who ---- */
+
+/* One output row: a user's sessions of one protocol. */
+struct who_row {
+	const char *user, *protocol;
+	unsigned int count;
+	const char **ips;
+	size_t n_ips;
+};
+
+static struct who_row *who_row_get(struct who_row **rows, size_t *n,
+				   const Stratus__WhoEntry *e)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*rows)[i].user, e->user) == 0 &&
+		    strcmp((*rows)[i].protocol, e->protocol) == 0)
+			return &(*rows)[i];
+	}
+	*rows = xreallocarray(*rows, *n + 1, sizeof(**rows));
+	struct who_row *r = &(*rows)[(*n)++];
+	memset(r, 0, sizeof(*r));
+	r->user = e->user;
+	r->protocol = e->protocol;
+	return r;
+}
+
+static int who_row_cmp(const void *a, const void *b)
+{
+	const struct who_row *x = a, *y = b;
+	int c = strcmp(x->user, y->user);
+	return c != 0 ? c : strcmp(x->protocol, y->protocol);
+}
+
+static void who_print(const struct who_row *rows, size_t n, bool json)
+{
+	if (!json)
+		printf("%-30s %3s %-12s %s\n", "username", "#", "proto",
+		       "(ips)");
+	else
+		fputc('[', stdout);
+	for (size_t i = 0; i < n; i++) {
+		const struct who_row *r = &rows[i];
+		if (json) {
+			fputs(i > 0 ? ",{\"username\":" : "{\"username\":",
+			      stdout);
+			ctl_json_string(stdout, r->user);
+			printf(",\"connections\":%u,\"service\":", r->count);
+			ctl_json_string(stdout, r->protocol);
+			fputs(",\"ips\":[", stdout);
+			for (size_t k = 0; k < r->n_ips; k++) {
+				if (k > 0)
+					fputc(',', stdout);
+				ctl_json_string(stdout, r->ips[k]);
+			}
+			fputs("]}", stdout);
+			continue;
+		}
+		printf("%-30s %3u %-12s (", r->user, r->count, r->protocol);
+		for (size_t k = 0; k < r->n_ips; k++)
+			printf("%s%s", k > 0 ? " " : "", r->ips[k]);
+		printf(")\n");
+	}
+	if (json)
+		fputs("]\n", stdout);
+}
+
+static int ctl_who(struct ctl_auth *ca, int argc, char **argv)
+{
+	if (argc > 1)
+		return CTL_EXIT_USAGE;
+	Stratus__WhoRequest req = STRATUS__WHO_REQUEST__INIT;
+	struct rpc_reply r;
+	req.user_mask = argc == 1 ? argv[0] : (char *)"";
+	int cr = ctl_auth_call(ca, M_WHO, &req.base, &r);
+	if (cr != 0)
+		return cr;
+	const Stratus__WhoReply *wr = (const void *)r.msg;
+	struct who_row *rows = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < wr->n_entries; i++) {
+		struct who_row *row = who_row_get(&rows, &n, wr->entries[i]);
+		row->count += wr->entries[i]->count;
+		row->ips = xreallocarray(row->ips, row->n_ips + 1,
+					 sizeof(*row->ips));
+		row->ips[row->n_ips++] = wr->entries[i]->ip;
+	}
+	if (n > 0)
+		qsort(rows, n, sizeof(*rows), who_row_cmp);
+	who_print(rows, n, ca->json);
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].ips);
+	free(rows);
+	rpc_reply_clear(&r);
+	return 0;
+}
+
+int ctl_cmd_who(struct ctl_args *args)
+{
+	struct ctl_auth ca;
+	bool json = ctl_take_flag(args, "--json");
+	if (ctl_auth_open(&ca, args->config_path) < 0)
+		return CTL_EXIT_FAILURE;
+	ca.json = json;
+	int r = ctl_who(&ca, args->argc, args->argv);
+	ctl_auth_close(&ca);
+	if (r == CTL_EXIT_USAGE)
+		fputs("usage: stratusctl who [--json] [MASK]\n", stderr);
+	return r;
 }
 
 static int ctl_auth_usage(void)

@@ -34,6 +34,7 @@ int ctl_cmd_mailbox(struct ctl_args *args);
 int ctl_cmd_quota(struct ctl_args *args);
 int ctl_cmd_sieve(struct ctl_args *args);
 int ctl_cmd_reload(struct ctl_args *args);
+int ctl_cmd_who(struct ctl_args *args);
 int ctl_cmd_metrics(struct ctl_args *args);
 
 struct buf;

@@ -24,6 +24,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "mailbox", ctl_cmd_mailbox, "mailbox list|status|append|wait USER ...  mailboxes through svc-index" },
 	{ "quota", ctl_cmd_quota, "quota get|recalc|changed USER | quota check USER BOX BYTES  svc-quota by hand" },
 	{ "auth", ctl_cmd_auth, "auth test|cache flush|connect|trust ...  drive svc-auth" },
+	{ "who", ctl_cmd_who, "who [--json] [MASK]  sessions per user, protocol and IP" },
 	{ "reload", ctl_cmd_reload, "reload [--json]  check the configuration, then SIGHUP every service" },
 	{ "metrics", ctl_cmd_metrics, "metrics [serve]  OpenMetrics text of every service's counters (serve: on service stats' inet_listener http)" },
 	{ "stop", ctl_cmd_stop, "stop [--json]  SIGTERM every service" },

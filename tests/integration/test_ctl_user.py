@@ -1,12 +1,16 @@
-"""stratusctl user, as doveadm user: `user '*'` lists every userdb in
+"""stratusctl user and who, as doveadm user and who: `user '*'` lists every userdb in
 order (a passwd-file userdb first, then an LDAP userdb behind it on a
 real slapd), masks, `user USER` falling through to the second userdb,
---json output parsed with the json module, and a clear error when
+--json output parsed with the json module, `who` listing real IMAP and
+POP3 sessions per user, protocol and IP, and a clear error when
 svc-auth is not running."""
 
+import imaplib
 import json
 import os
+import poplib
 import re
+import time
 import unittest
 
 from slapd_harness import Slapd
@@ -88,6 +92,32 @@ userdb {{
         self.assertEqual(r.returncode, 67, r.stdout + r.stderr)
         self.assertIn("doesn't exist", r.stderr)
 
+    def test_who(self):
+        imaps = []
+        for _ in range(2):
+            c = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"], timeout=10)
+            c.login("local1@example.org", "lpass1")
+            imaps.append(c)
+        p = poplib.POP3("127.0.0.1", self.stratus.ports["pop3"], timeout=10)
+        p.user("user2@example.com")
+        p.pass_("pass2")
+        try:
+            out = self.stratus.ctl("who").stdout
+            self.assertRegex(out, r"(?m)^username\s+#\s+proto\s+\(ips\)$")
+            self.assertRegex(out, r"(?m)^local1@example\.org\s+2 imap\s+\(127\.0\.0\.1\)$")
+            self.assertRegex(out, r"(?m)^user2@example\.com\s+1 pop3\s+\(127\.0\.0\.1\)$")
+            rows = json.loads(self.stratus.ctl("who", "--json", "local*").stdout)
+            self.assertEqual(rows, [{"username": "local1@example.org", "connections": 2,
+                                     "service": "imap", "ips": ["127.0.0.1"]}])
+        finally:
+            for c in imaps:
+                c.logout()
+            p.quit()
+        deadline = time.time() + 10
+        while "local1@example.org" in self.stratus.ctl("who").stdout and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertNotIn("local1@example.org", self.stratus.ctl("who").stdout)
+
     def test_service_down_is_a_clear_error(self):
         down = os.path.join(self.stratus.dir, "down.conf")
         with open(self.stratus.config) as f:
@@ -100,6 +130,9 @@ userdb {{
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("is stratus-auth running?", r.stderr)
         self.assertEqual(r.stdout, "")
+        r = self.stratus.ctl("-c", down, "who", check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("is stratus-auth running?", r.stderr)
 
 
 if __name__ == "__main__":
