@@ -56,6 +56,10 @@ int main(int argc, char **argv)
 	int i = 1;
 	if (args.config_path == NULL)
 		args.config_path = "/etc/dovecot/dovecot.conf";
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("stratusctl %s\n", STRATUS_VERSION);
+		return 0;
+	}
 	/* -c may come before or after the subcommand. */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)

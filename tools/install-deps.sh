@@ -11,6 +11,7 @@ PKGS="$PKGS mutt"
 PKGS="$PKGS redis-server redis-tools libhiredis-dev"
 PKGS="$PKGS libpcre2-dev sieve-connect"
 PKGS="$PKGS python3-prometheus-client"
+PKGS="$PKGS debhelper fakeroot lintian"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

@@ -270,6 +270,10 @@ int service_main(const struct service_def *def, int argc, char **argv)
 	const char *config_path = default_config_path();
 	bool debug = false;
 	int c;
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("stratus-%s %s\n", def->name, STRATUS_VERSION);
+		return 0;
+	}
 	while ((c = getopt(argc, argv, "c:D")) != -1) {
 		switch (c) {
 		case 'c':
@@ -279,7 +283,8 @@ int service_main(const struct service_def *def, int argc, char **argv)
 			debug = true;
 			break;
 		default:
-			fprintf(stderr, "usage: stratus-%s [-c CONFIG] [-D]\n",
+			fprintf(stderr, "usage: stratus-%s [-c CONFIG] [-D] | "
+				"--version\n",
 				def->name);
 			return SERVICE_EXIT_CONFIG;
 		}
