@@ -3,6 +3,7 @@
  * auth-request.c (passdb/userdb chains), db-*.c (drivers),
  * auth-cache.c, auth-penalty.c, auth-anvil.c. */
 #include "service.h"
+#include "log.h"
 #include "rpc-versions.h"
 #include "auth.pb-c.h"
 #include "auth-anvil.h"
@@ -74,6 +75,16 @@ static void auth_service_status(Stratus__StatusReply *reply,
 	service_status_counter(reply, "forwarding_ignored", s->trust_ignored);
 }
 
+/* Reload: cached passdb/userdb answers may predate the new passdbs,
+ * userdbs or LDAP files, so they go, as doveadm reload does. */
+static void auth_service_reload(struct service *svc)
+{
+	struct auth *auth = svc->ctx;
+	if (auth != NULL && auth->cache != NULL)
+		log_info(NULL, "reload: auth cache flushed (%u entries)",
+			 auth_cache_flush(auth->cache, NULL));
+}
+
 static const struct service_def auth_service = {
 	.name = "auth",
 	.protocol = NULL,
@@ -84,6 +95,7 @@ static const struct service_def auth_service = {
 	.init = auth_service_init,
 	.deinit = auth_service_deinit,
 	.status = auth_service_status,
+	.reload = auth_service_reload,
 	.settings_implemented = auth_settings_implemented,
 };
 

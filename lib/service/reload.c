@@ -132,6 +132,8 @@ void service_reload(struct service *svc)
 	buf_append_c(&restart, '\0');
 	log_info(NULL, "reload: configuration re-read from %s",
 		 svc->config_path);
+	if (svc->def->reload != NULL)
+		svc->def->reload(svc);
 	if (live.len > 1)
 		log_info(NULL, "reload: applied:%s", live.data);
 	if (restart.len > 1)

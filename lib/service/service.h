@@ -69,6 +69,9 @@ struct service_def {
 	 * "auth_cache_size", "plugin/obox_fs", "mail_plugins: quota";
 	 * an entry ending in '*' matches a prefix. NULL-terminated. */
 	const char *const *settings_implemented;
+	/* After a SIGHUP reload that loaded: drops state the new
+	 * configuration may change (svc-auth: its cache). Optional. */
+	void (*reload)(struct service *svc);
 };
 
 struct service {

@@ -16,7 +16,7 @@ from stratus_harness import SANITIZER_RE, Stratus, main
 
 class ReloadTest(unittest.TestCase):
     def setUp(self):
-        self.stratus = Stratus().start()
+        self.stratus = Stratus("auth_cache_size = 1M\n").start()
         with open(self.stratus.config) as f:
             self.good = f.read()
 
@@ -53,6 +53,7 @@ class ReloadTest(unittest.TestCase):
         self.assertEqual(self.stratus.pid_of("imap"), imap_pid)
 
     def test_good_config_applies_live_and_names_the_rest(self):
+        self.imap_login()  # fills svc-auth's cache
         self.write_config(self.good + "mail_debug = yes\nmail_max_userip_connections = 7\n")
         at = len(self.stratus.read_log())
         r = self.stratus.ctl("reload", "--json")
@@ -60,6 +61,7 @@ class ReloadTest(unittest.TestCase):
         self.assertTrue(rows and all(row["reload"] for row in rows), r.stdout)
         self.assertIn("auth", [row["service"] for row in rows])
         self.stratus.wait_log(r"reload: applied: mail_debug", start_at=at)
+        self.stratus.wait_log(r"reload: auth cache flushed \([1-9]\d* entries\)", start_at=at)
         self.stratus.wait_log(r"need a restart of stratus-auth \(the old values stay in effect\):"
                               r".*mail_max_userip_connections", start_at=at)
         self.assertNotRegex(self.stratus.read_log()[at:], r"Debug: .*Connect from")
