@@ -80,6 +80,9 @@ void imap_client_create(struct imap_ctx *ctx, int fd)
 
 	client->ctx = ctx;
 	client->fd = fd;
+	client->stream = stream_plain_new(fd);
+	if (client->stream == NULL)
+		abort();
 	client->refcount = 1;
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		sockaddr_ip(&ss, client->peer_ip, sizeof(client->peer_ip),
@@ -176,7 +179,7 @@ void imap_client_destroy(struct imap_client *client, const char *reason)
 	imap_client_unselect(client);
 	loop_io_remove(&client->io);
 	loop_timer_remove(&client->idle_timer);
-	close(client->fd);
+	stream_destroy(&client->stream);
 	client->fd = -1;
 	imap_reader_deinit(&client->reader);
 	buf_free(&client->in);
@@ -198,7 +201,7 @@ void imap_clients_destroy_all(struct imap_ctx *ctx)
 		struct imap_client *c = ctx->clients;
 		/* Best effort: the socket is non-blocking. */
 		const char *bye = "* BYE Server shutting down.\r\n";
-		ssize_t n = send(c->fd, bye, strlen(bye), MSG_NOSIGNAL);
+		ssize_t n = stream_write(c->stream, bye, strlen(bye));
 		(void)n;
 		imap_client_destroy(c, "Server shutting down");
 	}
@@ -208,8 +211,8 @@ void imap_clients_destroy_all(struct imap_ctx *ctx)
 static int imap_client_flush(struct imap_client *client)
 {
 	while (client->out.len > 0) {
-		ssize_t n = send(client->fd, client->out.data, client->out.len,
-				 MSG_NOSIGNAL);
+		ssize_t n = stream_write(client->stream, client->out.data,
+					 client->out.len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -529,7 +532,7 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 	    !imap_client_busy(client)) {
 		char tmp[IMAP_INPUT_CHUNK];
 		size_t want = IMAP_INPUT_CHUNK - client->in.len;
-		ssize_t n = recv(client->fd, tmp, want, 0);
+		ssize_t n = stream_read(client->stream, tmp, want);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR &&
 			       errno != EWOULDBLOCK)) {
 			imap_client_destroy(client, n == 0 ?

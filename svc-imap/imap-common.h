@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "log.h"
 #include "loop.h"
+#include "stream.h"
 #include "service.h"
 #include "imap-parser.h"
 #include "imap-settings.h"
@@ -57,6 +58,9 @@ struct imap_client {
 	struct imap_ctx *ctx;
 	struct imap_client *prev, *next;
 	int fd;
+	/* All client bytes go through stream (plain, TLS, ...); fd stays
+	 * for epoll and socket addresses. */
+	struct stream *stream;
 	struct loop_io *io;
 	struct loop_timer *idle_timer;
 	char *session;
