@@ -35,7 +35,7 @@ import unittest
 from stratus_harness import SANITIZER_RE, Stratus
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CASES = os.path.join(HERE, "cases.tsv")
+CASES = os.environ.get("HOSTILE_CASES", os.path.join(HERE, "cases.tsv"))
 USER, PASS = "user1@example.com", "pass1"
 RSS_BOUND_KB = int(os.environ.get("HOSTILE_RSS_BOUND_KB", 768 * 1024))
 
@@ -157,7 +157,7 @@ def line_done(prefixes):
     return lambda b: r.search(b) is not None
 
 
-POP3_SENTINEL_RE = re.compile(rb"\+OK Capability list follows\r\n(?:[^\r\n]*\r\n)*?\.\r\n")
+POP3_SENTINEL_RE = re.compile(rb"\+OK[^\r\n]*\r\nCAPA\r\n(?:[^\r\n]*\r\n)*?\.\r\n")
 LMTP_SENTINEL = b"ZZZSENTINEL\r\n"
 LMTP_SENTINEL_RE = re.compile(rb"(?:^|\r\n)5\d\d 5\.5\.\d Unknown command[^\r\n]*\r\n")
 
