@@ -1,0 +1,145 @@
+/* TLS stream over a socketpair, driven by hand in one thread: a real
+ * OpenSSL client against the server stream, with a certificate made by
+ * the openssl command for this run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <openssl/ssl.h>
+
+#include "tls-stream.h"
+
+static char dir[] = "/tmp/tls-test-XXXXXX";
+static char cert[128], key[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 "
+		 "-nodes -subj /CN=localhost -days 1 -keyout %s -out %s "
+		 ">/dev/null 2>&1", key, cert);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+	return 0;
+}
+
+static struct tls_ctx *server_ctx(void)
+{
+	struct tls_server_settings set = {
+		.cert_file = cert, .key_file = key,
+		.min_protocol = "TLSv1.2", .prefer_server_ciphers = true,
+	};
+	const char *error = NULL;
+	struct tls_ctx *ctx = tls_ctx_new(&set, &error);
+	assert_non_null(ctx);
+	return ctx;
+}
+
+static void pair(int fds[2])
+{
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+}
+
+static void test_roundtrip(void **state)
+{
+	(void)state;
+	struct tls_ctx *ctx = server_ctx();
+	int fds[2];
+	pair(fds);
+	struct stream *s = stream_plain_new(fds[0]);
+	assert_int_equal(tls_stream_start(ctx, &s), 0);
+
+	SSL_CTX *cc = SSL_CTX_new(TLS_client_method());
+	SSL *cl = SSL_new(cc);
+	SSL_set_fd(cl, fds[1]);
+	SSL_set_connect_state(cl);
+	char buf[64];
+	int i;
+	/* The server reads "hello" while the handshake completes. */
+	ssize_t n = -1;
+	for (i = 0; i < 100 && n < 0; i++) {
+		(void)SSL_write(cl, "hello", 5);
+		n = stream_read(s, buf, sizeof(buf));
+		if (n < 0)
+			assert_int_equal(errno, EAGAIN);
+	}
+	assert_int_equal(n, 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(stream_write(s, "world", 5), 5);
+	int r = SSL_read(cl, buf, sizeof(buf));
+	assert_int_equal(r, 5);
+	assert_memory_equal(buf, "world", 5);
+	SSL_free(cl);
+	SSL_CTX_free(cc);
+	close(fds[1]);
+	stream_destroy(&s);
+	tls_ctx_free(&ctx);
+}
+
+static void test_garbage_handshake(void **state)
+{
+	(void)state;
+	struct tls_ctx *ctx = server_ctx();
+	int fds[2];
+	pair(fds);
+	struct stream *s = stream_plain_new(fds[0]);
+	assert_int_equal(tls_stream_start(ctx, &s), 0);
+	const char junk[] = "a1 LOGIN user pass\r\n";
+	assert_int_equal(write(fds[1], junk, sizeof(junk) - 1),
+			 (ssize_t)sizeof(junk) - 1);
+	char buf[64];
+	ssize_t n = stream_read(s, buf, sizeof(buf));
+	assert_int_equal(n, -1);
+	assert_int_equal(errno, EPROTO);
+	close(fds[1]);
+	stream_destroy(&s);
+	tls_ctx_free(&ctx);
+}
+
+static void test_bad_settings(void **state)
+{
+	(void)state;
+	struct tls_server_settings set = {
+		.cert_file = "/nonexistent", .key_file = key,
+	};
+	const char *error = NULL;
+	assert_null(tls_ctx_new(&set, &error));
+	assert_string_equal(error, "cannot load ssl_cert");
+	set.cert_file = cert;
+	set.min_protocol = "SSLv3";
+	assert_null(tls_ctx_new(&set, &error));
+	set.min_protocol = NULL;
+	set.cipher_list = "NO-SUCH-CIPHER";
+	assert_null(tls_ctx_new(&set, &error));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_garbage_handshake),
+		cmocka_unit_test(test_bad_settings),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
