@@ -388,6 +388,7 @@ userdb {{
 
 
 add_cases(LdapHostileTest, lambda s: s == "ldap")
+del HostileBase  # shared code only: not a test class of its own
 
 
 if __name__ == "__main__":
