@@ -66,12 +66,19 @@ static int parse_body_section(struct imap_pool *pool,
 	char *end;
 	if (*rest != '<')
 		goto bad;
+	/* RFC 3501 numbers are digits only and fit 32 bits: strtoull alone
+	   takes "-1" and clamps 99999999999999999999 to UINT64_MAX. */
+	if (rest[1] < '0' || rest[1] > '9')
+		goto bad;
 	item->offset = strtoull(rest + 1, &end, 10);
-	if (end == rest + 1 || *end != '.')
+	if (item->offset > UINT32_MAX || *end != '.')
 		goto bad;
 	const char *c = end + 1;
+	if (*c < '0' || *c > '9')
+		goto bad;
 	item->count = strtoull(c, &end, 10);
-	if (end == c || strcmp(end, ">") != 0 || item->count == 0)
+	if (item->count > UINT32_MAX || strcmp(end, ">") != 0 ||
+	    item->count == 0)
 		goto bad;
 	item->partial = true;
 	item->name = imap_pool_printf(pool, "BODY[%s]<%llu>", sect,
