@@ -86,27 +86,32 @@ python3 "$ROOT/bench/corpus/gen-corpus.py" --out "$OUT/corpus" --count 10 --seed
 pid_of() { pgrep -n -f -- "/$1 -c $d/stratus.conf"; }
 IMAP_PID=$(pid_of stratus-imap)
 INDEX_PID=$(pid_of stratus-index)
+BLOB_PID=$(pid_of stratus-blob)
 run_lg() {
 	"$LG" imap-commands --port "$IMAP" --clients "$CLIENTS" --duration "$SECS" \
 		--mix "$MIX" --seed 42 --expect-messages 10
 }
 echo "== plain run ($SECS s, $CLIENTS clients, mix $MIX)"
 cpu0=$(awk '{print $14+$15}' "/proc/$IMAP_PID/stat") cpi0=$(awk '{print $14+$15}' "/proc/$INDEX_PID/stat")
+cpb0=$(awk '{print $14+$15}' "/proc/$BLOB_PID/stat")
 run_lg >"$OUT/plain.txt"
 cpu1=$(awk '{print $14+$15}' "/proc/$IMAP_PID/stat") cpi1=$(awk '{print $14+$15}' "/proc/$INDEX_PID/stat")
+cpb1=$(awk '{print $14+$15}' "/proc/$BLOB_PID/stat")
 grep -E '^(stat|summary)' "$OUT/plain.txt" | sed 's/label=[^ ]* //'
-echo "CPU ticks during the run: stratus-imap $((cpu1 - cpu0)), stratus-index $((cpi1 - cpi0))"
+echo "CPU ticks during the run: stratus-imap $((cpu1 - cpu0)), stratus-index $((cpi1 - cpi0)), stratus-blob $((cpb1 - cpb0))"
 "$CTL" -c "$d/stratus.conf" status >"$OUT/status.txt" 2>&1 || true
 if command -v perf >/dev/null; then
 	echo "== perf (cpu-clock, call graphs)"
-	perf record -e cpu-clock -g -o "$OUT/imap.perf" -p "$IMAP_PID" 2>/dev/null &
+	perf record -e cpu-clock --call-graph "${PROFILE_CALLGRAPH:-fp}" -o "$OUT/imap.perf" -p "$IMAP_PID" 2>/dev/null &
 	P1=$!
-	perf record -e cpu-clock -g -o "$OUT/index.perf" -p "$INDEX_PID" 2>/dev/null &
+	perf record -e cpu-clock --call-graph "${PROFILE_CALLGRAPH:-fp}" -o "$OUT/index.perf" -p "$INDEX_PID" 2>/dev/null &
 	P2=$!
+	perf record -e cpu-clock --call-graph "${PROFILE_CALLGRAPH:-fp}" -o "$OUT/blob.perf" -p "$BLOB_PID" 2>/dev/null &
+	P3=$!
 	sleep 0.5
 	run_lg >"$OUT/perf-run.txt"
-	kill -INT $P1 $P2; wait $P1 $P2 2>/dev/null || true
-	for p in imap index; do
+	kill -INT $P1 $P2 $P3; wait $P1 $P2 $P3 2>/dev/null || true
+	for p in imap index blob; do
 		echo "-- stratus-$p: self time"
 		perf report -i "$OUT/$p.perf" --no-children --stdio --percent-limit 2 \
 			--sort symbol -g none 2>/dev/null | grep -E '^ +[0-9]' | head -25

@@ -4,15 +4,17 @@
 #ifndef IMAP_MAIL_H
 #define IMAP_MAIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "index.pb-c.h"
 
-/* A read-only mapping of a whole body fd (size 0 maps nothing). */
+/* A whole body fd in memory, read or mapped (size 0 holds nothing). */
 struct imap_mail_map {
 	const char *data;
 	size_t size;
+	bool heap;	/* read into the heap, not mapped */
 };
 int imap_mail_map(int fd, struct imap_mail_map *map_r);
 void imap_mail_unmap(struct imap_mail_map *map);
