@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,11 @@ int service_main(const struct service_def *def, int argc, char **argv)
 	const char *config_path = default_config_path();
 	bool debug = false;
 	int c;
+	/* zlib's deflate state (~256 KB) is allocated and freed per index
+	 * bundle section and per compressed object; with glibc's default
+	 * trim threshold every free gave it back with brk, which the profile
+	 * showed as a quarter of svc-index's time (bench/PROFILE.md). */
+	(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 		printf("stratus-%s %s\n", def->name, STRATUS_VERSION);
 		return 0;
