@@ -9,7 +9,7 @@ FUZZ_BUILD ?= build-fuzz
 DEV_DIR    ?= /var/tmp/stratus-dev
 FUZZ_RUNS  ?= 20000
 
-.PHONY: all deps build run test bench clean deb deb-test
+.PHONY: all deps build run test bench clean deb deb-test faults fuzz load
 
 all: build
 
@@ -38,6 +38,20 @@ test: build
 		-Dfuzz=true -Dfuzz_runs=$(FUZZ_RUNS) -Db_sanitize=address,undefined
 	@./tests/build-fuzz.sh $(FUZZ_BUILD)
 	@./tests/run-tests.sh $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# The fault suite's long form (tests/faults, issue 16): kill -9 of every
+# service, S3 faults and 30 s outages, slapd down, disk full, under a
+# ledger of acknowledged mail. Its short form runs in `make test`.
+faults: build
+	@test -f $(ASAN_BUILD)/build.ninja || \
+		meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined
+	@meson compile -C $(ASAN_BUILD)
+	@FAULTS_LONG=1 STRATUS_BUILD_DIR=$(abspath $(ASAN_BUILD)) STRATUS_SRC_DIR=$(CURDIR) \
+		PYTHONPATH=$(CURDIR)/tests/integration PYTHONDONTWRITEBYTECODE=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		python3 tests/faults/test_faults.py
 
 # Side-by-side benchmarks against Dovecot CE: writes bench/results/latest.md.
 # BENCH_ARGS=--full for the issue's sizes (under 20 minutes).
