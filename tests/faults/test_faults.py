@@ -195,13 +195,20 @@ class FaultSuite(unittest.TestCase):
         self.wait_services_up()
         boxes = read_mailboxes(self.st.ports["imap"], USER, PASSWORD)
         c = check(self.ledger, boxes)
+        # a new UIDVALIDITY is allowed (UIDs may then change) but counted
+        uv_changes = 0
+        for box, (uv, _) in boxes.items():
+            if self.ledger.uidvalidity.get(box, uv) != uv:
+                uv_changes += 1
+            self.ledger.uidvalidity[box] = uv
+        c["uidvalidity_changes"] = uv_changes
         self.faults += faults
         row = dict(c, phase=phase, faults=faults, acked=self.ledger.acked,
                    present=sum(len(r) for _, r in boxes.values()))
         self.rows.append(row)
-        print("  %-22s faults %4d  acked %5d  lost %d  dup %d  resurrected %d  uid %d"
-              % (phase, faults, row["acked"], c["lost"], c["duplicated"], c["resurrected"],
-                 c["uid_changes"]), flush=True)
+        print("  %-22s faults %4d  acked %5d  lost %d  dup %d  resurrected %d  uid %d  "
+              "uidvalidity %d" % (phase, faults, row["acked"], c["lost"], c["duplicated"],
+                                  c["resurrected"], c["uid_changes"], uv_changes), flush=True)
         return c
 
     # --- faults --------------------------------------------------------
@@ -283,15 +290,17 @@ class FaultSuite(unittest.TestCase):
         self.run_load(load)
         last = self.verify("after all", 0)
 
-        print("\n| phase | faults | acknowledged | lost | duplicated | resurrected | UID changes |")
-        print("|---|---|---|---|---|---|---|")
+        print("\n| phase | faults | acknowledged | lost | duplicated | resurrected | UID changes "
+              "| UIDVALIDITY changes |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in self.rows:
-            print("| %s | %d | %d | %d | %d | %d | %d |" % (
+            print("| %s | %d | %d | %d | %d | %d | %d | %d |" % (
                 r["phase"], r["faults"], r["acked"], r["lost"], r["duplicated"],
-                r["resurrected"], r["uid_changes"]))
-        print("| total | %d | %d | %d | %d | %d | %d |" % (
+                r["resurrected"], r["uid_changes"], r["uidvalidity_changes"]))
+        print("| total | %d | %d | %d | %d | %d | %d | %d |" % (
             self.faults, self.ledger.acked, last["lost"], last["duplicated"],
-            last["resurrected"], last["uid_changes"]))
+            last["resurrected"], last["uid_changes"],
+            sum(r["uidvalidity_changes"] for r in self.rows)))
         print("refusals seen: %s; %.0f s" % (self.ledger.refusals, time.time() - t0))
         print("first of each: %s" % self.ledger.samples)
         problems = [p for r in self.rows for p in r["problems"]]
@@ -300,6 +309,9 @@ class FaultSuite(unittest.TestCase):
         # A permanent LMTP refusal during a temporary fault would bounce mail.
         self.assertEqual({k: v for k, v in self.ledger.refusals.items() if k.startswith("5")},
                          {}, "5xx during temporary faults")
+        # IMAP refusals are temporary ones a client retries
+        self.assertEqual({k for k in self.ledger.refusals if k.startswith("NO ")} -
+                         {"NO UNAVAILABLE", "NO SERVERBUG"}, set(), self.ledger.samples)
 
 
 if __name__ == "__main__":
