@@ -53,6 +53,29 @@ faults: build
 		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 		python3 tests/faults/test_faults.py
 
+# libFuzzer targets under ASan/UBSan (clang fuzz build), FUZZ_SECONDS
+# each from the seed corpus in tests/fuzz/corpus; a crash fails and its
+# input stays in tests/fuzz/crashes/. `make test` runs each corpus once.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) \
+		-Dfuzz=true -Dfuzz_runs=$(FUZZ_RUNS) -Db_sanitize=address,undefined
+	@./tests/build-fuzz.sh $(FUZZ_BUILD)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		./tests/fuzz/fuzz-all.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# IDLE load (issue 16 part 4): LOAD_CONNS (10,000) IMAP connections in
+# IDLE for LOAD_SECONDS (600) with a delivery a second, on the plain
+# build; RSS and descriptors of every service printed start/end.
+# Short form: make load LOAD_CONNS=1000 LOAD_SECONDS=30
+LOAD_CONNS ?= 10000
+LOAD_SECONDS ?= 600
+load: build
+	@LOAD_CONNS=$(LOAD_CONNS) LOAD_SECONDS=$(LOAD_SECONDS) \
+		STRATUS_BUILD_DIR=$(abspath $(BUILD)) STRATUS_SRC_DIR=$(CURDIR) \
+		PYTHONDONTWRITEBYTECODE=1 python3 tests/load/idle_load.py
+
 # Side-by-side benchmarks against Dovecot CE: writes bench/results/latest.md.
 # BENCH_ARGS=--full for the issue's sizes (under 20 minutes).
 bench:
