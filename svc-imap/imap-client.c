@@ -526,6 +526,11 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 			if (!imap_client_unref(client))
 				return;
 		}
+		/* Output over the throttle stopped command processing: once
+		 * it drained, commands the client pipelined behind go on
+		 * (found by tests/hostile mime_rfc2047_10k_words). */
+		if (client->in.len > 0 && !imap_client_busy(client))
+			imap_client_schedule_resume(client);
 	}
 	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
 	    !client->disconnecting && client->in.len < IMAP_INPUT_CHUNK &&

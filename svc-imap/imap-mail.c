@@ -82,6 +82,13 @@ void imap_mail_unmap(struct imap_mail_map *map)
 static void add_field(struct imap_mail_facts *f, const char *name,
 		      struct buf *value)
 {
+	size_t total = 0;
+	for (size_t i = 0; i < f->n_cached; i++)
+		total += f->cached[i]->value.len;
+	if (value->len > MAIL_CACHED_BUDGET - total) {
+		buf_free(value);	/* not cached: read from the body */
+		return;
+	}
 	Stratus__IndexCachedField *c = xcalloc(1, sizeof(*c));
 	stratus__index_cached_field__init(c);
 	c->name = xstrdup(name);

@@ -25,6 +25,11 @@ static const char *const lmtp_cached_headers[] = {
 static void lmtp_cached_add(struct lmtp_cached *c, const char *name,
 			    struct buf *value)
 {
+	if (value->len > MAIL_CACHED_BUDGET - c->total_len) {
+		buf_free(value);	/* not cached: read from the body */
+		return;
+	}
+	c->total_len += value->len;
 	Stratus__IndexCachedField *f = xcalloc(1, sizeof(*f));
 	stratus__index_cached_field__init(f);
 	f->name = xstrdup(name);

@@ -12,6 +12,7 @@
 struct lmtp_cached {
 	Stratus__IndexCachedField **fields;	/* for IndexMessage.cached */
 	size_t n_fields;
+	size_t total_len;	/* of the values, under MAIL_CACHED_BUDGET */
 };
 
 /* Maps fd (size bytes, the stored message) and fills c. 0, or -1 when the

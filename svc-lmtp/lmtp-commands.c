@@ -299,6 +299,16 @@ static void cmd_bdat(struct lmtp_client *client, const char *args)
 		text_conn_close_after_flush(client->conn);
 		return;
 	}
+	if (size > client->server->set.max_message_size -
+		   (client->bdat_started ? client->txn.body_size : 0)) {
+		/* Refused before its bytes arrive: a client would otherwise
+		 * stream up to 2^64 octets at us before hearing no. The
+		 * chunk cannot be skipped without reading it, so close. */
+		lmtp_client_reply(client, "552 5.3.4 Message size exceeds "
+				  "fixed maximum message size");
+		text_conn_close_after_flush(client->conn);
+		return;
+	}
 	client->bdat_error = NULL;
 	if (!client->lhlo_done)
 		client->bdat_error = "503 5.5.1 Send LHLO first";

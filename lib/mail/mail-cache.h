@@ -24,6 +24,12 @@ enum mail_cached_field {
 	MAIL_CACHED_COUNT
 };
 
+/* All cached fields of one message together stay under this: they go to
+ * svc-index in one RPC frame (RPC_FRAME_MAX, 1 MB) with the append. A
+ * field that does not fit is not cached; readers then parse the body (a
+ * 1 MB Subject line is delivered, not refused with a 451). */
+#define MAIL_CACHED_BUDGET (512 * 1024)
+
 /* "envelope", "bodystructure", "body", "mime.parts", "header.fields" */
 extern const char *const mail_cached_field_names[MAIL_CACHED_COUNT];
 

@@ -58,9 +58,41 @@ def expand(expr):
     """The send column: a Python expression giving bytes (b"..." * n)."""
     v = eval(expr, {"__builtins__": {}}, {"nest": nest, "lit": lit, "mp": nested_multipart,
                                           "hdrs": many_headers, "deep": deep_section,
-                                          "ifs": nested_ifs, "ranges": seq_ranges,
+                                          "ifs": nested_ifs, "ranges": seq_ranges, "big": big,
                                           "range": range, "len": len, "str": str})
     return v.encode("latin-1") if isinstance(v, str) else v
+
+
+class Chunks:
+    """Bytes too large to build in memory: a list of pieces, some repeated,
+    written out by Conn one piece at a time. `bytes + Chunks` works."""
+
+    def __init__(self, pieces):
+        self.pieces = pieces      # [(bytes, count)]
+
+    def __add__(self, other):
+        return Chunks(self.pieces + (other.pieces if isinstance(other, Chunks) else [(other, 1)]))
+
+    def __radd__(self, other):
+        return Chunks([(other, 1)] + self.pieces)
+
+    def __len__(self):
+        return sum(len(b) * n for b, n in self.pieces)
+
+    def write(self, sock):
+        for b, n in self.pieces:
+            block = b * max(1, (1 << 20) // max(1, len(b)))
+            per = max(1, (1 << 20) // max(1, len(b)))
+            while n >= per:
+                sock.sendall(block)
+                n -= per
+            if n:
+                sock.sendall(b * n)
+
+
+def big(piece, count):
+    """piece repeated count times, sent without being built (1 GB DATA)."""
+    return Chunks([(piece, count)])
 
 
 def nest(n, inner=b"x"):
@@ -112,7 +144,10 @@ class Conn:
     def send_async(self, data):
         def run():
             try:
-                self.s.sendall(data)
+                if isinstance(data, Chunks):
+                    data.write(self.s)
+                else:
+                    self.s.sendall(data)
             except OSError:
                 pass
         t = threading.Thread(target=run, daemon=True)
@@ -263,7 +298,7 @@ class HostileBase(unittest.TestCase):
                 if state == "sievescript":
                     data = b'PUTSCRIPT "hostile" ' + lit(data)
                 tail, done = self.sentinel(state)
-                answer = c.exchange(data + tail, done, timeout=30)
+                answer = c.exchange(data + tail, done, timeout=max(30, len(data) >> 23))
                 closed = c.closed
             finally:
                 c.close()
