@@ -5,6 +5,7 @@
  * after the bottom driver reported the object durably stored. */
 #include "blob.h"
 #include "blob-keys.h"
+#include "blob-share.h"
 #include "blob.pb-c.h"
 #include "buf.h"
 #include "fs-drivers.h"
@@ -98,6 +99,30 @@ static char *full_key(struct blob_call *bc, const char *key)
 	return xasprintf("%s%s", bc->prefix, key);
 }
 
+/* A single-instance mail object (blob-share.h) lives under its owner's
+ * prefix whoever reads it: bc->prefix becomes the owner's. false after
+ * failing the call (an owner that cannot be part of a key). */
+static bool blob_call_share_prefix(struct blob_call *bc,
+				   Stratus__BlobChain chain, const char *key)
+{
+	char *owner;
+	unsigned int n;
+	const char *error;
+	if (chain != STRATUS__BLOB_CHAIN__CHAIN_MAIL ||
+	    !blob_share_parse(key, &owner, &n))
+		return true;
+	char *prefix = blob_keys_user_prefix(bc->blob->key_tmpl, owner, &error);
+	free(owner);
+	if (prefix == NULL) {
+		rpc_call_fail(bc->call, STRATUS__STATUS__STATUS_INVALID,
+			      "shared object owner: %s", error);
+		return false;
+	}
+	free(bc->prefix);
+	bc->prefix = prefix;
+	return true;
+}
+
 static void fail_from_result(struct blob_call *bc, const char *what,
 			     const char *key, const struct fs_result *r)
 {
@@ -183,6 +208,20 @@ void blob_rpc_put(struct rpc_call *call, const ProtobufCMessage *msg)
 		return;
 	}
 	bc->fd = fd;
+	char *owner;
+	unsigned int n_users;
+	if (req->chain == STRATUS__BLOB_CHAIN__CHAIN_MAIL &&
+	    blob_share_parse(req->key, &owner, &n_users)) {
+		/* a shared object is stored by its owner only */
+		bool mine = strcmp(owner, req->user) == 0;
+		free(owner);
+		if (!mine) {
+			rpc_call_fail(call, STRATUS__STATUS__STATUS_INVALID,
+				      "key: a shared object's owner must be the user");
+			blob_call_free(bc);
+			return;
+		}
+	}
 	struct blob_put *bp = xcalloc(1, sizeof(*bp));
 	struct fs_meta meta;
 	bp->bc = bc;
@@ -283,6 +322,10 @@ static void blob_get_start(struct rpc_call *call, Stratus__BlobChain chain,
 	struct blob_call *bc = blob_call_begin(call, chain, user, &fs);
 	if (bc == NULL)
 		return;
+	if (!blob_call_share_prefix(bc, chain, key)) {
+		blob_call_free(bc);
+		return;
+	}
 	struct blob_get *bg = xcalloc(1, sizeof(*bg));
 	bg->bc = bc;
 	bg->key = full_key(bc, key);
@@ -352,6 +395,14 @@ void blob_rpc_delete(struct rpc_call *call, const ProtobufCMessage *msg)
 	struct blob_call *bc = blob_call_begin(call, req->chain, req->user, &fs);
 	if (bc == NULL)
 		return;
+	if (req->chain == STRATUS__BLOB_CHAIN__CHAIN_MAIL &&
+	    blob_share_any(req->keys, req->n_keys)) {
+		/* some are releases of shared objects (blob-share.c) */
+		blob_share_delete(call, bc->blob, fs, req->user, req->keys,
+				  req->n_keys);
+		blob_call_free(bc);
+		return;
+	}
 	bc->keys = xcalloc(req->n_keys, sizeof(char *));
 	for (size_t i = 0; i < req->n_keys; i++)
 		bc->keys[bc->n_keys++] = full_key(bc, req->keys[i]);
@@ -398,7 +449,26 @@ void blob_rpc_copy(struct rpc_call *call, const ProtobufCMessage *msg)
 		}
 	}
 	bc->keys = xcalloc(2, sizeof(char *));
-	bc->keys[0] = full_key(bc, req->src_key);
+	char *src_prefix = NULL;
+	char *owner;
+	unsigned int n_users;
+	if (req->chain == STRATUS__BLOB_CHAIN__CHAIN_MAIL &&
+	    blob_share_parse(req->src_key, &owner, &n_users)) {
+		/* copying out of a shared object reads its owner's */
+		src_prefix = blob_keys_user_prefix(bc->blob->key_tmpl, owner,
+						   &error);
+		free(owner);
+		if (src_prefix == NULL) {
+			rpc_call_fail(call, STRATUS__STATUS__STATUS_INVALID,
+				      "shared object owner: %s", error);
+			free(dst_prefix);
+			blob_call_free(bc);
+			return;
+		}
+	}
+	bc->keys[0] = xasprintf("%s%s", src_prefix != NULL ? src_prefix :
+				bc->prefix, req->src_key);
+	free(src_prefix);
 	bc->keys[1] = xasprintf("%s%s", dst_prefix ? dst_prefix : bc->prefix,
 				req->dst_key);
 	bc->n_keys = 2;

@@ -13,10 +13,14 @@
  * is refused the object is deleted again, so nothing half-done remains;
  * when svc-index went away without answering, the append may have
  * happened, and deleting the object could leave a visible message without
- * a body, so the object is left for a rebuild to find (logged). */
+ * a body, so the object is left for a rebuild to find (logged).
+ * With several recipients the message is one shared object instead
+ * (lmtp-share.c): step 3 is one PUT for all of them, and a refused
+ * append gives the recipient's reference back rather than deleting. */
 #include "lmtp-rpc.h"
 #include "lmtp-message.h"
 #include "lmtp-cache.h"
+#include "lmtp-share.h"
 #include "guid.h"
 
 #include <stdlib.h>
@@ -42,7 +46,9 @@ struct lmtp_store {
 	char *key;
 	char *object_id;
 	int64_t received_time;
-	struct lmtp_message msg;
+	struct lmtp_message msg;	/* this recipient's own copy, or */
+	struct lmtp_share *share;	/* the transaction's shared one */
+	const struct lmtp_message *m;	/* &msg or &share->msg */
 	uint64_t reservation;
 	bool created;
 	bool force_create;	/* Sieve fileinto :create */
@@ -65,6 +71,7 @@ struct lmtp_prefetch {
 	char *mailbox;
 	char *guid;		/* NULL: no usable answer; ask again */
 	struct lmtp_store *waiter;	/* a store waiting for the answer */
+	struct lmtp_share *share;	/* the transaction's shared message */
 };
 
 static void lmtp_store_context(const struct lmtp_store *st,
@@ -84,6 +91,7 @@ static void lmtp_store_finish(struct lmtp_store *st, enum lmtp_result result,
 		free(st->flags[i]);
 	free(st->flags);
 	lmtp_message_free(&st->msg);
+	lmtp_share_unref(&st->share);
 	free(st->mailbox);
 	free(st->mailbox_guid);
 	free(st->key);
@@ -120,18 +128,18 @@ static void lmtp_store_delete_object(struct lmtp_store *st)
 static void lmtp_store_log_saved(struct lmtp_store *st, uint32_t uid)
 {
 	log_info(&st->log, "msgid=%s: saved mail to %s",
-		 st->msg.msgid != NULL ? st->msg.msgid : "<unspecified>",
+		 st->m->msgid != NULL ? st->m->msgid : "<unspecified>",
 		 st->mailbox);
 	if (!st->server->set.mail_log_save)
 		return;
 	struct mail_log_mail mail = {
 		.box = st->mailbox,
 		.uid = uid,
-		.msgid = st->msg.msgid,
-		.from = st->msg.from,
-		.subject = st->msg.subject,
-		.size = st->msg.physical_size,
-		.vsize = st->msg.virtual_size,
+		.msgid = st->m->msgid,
+		.from = st->m->from,
+		.subject = st->m->subject,
+		.size = st->m->physical_size,
+		.vsize = st->m->virtual_size,
 		.flags = (const char *const *)st->flags,
 		.n_flags = st->n_flags,
 	};
@@ -151,13 +159,18 @@ static void lmtp_store_append_reply(const struct rpc_reply *reply, void *ctx)
 		bool uncertain =
 			reply->status == STRATUS__STATUS__STATUS_UNAVAILABLE ||
 			reply->status == STRATUS__STATUS__STATUS_TIMEOUT;
-		if (uncertain)
+		if (uncertain) {
 			log_warning(&st->log, "append of %s to %s: no answer "
 				    "(%s); the object is kept for a rebuild",
 				    st->key, st->mailbox,
 				    rpc_status_name(reply->status));
-		else
+			/* it may be referenced: never give it back */
+			if (st->share != NULL)
+				lmtp_share_referenced(st->share,
+						      st->rcpt->user);
+		} else if (st->share == NULL) {
 			lmtp_store_delete_object(st);
+		}
 		lmtp_store_quota_commit(st, false);
 		char *error = xasprintf("svc-index append to %s: %s", st->mailbox,
 					reply->error != NULL ? reply->error :
@@ -168,6 +181,8 @@ static void lmtp_store_append_reply(const struct rpc_reply *reply, void *ctx)
 	}
 	const Stratus__IndexAppendReply *r = (const void *)reply->msg;
 	uint32_t uid = r->n_uids > 0 ? r->uids[0] : 0;
+	if (st->share != NULL)
+		lmtp_share_referenced(st->share, st->rcpt->user);
 	lmtp_store_quota_commit(st, true);
 	lmtp_store_log_saved(st, uid);
 	lmtp_store_finish(st, LMTP_RESULT_OK, NULL);
@@ -183,14 +198,20 @@ static void lmtp_store_append(struct lmtp_store *st)
 	m.guid = st->guid;
 	m.object_id = st->object_id;
 	m.internal_date = st->received_time;
-	m.physical_size = st->msg.physical_size;
-	m.virtual_size = st->msg.virtual_size;
+	m.physical_size = st->m->physical_size;
+	m.virtual_size = st->m->virtual_size;
 	m.flags = st->flags;
 	m.n_flags = st->n_flags;
 	/* Without a cache IMAP still works: it reads the body instead. */
-	struct lmtp_cached cached;
-	if (lmtp_cached_build(st->msg.fd, (size_t)st->msg.physical_size,
-			      &cached) == 0) {
+	struct lmtp_cached cached = { 0 };
+	const struct lmtp_cached *shared = st->share != NULL ?
+		lmtp_share_cached(st->share) : NULL;
+	if (shared != NULL) {
+		m.cached = shared->fields;
+		m.n_cached = shared->n_fields;
+	} else if (st->share == NULL &&
+		   lmtp_cached_build(st->msg.fd, (size_t)st->msg.physical_size,
+				     &cached) == 0) {
 		m.cached = cached.fields;
 		m.n_cached = cached.n_fields;
 	}
@@ -225,8 +246,27 @@ static void lmtp_store_put_reply(const struct rpc_reply *reply, void *ctx)
 	lmtp_store_append(st);
 }
 
+static void lmtp_store_shared(void *ctx, const char *object_id,
+			      const char *error)
+{
+	struct lmtp_store *st = ctx;
+	if (object_id == NULL) {
+		lmtp_store_quota_commit(st, false);
+		lmtp_store_finish(st, LMTP_RESULT_TEMPFAIL, error);
+		return;
+	}
+	st->key = xstrdup(st->share->key);
+	st->object_id = xstrdup(object_id);
+	lmtp_store_append(st);
+}
+
 static void lmtp_store_put(struct lmtp_store *st)
 {
+	if (st->share != NULL) {
+		lmtp_share_store(st->share, st->rcpt->user, st->mailbox_guid,
+				 st->received_time, lmtp_store_shared, st);
+		return;
+	}
 	Stratus__BlobPutRequest req = STRATUS__BLOB_PUT_REQUEST__INIT;
 	Stratus__BlobMeta meta = STRATUS__BLOB_META__INIT;
 	Stratus__Context ctx;
@@ -263,7 +303,7 @@ static void lmtp_store_check_reply(const struct rpc_reply *reply, void *ctx)
 	const Stratus__QuotaCheckReply *r = (const void *)reply->msg;
 	if (!r->allowed) {
 		log_info(&st->log, "msgid=%s: save failed to %s: %s",
-			 st->msg.msgid != NULL ? st->msg.msgid :
+			 st->m->msgid != NULL ? st->m->msgid :
 			 "<unspecified>", st->mailbox, r->message);
 		lmtp_store_finish(st, r->tempfail ? LMTP_RESULT_OVER_QUOTA_TEMP :
 				  LMTP_RESULT_OVER_QUOTA,
@@ -285,7 +325,7 @@ static void lmtp_store_check(struct lmtp_store *st)
 	lmtp_store_context(st, &ctx);
 	req.user = st->rcpt->user;
 	req.mailbox = st->mailbox;
-	req.bytes = st->msg.physical_size;
+	req.bytes = st->m->physical_size;
 	req.messages = 1;
 	req.delivery = true;
 	rpc_client_call(st->be->sc.quota, st->be->sc.m.quota_check, &ctx,
@@ -403,6 +443,7 @@ static void lmtp_prefetch_unref(struct lmtp_prefetch *pf)
 {
 	if (--pf->refcount > 0)
 		return;
+	lmtp_share_unref(&pf->share);
 	free(pf->mailbox);
 	free(pf->guid);
 	free(pf);
@@ -531,12 +572,57 @@ lmtp_store_new(struct lmtp_server *server, struct lmtp_client *client,
 	st->client = client;
 	st->rcpt = rcpt;
 	st->msg.fd = -1;
+	st->m = &st->msg;
 	st->log = client->log;
 	st->log.user = rcpt->user;
 	st->mailbox = xstrdup(rcpt->mailbox != NULL ? rcpt->mailbox :
 			      "INBOX");
 	st->received_time = txn->received_time;
 	return st;
+}
+
+/* The recipient's RCPT-time state, when it has one. */
+static struct lmtp_prefetch *lmtp_rcpt_prefetch(const struct lmtp_rcpt *rcpt)
+{
+	return rcpt->backend_data_free == lmtp_prefetch_release ?
+		rcpt->backend_data : NULL;
+}
+
+/* The transaction's shared message (lmtp-share.h), built by the first of
+ * its recipients to get here and kept by every recipient's RCPT-time
+ * state; NULL when some recipient has none (then each stores its own). */
+static struct lmtp_share *
+lmtp_store_share_get(struct lmtp_store *st, const struct lmtp_txn *txn,
+		     const struct buf *headers)
+{
+	for (unsigned int i = 0; i < txn->n_rcpts; i++) {
+		struct lmtp_prefetch *pf = lmtp_rcpt_prefetch(txn->rcpts[i]);
+		if (pf == NULL || txn->rcpts[i]->user == NULL)
+			return NULL;
+		if (pf->share != NULL) {
+			lmtp_share_ref(pf->share);
+			return pf->share;
+		}
+	}
+	char **users = xcalloc(txn->n_rcpts, sizeof(*users));
+	for (unsigned int i = 0; i < txn->n_rcpts; i++)
+		users[i] = txn->rcpts[i]->user;
+	char *error = NULL;
+	struct lmtp_share *share = lmtp_share_new(st->be, st->client, headers,
+						  txn->body_fd, txn->body_size,
+						  users, txn->n_rcpts, &error);
+	free(users);
+	if (share == NULL) {
+		log_error(&st->log, "shared message: %s; storing a copy per "
+			  "recipient", error);
+		free(error);
+		return NULL;
+	}
+	for (unsigned int i = 0; i < txn->n_rcpts; i++) {
+		lmtp_share_ref(share);
+		lmtp_rcpt_prefetch(txn->rcpts[i])->share = share;
+	}
+	return share;	/* the caller's reference */
 }
 
 static void lmtp_store_start(struct lmtp_store *st, const struct lmtp_txn *txn,
@@ -547,7 +633,10 @@ static void lmtp_store_start(struct lmtp_store *st, const struct lmtp_txn *txn,
 	struct lmtp_rcpt *rcpt = st->rcpt;
 	guid_generate(st->guid);
 
-	const char *delivered_to = lmtp_delivered_to(&server->set, rcpt);
+	/* Delivered-To only with a single recipient, as Dovecot: then every
+	 * recipient's copy is the same message and can be one object */
+	const char *delivered_to = txn->n_rcpts == 1 ?
+		lmtp_delivered_to(&server->set, rcpt) : NULL;
 	struct lmtp_trace_info info = {
 		.mail_from = txn->mail_from,
 		.delivered_to = delivered_to,
@@ -561,6 +650,15 @@ static void lmtp_store_start(struct lmtp_store *st, const struct lmtp_txn *txn,
 	};
 	struct buf headers = BUF_INIT;
 	lmtp_trace_headers(&info, &headers);
+	if (txn->n_rcpts > 1 && body_fd == txn->body_fd)
+		st->share = lmtp_store_share_get(st, txn, &headers);
+	if (st->share != NULL) {
+		buf_free(&headers);
+		st->m = &st->share->msg;
+		memcpy(st->guid, st->share->guid, sizeof(st->guid));
+		lmtp_store_target(st);
+		return;
+	}
 	char *error = NULL;
 	int r = lmtp_message_build(&headers, body_fd, body_size, &st->msg,
 				   &error);

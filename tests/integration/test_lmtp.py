@@ -20,8 +20,8 @@ def objects_of(stratus, user):
     """Message objects (not index bundles) stored for user, as bytes."""
     out = []
     for path in glob.glob(os.path.join(stratus.dir, "objects", "*", "*", user, "*", "*")):
-        if path.endswith("/_mailbox"):  # svc-index's mailbox name marker
-            continue
+        if path.endswith("/_mailbox") or not os.path.isfile(path):
+            continue  # svc-index's mailbox name marker, release markers
         with open(path, "rb") as f:
             out.append(f.read())
     return out
@@ -187,13 +187,14 @@ protocol lmtp {
         self.assertRegex(replies[0], r"^250 2\.0\.0 <user1@example.com> ")
         self.assertRegex(replies[1], r"^250 2\.0\.0 <user2@example.com> ")
         self.assertRegex(replies[2], r"^250 2\.0\.0 <user1\+Lists@example.com> ")
-        u1 = [o for o in objects_of(self.stratus, "user1@example.com") if o.endswith(body)]
-        u2 = [o for o in objects_of(self.stratus, "user2@example.com") if o.endswith(body)]
-        self.assertEqual(len(u1), 2)
-        self.assertEqual(len(u2), 1)
-        # with several recipients, Received names none of them
-        self.assertNotIn(b"\tfor <", u2[0])
-        self.assertIn(b"Delivered-To: user2@example.com\r\n", u2[0])
+        # single instance: one object for the three copies of two users
+        objs = [o for u in ("user1@example.com", "user2@example.com")
+                for o in objects_of(self.stratus, u) if o.endswith(body)]
+        self.assertEqual(len(objs), 1)
+        # with several recipients the trace headers name none of them
+        # (Dovecot: Delivered-To and "for" only with a single recipient)
+        self.assertNotIn(b"\tfor <", objs[0])
+        self.assertNotIn(b"Delivered-To:", objs[0])
         # lmtp_save_to_detail_mailbox + lda_mailbox_autocreate
         self.assertIn("Lists messages=1", self.status("user1@example.com", "Lists"))
 
