@@ -11,6 +11,7 @@
 #include "imap-index.h"
 #include "imap-mail.h"
 #include "imap-msgset.h"
+#include "imap-qresync.h"
 #include "imap-sync.h"
 #include "blob.pb-c.h"
 #include "mail-cache.h"
@@ -659,6 +660,34 @@ static bool in_raw_set(const struct imap_seq_range *r, size_t n, uint32_t uid)
 	return false;
 }
 
+static void fetch_after_vanished(struct imap_cmd *cmd)
+{
+	struct fetch_ctx *f = cmd->ctx;
+	if (f->ms.n_uids == 0) {
+		imap_sync_reply(cmd, "OK", "Fetch completed.");
+		return;
+	}
+	fetch_request(cmd, 0);
+}
+
+/* The expunge history does not reach back to CHANGEDSINCE: every UID of
+ * the set the session could know (below its UIDNEXT) that is not in its
+ * view (RFC 7162 3.2.5.1 allows naming UIDs that never existed). */
+static void fetch_vanished_partial(struct imap_cmd *cmd,
+				   const struct imap_seq_range *set,
+				   size_t n_set)
+{
+	struct imap_client *client = cmd->client;
+	struct buf out = BUF_INIT;
+	buf_append_str(&out, "* VANISHED (EARLIER) ");
+	if (n_set > 0 && client->uidnext > 1 &&
+	    imap_qresync_missing(&out, set, n_set, 1, client->uidnext - 1,
+				 client->uids, client->n_uids))
+		imap_client_send(client, "%s", out.data);
+	buf_free(&out);
+	fetch_after_vanished(cmd);
+}
+
 static void fetch_vanished_reply(struct imap_cmd *cmd,
 				 const struct rpc_reply *reply)
 {
@@ -674,6 +703,10 @@ static void fetch_vanished_reply(struct imap_cmd *cmd,
 	if (imap_seqset_parse(f->vanished_set, &cmd->pool, &set, &n_set,
 			      &error) < 0)
 		n_set = 0;
+	if (r->history_partial || r->resync) {
+		fetch_vanished_partial(cmd, set, n_set);
+		return;
+	}
 	uint32_t *gone = xcalloc(r->n_expunged + 1, sizeof(uint32_t));
 	size_t n = 0;
 	for (size_t i = 0; i < r->n_expunged; i++) {
@@ -690,11 +723,7 @@ static void fetch_vanished_reply(struct imap_cmd *cmd,
 		buf_free(&out);
 	}
 	free(gone);
-	if (f->ms.n_uids == 0) {
-		imap_sync_reply(cmd, "OK", "Fetch completed.");
-		return;
-	}
-	fetch_request(cmd, 0);
+	fetch_after_vanished(cmd);
 }
 
 /* RFC 7162 3.2.6: the UIDs of the set expunged since CHANGEDSINCE, from
@@ -709,6 +738,7 @@ static void fetch_vanished(struct imap_cmd *cmd, const char *set)
 	req.since_modseq = f->changedsince;
 	req.since_uidnext = UINT32_MAX;	/* every UID: none is "new" */
 	req.claim_recent = false;
+	req.partial_history = true;
 	imap_index_call(cmd, IMAP_INDEX_WAIT, &req.base, fetch_vanished_reply);
 }
 

@@ -6,6 +6,7 @@
 #include "imap-index.h"
 #include "imap-mail-log.h"
 #include "imap-quota.h"
+#include "imap-qresync.h"
 #include "imap-msgset.h"
 #include "imap-sync.h"
 #include "imap-utf7.h"
@@ -425,6 +426,9 @@ struct select_ctx {
 	uint32_t uidvalidity;
 	uint64_t modseq;
 	const char *known_uids;		/* NULL = all */
+	/* The sequence match data: (known-sequence-set known-uid-set). */
+	struct imap_seq_range *match_seqs, *match_uids;
+	size_t n_match_seqs, n_match_uids;
 };
 
 static void select_finish(struct imap_cmd *cmd)
@@ -440,6 +444,64 @@ static int uid_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static void select_send_changes(struct imap_client *client,
+				const Stratus__IndexWaitReply *r)
+{
+	struct buf out = BUF_INIT;
+	for (size_t i = 0; i < r->n_flag_changes; i++) {
+		const Stratus__IndexFlagUpdate *f = r->flag_changes[i];
+		uint32_t seq = imap_client_seq(client, f->uid);
+		if (seq == 0)
+			continue;
+		buf_reset(&out);
+		buf_printf(&out, "* %u FETCH (UID %u ", seq, f->uid);
+		imap_append_flags(&out, f->flags, f->n_flags,
+				  imap_client_is_recent(client, f->uid));
+		buf_printf(&out, " MODSEQ (%llu))",
+			   (unsigned long long)f->modseq);
+		imap_client_send(client, "%s", out.data);
+	}
+	buf_free(&out);
+}
+
+/* The expunge history does not reach back to the client's modseq: every
+ * known UID not in the mailbox now is VANISHED (RFC 7162 3.2.5.1 allows
+ * UIDs the client never had), above the highest sequence match pair
+ * still true (3.2.5.2: nothing below it went). */
+static void select_qresync_partial(struct imap_cmd *cmd,
+				   const Stratus__IndexWaitReply *r,
+				   const struct imap_seq_range *known,
+				   size_t n_known)
+{
+	struct select_ctx *sc = cmd->ctx;
+	struct imap_client *client = cmd->client;
+	uint32_t floor = 0;
+	if (sc->n_match_seqs > 0 &&
+	    imap_qresync_match_floor(sc->match_seqs, sc->n_match_seqs,
+				     sc->match_uids, sc->n_match_uids,
+				     client->uids, client->n_uids,
+				     &floor) < 0)
+		floor = 0;
+	struct buf out = BUF_INIT;
+	buf_append_str(&out, "* VANISHED (EARLIER) ");
+	size_t prefix = out.len;
+	if (client->uidnext > 1 && floor < UINT32_MAX &&
+	    imap_qresync_missing(&out, sc->known_uids != NULL ? known : NULL,
+				 n_known, floor + 1, client->uidnext - 1,
+				 client->uids, client->n_uids) &&
+	    out.len > prefix)
+		imap_client_send(client, "%s", out.data);
+	buf_free(&out);
+	if (r->resync)
+		/* The changes did not fit one index reply (or the index
+		 * predates partial_history): no FETCHes can be sent. */
+		log_warning(&client->log, "QRESYNC: changes since %llu too "
+			    "large for one index reply",
+			    (unsigned long long)sc->modseq);
+	select_send_changes(client, r);
+	select_finish(cmd);
 }
 
 /* VANISHED (EARLIER) for the known UIDs expunged since the client's
@@ -464,6 +526,10 @@ static void select_qresync_reply(struct imap_cmd *cmd,
 	    imap_seqset_parse(sc->known_uids, &cmd->pool, &known, &n_known,
 			      &error) < 0)
 		n_known = 0;
+	if (r->history_partial || r->resync) {
+		select_qresync_partial(cmd, r, known, n_known);
+		return;
+	}
 	uint32_t *gone = xcalloc(r->n_expunged + 1, sizeof(uint32_t));
 	size_t n = 0;
 	for (size_t i = 0; i < r->n_expunged; i++) {
@@ -482,20 +548,8 @@ static void select_qresync_reply(struct imap_cmd *cmd,
 		imap_client_send(client, "%s", out.data);
 	}
 	free(gone);
-	for (size_t i = 0; i < r->n_flag_changes; i++) {
-		const Stratus__IndexFlagUpdate *f = r->flag_changes[i];
-		uint32_t seq = imap_client_seq(client, f->uid);
-		if (seq == 0)
-			continue;
-		buf_reset(&out);
-		buf_printf(&out, "* %u FETCH (UID %u ", seq, f->uid);
-		imap_append_flags(&out, f->flags, f->n_flags,
-				  imap_client_is_recent(client, f->uid));
-		buf_printf(&out, " MODSEQ (%llu))",
-			   (unsigned long long)f->modseq);
-		imap_client_send(client, "%s", out.data);
-	}
 	buf_free(&out);
+	select_send_changes(client, r);
 	select_finish(cmd);
 }
 
@@ -507,6 +561,7 @@ static void select_qresync(struct imap_cmd *cmd)
 	req.since_modseq = sc->modseq;
 	req.since_uidnext = UINT32_MAX;	/* every UID: none is "new" */
 	req.claim_recent = false;
+	req.partial_history = true;
 	imap_index_call(cmd, IMAP_INDEX_WAIT, &req.base, select_qresync_reply);
 }
 
@@ -579,6 +634,25 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	select_finish(cmd);
 }
 
+/* "(known-sequence-set known-uid-set)", both of one size (RFC 7162
+ * 3.2.5.2). */
+static bool select_seq_match(struct imap_cmd *cmd, const struct imap_arg *m,
+			     struct select_ctx *sc)
+{
+	const char *error;
+	if (m->type != IMAP_ARG_LIST || m->list_count != 2 ||
+	    m->list[0].type != IMAP_ARG_ATOM ||
+	    m->list[1].type != IMAP_ARG_ATOM ||
+	    imap_seqset_parse(m->list[0].str, &cmd->pool, &sc->match_seqs,
+			      &sc->n_match_seqs, &error) < 0 ||
+	    imap_seqset_parse(m->list[1].str, &cmd->pool, &sc->match_uids,
+			      &sc->n_match_uids, &error) < 0)
+		return false;
+	/* Sets of different sizes are ignored once the mailbox is open
+	 * ('*' in them needs it): they merely narrow the answer. */
+	return true;
+}
+
 /* Parses the optional SELECT parameter list into sc. Returns false with
  * a tagged BAD sent. */
 static bool select_params(struct imap_cmd *cmd, const struct imap_arg *p,
@@ -623,8 +697,8 @@ static bool select_params(struct imap_cmd *cmd, const struct imap_arg *p,
 			sc->known_uids = q[2].str;
 		}
 		/* The sequence match data (nq == 4) only narrows what the
-		 * server may send: VANISHED comes from expunge records. */
-		if (nq == 4 && q[3].type != IMAP_ARG_LIST)
+		 * server sends when the expunge history is too short. */
+		if (nq == 4 && !select_seq_match(cmd, &q[3], sc))
 			goto bad;
 		sc->qresync = true;
 		i++;

@@ -222,15 +222,19 @@ static void sync_finish(struct imap_cmd *cmd, struct sync_ctx *s)
 static void sync_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
 	struct sync_ctx *s = cmd->sync;
+	struct imap_client *client = cmd->client;
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
 		/* The command itself succeeded: report it, sync next time. */
 		log_warning(&cmd->client->log, "sync after %s failed: %s",
 			    cmd->c.name, reply->error != NULL ? reply->error :
 			    rpc_status_name(reply->status));
-	} else if (!imap_sync_apply(cmd->client,
+	} else if (!imap_sync_apply(client,
 				    (const Stratus__IndexWaitReply *)reply->msg)) {
-		cmd->client->hold_new_mail = false;
-		imap_cmd_done(cmd);
+		/* The BYE may have destroyed the client and cmd with it
+		 * (the pending call's reference keeps client itself). */
+		client->hold_new_mail = false;
+		if (!client->destroyed)
+			imap_cmd_done(cmd);
 		return;
 	}
 	cmd->client->hold_new_mail = false;

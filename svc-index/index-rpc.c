@@ -529,7 +529,9 @@ static void index_rpc_wait_reply(struct rpc_call *call,
 	reply.flag_changes = xcalloc(box->n_recs + 1,
 				     sizeof(*reply.flag_changes));
 	reply.expunged = xcalloc(box->n_tombs + 1, sizeof(uint32_t));
-	if (req->since_modseq < box->tomb_floor) {
+	reply.history_partial = req->since_modseq < box->tomb_floor;
+	if (reply.history_partial && !req->partial_history) {
+		reply.history_partial = false;
 		reply.resync = true;
 	} else {
 		size_t start = index_mailbox_lower_bound(box, 0);

@@ -245,6 +245,82 @@ static void test_wait_sees_other_session(void **state)
 	fixture_free(f);
 }
 
+static Stratus__IndexWaitReply *wait_now(struct rpc_fixture *f, uint64_t since,
+					 bool partial, struct rpc_reply *reply)
+{
+	Stratus__IndexWaitRequest req = STRATUS__INDEX_WAIT_REQUEST__INIT;
+	req.user = (char *)"alice";
+	req.mailbox = (char *)"INBOX";
+	req.since_modseq = since;
+	req.since_uidnext = UINT32_MAX;
+	req.partial_history = partial;
+	return (void *)call_ok(f->a, M_WAIT, &req.base, reply);
+}
+
+/* A Wait from before the kept expunge history: resync, unless the caller
+ * (QRESYNC) takes the changes with history_partial. */
+static void test_wait_partial_history(void **state)
+{
+	(void)state;
+	struct rpc_fixture *f = fixture_new();
+	uint32_t uid1 = append_one(f->b, "INBOX", NULL, "one");
+	uint32_t uid2 = append_one(f->b, "INBOX", NULL, "two");
+	append_one(f->b, "INBOX", NULL, "three");
+	struct rpc_reply reply;
+	Stratus__IndexWaitReply *w = wait_now(f, 0, false, &reply);
+	uint64_t since = w->highest_modseq;
+	rpc_reply_clear(&reply);
+
+	Stratus__IndexStoreRequest sreq = STRATUS__INDEX_STORE_REQUEST__INIT;
+	Stratus__IndexUidRange range = STRATUS__INDEX_UID_RANGE__INIT;
+	Stratus__IndexUidRange *rp = &range;
+	char *seen[] = { (char *)"\\Seen" };
+	range.first = range.last = uid1;
+	sreq.user = (char *)"alice";
+	sreq.mailbox = (char *)"INBOX";
+	sreq.uids = &rp;
+	sreq.n_uids = 1;
+	sreq.mode = STRATUS__INDEX_STORE_MODE__INDEX_STORE_ADD;
+	sreq.flags = seen;
+	sreq.n_flags = 1;
+	call_ok(f->b, M_STORE, &sreq.base, &reply);
+	rpc_reply_clear(&reply);
+	Stratus__IndexExpungeRequest ereq = STRATUS__INDEX_EXPUNGE_REQUEST__INIT;
+	range.first = range.last = uid2;
+	ereq.user = (char *)"alice";
+	ereq.mailbox = (char *)"INBOX";
+	ereq.uids = &rp;
+	ereq.n_uids = 1;
+	call_ok(f->b, M_EXPUNGE, &ereq.base, &reply);
+	rpc_reply_clear(&reply);
+
+	/* The history is trimmed past `since` (as 100,000 expunges do). */
+	struct index_mailbox *box =
+		index_user_find_box(index_test_user(f->t, "alice"), "INBOX");
+	assert_non_null(box);
+	box->tomb_floor = box->highest_modseq;
+
+	w = wait_now(f, since, false, &reply);
+	assert_true(w->resync);
+	assert_false(w->history_partial);
+	assert_int_equal(w->n_flag_changes, 0);
+	rpc_reply_clear(&reply);
+
+	w = wait_now(f, since, true, &reply);
+	assert_false(w->resync);
+	assert_true(w->history_partial);
+	assert_int_equal(w->n_flag_changes, 1);
+	assert_int_equal(w->flag_changes[0]->uid, uid1);
+	rpc_reply_clear(&reply);
+
+	/* From within the history: complete, not partial. */
+	w = wait_now(f, box->highest_modseq, true, &reply);
+	assert_false(w->resync);
+	assert_false(w->history_partial);
+	rpc_reply_clear(&reply);
+	fixture_free(f);
+}
+
 /* UNCHANGEDSINCE refuses a message changed after the given modseq. */
 static void test_store_unchanged_since(void **state)
 {
@@ -595,6 +671,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wait_sees_other_session),
+		cmocka_unit_test(test_wait_partial_history),
 		cmocka_unit_test(test_store_unchanged_since),
 		cmocka_unit_test(test_store_uid_sets),
 		cmocka_unit_test(test_mailbox_ops_and_list),
