@@ -57,15 +57,9 @@ static void client_context(struct imap_client *client, Stratus__Context *c)
 
 static bool client_is_secured(const struct imap_client *client)
 {
-	/* ssl = no on a backend: only loopback counts as secured */
-	return sasl_client_secured(client->peer_ip);
-}
-
-bool imap_client_login_disabled(const struct imap_client *client)
-{
-	return config_get_bool(client->ctx->svc->cfg, "imap",
-			       "disable_plaintext_auth") &&
-	       !client_is_secured(client);
+	/* TLS, loopback or same-address: imap-tls.c, which also has
+	 * imap_client_login_disabled() */
+	return imap_client_secured(client);
 }
 
 static void auth_sasl_answer(const struct sasl_client_answer *answer,

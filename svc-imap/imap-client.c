@@ -2,8 +2,13 @@
  * state machine and the idle timer. Input is read in bounded chunks and
  * handled one command at a time; while a command waits for an RPC, or
  * while more than IMAP_OUTPUT_THROTTLE bytes wait for a slow client, the
- * connection stops reading, so memory per connection stays bounded. */
+ * connection stops reading, so memory per connection stays bounded.
+ * Bytes go through client->stream, which may be TLS: its handshake can
+ * turn a read into a wait for EPOLLOUT and a write into a wait for
+ * EPOLLIN (stream_events), and it can hold decrypted bytes that epoll
+ * never reports (stream_pending), which are read from a deferred call. */
 #include "imap-common.h"
+#include "tls-service.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,7 +77,7 @@ static void imap_client_timeout(struct loop_timer *timer, void *ctx)
 		"Inactivity (no auth attempts)" : "Disconnected for inactivity");
 }
 
-void imap_client_create(struct imap_ctx *ctx, int fd)
+void imap_client_create(struct imap_ctx *ctx, int fd, bool implicit_tls)
 {
 	struct imap_client *client = xcalloc(1, sizeof(*client));
 	struct sockaddr_storage ss;
@@ -84,6 +89,18 @@ void imap_client_create(struct imap_ctx *ctx, int fd)
 	if (client->stream == NULL)
 		abort();
 	client->refcount = 1;
+	if (implicit_tls) {
+		/* The greeting below is the first thing written inside
+		 * TLS; it goes out once the handshake is done. */
+		if (tls_service_start(ctx->tls, &client->stream) < 0) {
+			log_error(NULL, "imaps: TLS could not start for a "
+				  "new connection");
+			stream_destroy(&client->stream);
+			free(client);
+			return;
+		}
+		client->tls = true;
+	}
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		sockaddr_ip(&ss, client->peer_ip, sizeof(client->peer_ip),
 			    &client->port);
@@ -207,7 +224,8 @@ void imap_clients_destroy_all(struct imap_ctx *ctx)
 	}
 }
 
-/* Writes what the socket takes now. Returns -1 if the connection died. */
+/* Writes what the socket takes now; once a STARTTLS reply is all out,
+ * switches to TLS. Returns -1 if the connection died. */
 static int imap_client_flush(struct imap_client *client)
 {
 	while (client->out.len > 0) {
@@ -223,6 +241,8 @@ static int imap_client_flush(struct imap_client *client)
 		client->out_bytes += (uint64_t)n;
 		buf_consume(&client->out, (size_t)n);
 	}
+	if (client->starttls_pending && imap_client_start_tls(client) < 0)
+		return -1;
 	return 0;
 }
 
@@ -279,20 +299,41 @@ void imap_client_set_state(struct imap_client *client, enum imap_state st)
 static bool imap_client_busy(const struct imap_client *client)
 {
 	return client->destroyed || client->disconnecting ||
+	       client->starttls_pending ||
 	       (client->cmd != NULL && client->cmd->line_fn == NULL) ||
 	       client->out.len > IMAP_OUTPUT_THROTTLE;
+}
+
+static void imap_client_pending_read(void *ctx)
+{
+	struct imap_client *client = ctx;
+	client->pending_read_scheduled = false;
+	if (imap_client_unref(client))
+		imap_client_input(client->io, 0, client);
+}
+
+/* TLS already holds bytes (a record read only in part, or one more
+ * whole record taken from the socket): epoll will not say so, so the
+ * read is made from the loop's deferred queue. */
+static void imap_client_schedule_pending_read(struct imap_client *client)
+{
+	if (client->pending_read_scheduled || client->destroyed)
+		return;
+	client->pending_read_scheduled = true;
+	imap_client_ref(client);
+	loop_defer(client->ctx->svc->loop, imap_client_pending_read, client);
 }
 
 static void imap_client_update_io(struct imap_client *client)
 {
 	if (client->io == NULL)
 		return;
-	uint32_t ev = 0;
-	if (!imap_client_busy(client) && client->in.len < IMAP_INPUT_CHUNK)
-		ev |= EPOLLIN;
-	if (client->out.len > 0)
-		ev |= EPOLLOUT;
-	loop_io_set_events(client->io, ev);
+	bool want_input = !imap_client_busy(client) &&
+			  client->in.len < IMAP_INPUT_CHUNK;
+	loop_io_set_events(client->io, stream_events(client->stream,
+		want_input, client->out.len > 0));
+	if (want_input && stream_pending(client->stream) > 0)
+		imap_client_schedule_pending_read(client);
 }
 
 void imap_cmd_reply(struct imap_cmd *cmd, const char *resp,
@@ -510,7 +551,8 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 	}
 	if ((events & EPOLLOUT) != 0 || client->out.len > 0) {
 		if (imap_client_flush(client) < 0) {
-			imap_client_destroy(client, "Connection closed");
+			imap_client_destroy(client, errno == EPROTO ?
+					    "TLS error" : "Connection closed");
 			return;
 		}
 		if (client->disconnecting && client->out.len == 0) {
@@ -532,16 +574,21 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 		if (client->in.len > 0 && !imap_client_busy(client))
 			imap_client_schedule_resume(client);
 	}
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
-	    !client->disconnecting && client->in.len < IMAP_INPUT_CHUNK &&
-	    !imap_client_busy(client)) {
+	/* events == 0: the deferred read of bytes TLS holds; EPOLLOUT with
+	 * want_write: a handshake step that waited for room. */
+	bool readable = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 ||
+			events == 0 || client->stream->want_write;
+	if (readable && !client->disconnecting &&
+	    client->in.len < IMAP_INPUT_CHUNK && !imap_client_busy(client)) {
 		char tmp[IMAP_INPUT_CHUNK];
 		size_t want = IMAP_INPUT_CHUNK - client->in.len;
 		ssize_t n = stream_read(client->stream, tmp, want);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR &&
 			       errno != EWOULDBLOCK)) {
 			imap_client_destroy(client, n == 0 ?
-				"Connection closed" : strerror(errno));
+				"Connection closed" : errno == EPROTO &&
+				client->tls ? "TLS handshake or record failed" :
+				strerror(errno));
 			return;
 		}
 		if (n > 0) {

@@ -13,6 +13,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "NOOP", cmd_noop, IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH },
 	{ "LOGOUT", cmd_logout, IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH },
 	{ "ID", cmd_id, IMAP_CMD_NOT_AUTH | IMAP_CMD_AUTH },
+	{ "STARTTLS", cmd_starttls, IMAP_CMD_NOT_AUTH },
 	{ "LOGIN", cmd_login, IMAP_CMD_NOT_AUTH },
 	{ "AUTHENTICATE", cmd_authenticate, IMAP_CMD_NOT_AUTH },
 	{ "ENABLE", cmd_enable, IMAP_CMD_AUTH },
@@ -72,6 +73,8 @@ void imap_capability_string(struct imap_client *client, struct buf *out)
 
 	if (client->state == IMAP_STATE_NOT_AUTH) {
 		buf_printf(out, "%s %s", IMAP_CAPS_COMMON, literal);
+		if (imap_client_starttls_offered(client))
+			buf_append_str(out, " STARTTLS");
 		if (imap_client_login_disabled(client)) {
 			buf_append_str(out, " LOGINDISABLED");
 			return;

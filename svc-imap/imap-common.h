@@ -31,6 +31,7 @@ enum imap_state {
 struct imap_ctx {
 	struct service *svc;
 	struct imap_settings set;
+	struct tls_service *tls;	/* ssl settings, the current context */
 	struct rpc_client *auth;
 	struct rpc_client *index;
 	struct rpc_client *blob;
@@ -61,6 +62,11 @@ struct imap_client {
 	/* All client bytes go through stream (plain, TLS, ...); fd stays
 	 * for epoll and socket addresses. */
 	struct stream *stream;
+	bool tls;		/* stream is TLS (STARTTLS or imaps) */
+	/* STARTTLS answered: TLS starts once that reply is written, and
+	 * until then nothing is read (it would be plaintext). */
+	bool starttls_pending;
+	bool pending_read_scheduled;	/* TLS holds bytes epoll won't show */
 	struct loop_io *io;
 	struct loop_timer *idle_timer;
 	char *session;
@@ -160,7 +166,8 @@ struct imap_cmd {
 };
 
 /* imap-client.c */
-void imap_client_create(struct imap_ctx *ctx, int fd);
+/* implicit_tls: an ssl = yes listener (imaps): TLS from the first byte. */
+void imap_client_create(struct imap_ctx *ctx, int fd, bool implicit_tls);
 void imap_client_destroy(struct imap_client *client, const char *reason);
 void imap_client_send(struct imap_client *client, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -256,11 +263,22 @@ void imap_client_own_change(struct imap_client *client, uint32_t uid,
  * CONDSTORE on; in the selected state that sends [HIGHESTMODSEQ]. */
 void imap_client_enable_condstore(struct imap_client *client);
 
+/* imap-tls.c: STARTTLS, and whether plaintext login is allowed. */
+bool cmd_starttls(struct imap_cmd *cmd);
+/* STARTTLS is offered to this client (TLS configured, not in TLS yet). */
+bool imap_client_starttls_offered(const struct imap_client *client);
+/* Called by the writer once a STARTTLS reply is out: swaps the stream.
+ * Returns -1 when TLS could not start (the caller closes). */
+int imap_client_start_tls(struct imap_client *client);
+
 /* imap-auth.c: the SASL exchange with svc-auth. */
 void imap_auth_init(struct imap_ctx *ctx);
 void imap_auth_deinit(struct imap_ctx *ctx);
 void imap_auth_release(struct imap_client *client);
-/* disable_plaintext_auth applies to this (non-loopback) client. */
+/* imap-tls.c: the connection is TLS, loopback or same-address (what
+ * svc-auth is told as "secured"), and whether disable_plaintext_auth or
+ * ssl = required refuses plaintext login on it. */
+bool imap_client_secured(const struct imap_client *client);
 bool imap_client_login_disabled(const struct imap_client *client);
 
 #endif

@@ -2,6 +2,7 @@
  * imap-parser.c and one cmd-*.c per command family. */
 #include "imap-index.h"
 #include "imap-mail-log.h"
+#include "tls-service.h"
 #include "rpc-versions.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 struct imap_listener {
 	struct imap_ctx *ctx;
 	int fd;
+	bool implicit_tls;	/* ssl = yes (imaps) */
 	struct loop_io *io;
 };
 
@@ -33,7 +35,7 @@ static void imap_accept(struct loop_io *io, uint32_t events, void *ctx)
 					  strerror(errno));
 			return;
 		}
-		imap_client_create(l->ctx, fd);
+		imap_client_create(l->ctx, fd, l->implicit_tls);
 	}
 }
 
@@ -59,6 +61,13 @@ static struct imap_ctx *imap_ctx_get(struct service *svc, char **error_r)
 		free(ctx);
 		return NULL;
 	}
+	ctx->tls = xcalloc(1, sizeof(*ctx->tls));
+	if (tls_service_init(ctx->tls, svc->cfg, "imap", error_r) < 0) {
+		imap_settings_free(&ctx->set);
+		free(ctx->tls);
+		free(ctx);
+		return NULL;
+	}
 	imap_auth_init(ctx);
 	imap_index_init(ctx);
 	svc->ctx = ctx;
@@ -68,11 +77,11 @@ static struct imap_ctx *imap_ctx_get(struct service *svc, char **error_r)
 static int imap_listener(struct service *svc, const char *fdname, int fd,
 			 char **error_r)
 {
-	(void)fdname;
 	struct imap_ctx *ctx = imap_ctx_get(svc, error_r);
 	if (ctx == NULL)
 		return -1;
 	struct imap_listener *l = xcalloc(1, sizeof(*l));
+	l->implicit_tls = service_listener_ssl(svc->cfg, "imap", fdname);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	l->ctx = ctx;
 	l->fd = fd;
@@ -94,9 +103,19 @@ static void imap_deinit(struct service *svc)
 	imap_clients_destroy_all(ctx);
 	imap_auth_deinit(ctx);
 	imap_index_deinit(ctx);
+	tls_service_deinit(ctx->tls);
+	free(ctx->tls);
 	imap_settings_free(&ctx->set);
 	free(ctx);
 	svc->ctx = NULL;
+}
+
+/* SIGHUP: a renewed certificate serves the next connections. */
+static void imap_reload(struct service *svc)
+{
+	struct imap_ctx *ctx = svc->ctx;
+	if (ctx != NULL && svc->reload_cfg != NULL)
+		tls_service_reload(ctx->tls, svc->reload_cfg);
 }
 
 static void imap_status(Stratus__StatusReply *reply, struct service *svc)
@@ -139,6 +158,7 @@ static const struct service_def imap_service = {
 	.listener = imap_listener,
 	.status = imap_status,
 	.settings_implemented = imap_settings_implemented,
+	.reload = imap_reload,
 };
 
 int main(int argc, char **argv)

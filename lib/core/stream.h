@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 /* A client connection's byte stream. Protocol code reads and writes
@@ -18,8 +20,13 @@
  * destroy: closes the fd and frees the stream.
  *
  * want_write is set by a layer whose read needs the socket writable
- * (a TLS handshake or renegotiation): the owner then watches EPOLLOUT
- * and retries the read when it fires. */
+ * (a TLS handshake whose own output did not fit): the owner then
+ * watches EPOLLOUT and retries the read when it fires.
+ * want_read is set by a layer whose write needs the socket readable (a
+ * TLS handshake that waits for the peer's next flight before any
+ * application data can go out): the owner then watches EPOLLIN instead
+ * of EPOLLOUT for that output, so it does not spin on a writable socket.
+ * Both are cleared by the next successful call of the same direction. */
 struct stream;
 
 struct stream_ops {
@@ -32,7 +39,8 @@ struct stream_ops {
 struct stream {
 	const struct stream_ops *ops;
 	int fd;
-	bool want_write;
+	bool want_write;	/* the last read needs EPOLLOUT */
+	bool want_read;		/* the last write needs EPOLLIN */
 };
 
 /* A stream over a connected non-blocking socket; owns fd. */
@@ -52,6 +60,20 @@ static inline ssize_t stream_write(struct stream *s, const void *buf,
 static inline size_t stream_pending(struct stream *s)
 {
 	return s->ops->pending(s);
+}
+
+/* The epoll events the owner of s should watch: want_input when it would
+ * read now, have_output when bytes wait to be written. A TLS layer that
+ * is mid-handshake may turn one direction's need into the other's. */
+static inline uint32_t stream_events(const struct stream *s, bool want_input,
+				     bool have_output)
+{
+	uint32_t ev = 0;
+	if (want_input)
+		ev |= s->want_write ? EPOLLOUT : EPOLLIN;
+	if (have_output)
+		ev |= s->want_read ? EPOLLIN : EPOLLOUT;
+	return ev;
 }
 
 /* Closes and frees *sp; NULL-safe, sets *sp to NULL. */

@@ -135,8 +135,20 @@ static void plan_add_inet(struct listener_plan *plan, const char *name,
 	free(copy);
 }
 
+/* ssl != no with a certificate and key, as seen from protocol. */
+static bool listen_tls_configured(const struct config *cfg,
+				  const char *protocol)
+{
+	const char *ssl = config_get(cfg, protocol, "ssl");
+	const char *cert = config_get(cfg, protocol, "ssl_cert");
+	const char *key = config_get(cfg, protocol, "ssl_key");
+	return ssl != NULL && strcmp(ssl, "no") != 0 && cert != NULL &&
+	       *cert != '\0' && key != NULL && *key != '\0';
+}
+
 static int plan_section_listeners(struct listener_plan *plan,
 				  const struct config *cfg,
+				  const char *protocol,
 				  const struct config_section *sec,
 				  bool *have_inet, bool *have_unix,
 				  char **error_r)
@@ -149,10 +161,12 @@ static int plan_section_listeners(struct listener_plan *plan,
 			const char *port = config_section_get(l, "port");
 			const char *ssl = config_section_get(l, "ssl");
 			unsigned long p = port != NULL ? strtoul(port, NULL, 10) : 0;
-			/* port = 0 disables a listener, as in Dovecot; TLS
-			 * is the proxies' job (the spec sets ssl = no). */
+			/* port = 0 disables a listener, as in Dovecot; an
+			 * ssl = yes listener opens only when the protocol has
+			 * TLS configured (lib/tls/tls-service.c). */
 			if (p == 0 || p > 65535 ||
-			    (ssl != NULL && strcmp(ssl, "yes") == 0))
+			    (ssl != NULL && strcmp(ssl, "yes") == 0 &&
+			     !listen_tls_configured(cfg, protocol)))
 				continue;
 			const char *addr = config_section_get(l, "address");
 			plan_add_inet(plan, l->name, addr != NULL ? addr :
@@ -187,7 +201,8 @@ int listener_plan_build(const struct config *cfg, const char *service,
 	bool have_inet = false, have_unix = false;
 	const struct config_section *sec =
 		config_section_find(config_root(cfg), "service", m->section);
-	if (sec != NULL && plan_section_listeners(plan_r, cfg, sec, &have_inet,
+	if (sec != NULL && plan_section_listeners(plan_r, cfg, m->protocol, sec,
+						  &have_inet,
 						  &have_unix, error_r) < 0) {
 		listener_plan_free(plan_r);
 		return -1;
@@ -203,6 +218,20 @@ int listener_plan_build(const struct config *cfg, const char *service,
 		return -1;
 	}
 	return 0;
+}
+
+bool service_listener_ssl(const struct config *cfg, const char *service,
+			  const char *fdname)
+{
+	const struct service_map *m = service_map_find(service);
+	if (m == NULL || m->section == NULL || strncmp(fdname, "inet-", 5) != 0)
+		return false;
+	const struct config_section *sec =
+		config_section_find(config_root(cfg), "service", m->section);
+	const struct config_section *l = sec == NULL ? NULL :
+		config_section_find(sec, "inet_listener", fdname + 5);
+	const char *ssl = l == NULL ? NULL : config_section_get(l, "ssl");
+	return ssl != NULL && strcmp(ssl, "yes") == 0;
 }
 
 void listener_plan_free(struct listener_plan *plan)

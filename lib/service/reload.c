@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Settings lib/service applies itself on reload. */
+/* Settings lib/service applies itself on reload, and the TLS ones the
+ * protocol services apply to new connections (lib/tls/tls-service.c). */
 static const char *const reload_live_settings[] = {
-	"mail_debug", NULL
+	"mail_debug", "ssl_cert", "ssl_key", "ssl_min_protocol",
+	"ssl_cipher_list", "ssl_prefer_server_ciphers", NULL
 };
 
 /* The effective configuration as "section/key = value" lines. */
@@ -132,8 +134,11 @@ void service_reload(struct service *svc)
 	buf_append_c(&restart, '\0');
 	log_info(NULL, "reload: configuration re-read from %s",
 		 svc->config_path);
-	if (svc->def->reload != NULL)
+	if (svc->def->reload != NULL) {
+		svc->reload_cfg = cfg;
 		svc->def->reload(svc);
+		svc->reload_cfg = NULL;
+	}
 	if (live.len > 1)
 		log_info(NULL, "reload: applied:%s", live.data);
 	if (restart.len > 1)

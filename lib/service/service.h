@@ -38,6 +38,10 @@ struct listener_plan {
 int listener_plan_build(const struct config *cfg, const char *service,
 			struct listener_plan *plan_r, char **error_r);
 void listener_plan_free(struct listener_plan *plan);
+/* Whether the listener named fdname ("inet-imaps") of service has
+ * ssl = yes: its connections start in TLS (implicit TLS). */
+bool service_listener_ssl(const struct config *cfg, const char *service,
+			  const char *fdname);
 /* Creates, binds and listens; returns the fd or -1 with *error_r. */
 int listener_open(const struct listener_spec *spec, char **error_r);
 /* Path of a service's RPC socket: base_dir/stratus-NAME (malloc'd). */
@@ -84,6 +88,9 @@ struct service {
 	bool stopping;
 	struct service_cleanup *cleanups;
 	const char *config_path;	/* what -c named, for reload */
+	/* During def->reload only: the configuration just loaded (cfg is
+	 * still the running one, which services keep pointers into). */
+	const struct config *reload_cfg;
 	bool debug_flag;		/* -D given */
 };
 

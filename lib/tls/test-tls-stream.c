@@ -18,6 +18,21 @@
 
 static char dir[] = "/tmp/tls-test-XXXXXX";
 static char cert[128], key[128];
+static char *cert_pem, *key_pem;
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	static char data[2][16384];
+	static int which;
+	char *buf = data[which++ % 2];
+	size_t n = fread(buf, 1, sizeof(data[0]) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
 
 static int setup(void **state)
 {
@@ -30,7 +45,11 @@ static int setup(void **state)
 	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 "
 		 "-nodes -subj /CN=localhost -days 1 -keyout %s -out %s "
 		 ">/dev/null 2>&1", key, cert);
-	return system(cmd) == 0 ? 0 : -1;
+	if (system(cmd) != 0)
+		return -1;
+	cert_pem = slurp(cert);
+	key_pem = slurp(key);
+	return cert_pem != NULL && key_pem != NULL ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -45,7 +64,7 @@ static int teardown(void **state)
 static struct tls_ctx *server_ctx(void)
 {
 	struct tls_server_settings set = {
-		.cert_file = cert, .key_file = key,
+		.cert_pem = cert_pem, .key_pem = key_pem,
 		.min_protocol = "TLSv1.2", .prefer_server_ciphers = true,
 	};
 	const char *error = NULL;
@@ -97,6 +116,64 @@ static void test_roundtrip(void **state)
 	tls_ctx_free(&ctx);
 }
 
+/* Output queued before the handshake (an implicit-TLS greeting) waits
+ * for the client's hello: the stream says it needs EPOLLIN, not EPOLLOUT,
+ * so an owner does not spin on a writable socket. */
+static void test_write_before_handshake_wants_read(void **state)
+{
+	(void)state;
+	struct tls_ctx *ctx = server_ctx();
+	int fds[2];
+	pair(fds);
+	struct stream *s = stream_plain_new(fds[0]);
+	assert_int_equal(tls_stream_start(ctx, &s), 0);
+	assert_int_equal(stream_write(s, "* OK\r\n", 6), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_true(s->want_read);
+	assert_int_equal(stream_events(s, false, true), EPOLLIN);
+	close(fds[1]);
+	stream_destroy(&s);
+	tls_ctx_free(&ctx);
+}
+
+/* One record read in small pieces: the rest is reported as pending,
+ * since epoll will not signal bytes OpenSSL already holds. */
+static void test_pending_after_partial_read(void **state)
+{
+	(void)state;
+	struct tls_ctx *ctx = server_ctx();
+	int fds[2];
+	pair(fds);
+	struct stream *s = stream_plain_new(fds[0]);
+	assert_int_equal(tls_stream_start(ctx, &s), 0);
+	SSL_CTX *cc = SSL_CTX_new(TLS_client_method());
+	SSL *cl = SSL_new(cc);
+	SSL_set_fd(cl, fds[1]);
+	SSL_set_connect_state(cl);
+	char big[1000];
+	memset(big, 'x', sizeof(big));
+	char buf[100];
+	ssize_t n = -1;
+	for (int i = 0; i < 100 && n < 0; i++) {
+		(void)SSL_write(cl, big, sizeof(big));
+		n = stream_read(s, buf, sizeof(buf));
+	}
+	assert_int_equal(n, 100);
+	assert_true(stream_pending(s) >= 900);
+	size_t total = (size_t)n;
+	while (stream_pending(s) > 0) {
+		n = stream_read(s, buf, sizeof(buf));
+		assert_true(n > 0);
+		total += (size_t)n;
+	}
+	assert_int_equal(total, sizeof(big));
+	SSL_free(cl);
+	SSL_CTX_free(cc);
+	close(fds[1]);
+	stream_destroy(&s);
+	tls_ctx_free(&ctx);
+}
+
 static void test_garbage_handshake(void **state)
 {
 	(void)state;
@@ -121,12 +198,18 @@ static void test_bad_settings(void **state)
 {
 	(void)state;
 	struct tls_server_settings set = {
-		.cert_file = "/nonexistent", .key_file = key,
+		.cert_pem = "/path/without/less-than", .key_pem = key_pem,
 	};
 	const char *error = NULL;
 	assert_null(tls_ctx_new(&set, &error));
-	assert_string_equal(error, "cannot load ssl_cert");
-	set.cert_file = cert;
+	assert_non_null(strstr(error, "cannot load ssl_cert"));
+	/* the key of another certificate */
+	set.cert_pem = cert_pem;
+	set.key_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n"
+		      "-----END PRIVATE KEY-----\n";
+	assert_null(tls_ctx_new(&set, &error));
+	assert_non_null(strstr(error, "cannot load ssl_key"));
+	set.key_pem = key_pem;
 	set.min_protocol = "SSLv3";
 	assert_null(tls_ctx_new(&set, &error));
 	set.min_protocol = NULL;
@@ -139,6 +222,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_garbage_handshake),
+		cmocka_unit_test(test_write_before_handshake_wants_read),
+		cmocka_unit_test(test_pending_after_partial_read),
 		cmocka_unit_test(test_bad_settings),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

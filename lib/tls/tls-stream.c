@@ -1,10 +1,15 @@
+/* Server TLS as a struct stream (see tls-stream.h). OpenSSL reads and
+ * writes the socket itself; this file maps its WANT_READ/WANT_WRITE
+ * answers onto the stream contract so one epoll loop drives everything. */
 #include "tls-stream.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 struct tls_ctx {
@@ -23,22 +28,59 @@ static int tls_min_version(const char *name)
 		return TLS1_2_VERSION;
 	if (strcmp(name, "TLSv1.2") == 0)
 		return TLS1_2_VERSION;
-	if (strcmp(name, "TLSv1.3") == 0)
+	if (strcmp(name, "TLSv1.3") == 0 || strcmp(name, "LATEST") == 0)
 		return TLS1_3_VERSION;
 	return -1;
 }
 
-struct tls_ctx *tls_ctx_new(const struct tls_server_settings *set,
-			    const char **error)
+/* The leaf certificate, then every further certificate of the PEM text
+ * as its chain, as SSL_CTX_use_certificate_chain_file does for a file. */
+static int tls_use_cert_pem(SSL_CTX *c, const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	if (bio == NULL)
+		return -1;
+	int ret = -1;
+	X509 *leaf = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+	if (leaf != NULL && SSL_CTX_use_certificate(c, leaf) == 1 &&
+	    SSL_CTX_clear_chain_certs(c) == 1) {
+		ret = 0;
+		X509 *ca;
+		while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+			if (SSL_CTX_add0_chain_cert(c, ca) != 1) {
+				X509_free(ca);
+				ret = -1;
+				break;
+			}
+		}
+	}
+	X509_free(leaf);
+	BIO_free(bio);
+	ERR_clear_error();	/* the end of the PEM text is "no start line" */
+	return ret;
+}
+
+static int tls_use_key_pem(SSL_CTX *c, const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	if (bio == NULL)
+		return -1;
+	EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	int ret = key != NULL && SSL_CTX_use_PrivateKey(c, key) == 1 ? 0 : -1;
+	EVP_PKEY_free(key);
+	BIO_free(bio);
+	return ret;
+}
+
+static SSL_CTX *tls_ssl_ctx_new(const struct tls_server_settings *set,
+				const char **error)
 {
 	int minv = tls_min_version(set->min_protocol);
 	if (minv < 0) {
-		*error = "ssl_min_protocol must be TLSv1.2 or TLSv1.3";
+		*error = "ssl_min_protocol must be TLSv1.2, TLSv1.3 or LATEST "
+			 "(older protocols are not offered)";
 		return NULL;
 	}
-	/* OpenSSL's socket BIO writes with write(), not send(MSG_NOSIGNAL):
-	 * a peer that went away must cost its connection, not the process. */
-	signal(SIGPIPE, SIG_IGN);
 	SSL_CTX *c = SSL_CTX_new(TLS_server_method());
 	if (c == NULL) {
 		*error = "SSL_CTX_new failed";
@@ -47,8 +89,11 @@ struct tls_ctx *tls_ctx_new(const struct tls_server_settings *set,
 	/* Client renegotiation is refused: a cheap way to burn our CPU. */
 	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION |
 			    SSL_OP_NO_COMPRESSION);
+	/* Partial writes: the owner's output buffer moves as the socket
+	 * takes bytes, so a retried SSL_write sees a moved pointer. */
 	SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE |
-			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
 	if (set->prefer_server_ciphers)
 		SSL_CTX_set_options(c, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_set_min_proto_version(c, minv) != 1) {
@@ -56,25 +101,41 @@ struct tls_ctx *tls_ctx_new(const struct tls_server_settings *set,
 	} else if (set->cipher_list != NULL && *set->cipher_list != '\0' &&
 		   SSL_CTX_set_cipher_list(c, set->cipher_list) != 1) {
 		*error = "ssl_cipher_list matches no cipher";
-	} else if (SSL_CTX_use_certificate_chain_file(c, set->cert_file)
-		   != 1) {
-		*error = "cannot load ssl_cert";
-	} else if (SSL_CTX_use_PrivateKey_file(c, set->key_file,
-					       SSL_FILETYPE_PEM) != 1) {
-		*error = "cannot load ssl_key";
+	} else if (set->cert_pem == NULL ||
+		   tls_use_cert_pem(c, set->cert_pem) < 0) {
+		*error = "cannot load ssl_cert (expected PEM text: "
+			 "ssl_cert = </path/to/cert.pem)";
+	} else if (set->key_pem == NULL ||
+		   tls_use_key_pem(c, set->key_pem) < 0) {
+		*error = "cannot load ssl_key (expected an unencrypted PEM "
+			 "key: ssl_key = </path/to/key.pem)";
 	} else if (SSL_CTX_check_private_key(c) != 1) {
 		*error = "ssl_key does not match ssl_cert";
 	} else {
-		struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
-		if (ctx != NULL) {
-			ctx->ssl_ctx = c;
-			return ctx;
-		}
-		*error = "out of memory";
+		return c;
 	}
 	ERR_clear_error();
 	SSL_CTX_free(c);
 	return NULL;
+}
+
+struct tls_ctx *tls_ctx_new(const struct tls_server_settings *set,
+			    const char **error)
+{
+	/* OpenSSL's socket BIO writes with write(), not send(MSG_NOSIGNAL):
+	 * a peer that went away must cost its connection, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	SSL_CTX *c = tls_ssl_ctx_new(set, error);
+	if (c == NULL)
+		return NULL;
+	struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL) {
+		SSL_CTX_free(c);
+		*error = "out of memory";
+		return NULL;
+	}
+	ctx->ssl_ctx = c;
+	return ctx;
 }
 
 void tls_ctx_free(struct tls_ctx **ctxp)
@@ -86,17 +147,22 @@ void tls_ctx_free(struct tls_ctx **ctxp)
 	*ctxp = NULL;
 }
 
-/* Maps an SSL_read/SSL_write result to the stream contract. */
-static ssize_t tls_result(struct tls_stream *t, int ret)
+/* Maps an SSL_read/SSL_write failure to the stream contract. A read
+ * that waits for input, or a write that waits for room, is the normal
+ * case; the other need (a handshake step) sets the flag that tells the
+ * owner to watch the other epoll event. */
+static ssize_t tls_result(struct tls_stream *t, int ret, bool writing)
 {
 	int err = SSL_get_error(t->ssl, ret);
-	t->s.want_write = false;
+	bool *cross = writing ? &t->s.want_read : &t->s.want_write;
+	*cross = false;
 	switch (err) {
 	case SSL_ERROR_WANT_READ:
+		*cross = writing;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_WANT_WRITE:
-		t->s.want_write = true;
+		*cross = !writing;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:
@@ -104,10 +170,11 @@ static ssize_t tls_result(struct tls_stream *t, int ret)
 	case SSL_ERROR_SYSCALL:
 		ERR_clear_error();
 		if (errno == 0)
-			return 0;	/* peer closed without close_notify */
+			return 0;	/* TCP closed between records */
 		return -1;
 	default:
-		/* Garbage handshake, bad record: this connection only. */
+		/* Garbage handshake, bad or truncated record, a refused
+		 * renegotiation: this connection only. */
 		ERR_clear_error();
 		errno = EPROTO;
 		return -1;
@@ -124,7 +191,7 @@ static ssize_t tls_read(struct stream *s, void *buf, size_t len)
 		t->s.want_write = false;
 		return (ssize_t)got;
 	}
-	return tls_result(t, ret);
+	return tls_result(t, ret, false);
 }
 
 static ssize_t tls_write(struct stream *s, const void *buf, size_t len)
@@ -134,10 +201,10 @@ static ssize_t tls_write(struct stream *s, const void *buf, size_t len)
 	errno = 0;
 	int ret = SSL_write_ex(t->ssl, buf, len, &put);
 	if (ret == 1) {
-		t->s.want_write = false;
+		t->s.want_read = false;
 		return (ssize_t)put;
 	}
-	ssize_t r = tls_result(t, ret);
+	ssize_t r = tls_result(t, ret, true);
 	if (r == 0) {
 		errno = EPIPE;
 		r = -1;
@@ -145,10 +212,15 @@ static ssize_t tls_write(struct stream *s, const void *buf, size_t len)
 	return r;
 }
 
+/* Decrypted bytes not read yet, or a whole record OpenSSL already took
+ * from the socket: either way epoll will not say so. */
 static size_t tls_pending(struct stream *s)
 {
 	struct tls_stream *t = (struct tls_stream *)s;
-	return (size_t)SSL_pending(t->ssl);
+	int n = SSL_pending(t->ssl);
+	if (n > 0)
+		return (size_t)n;
+	return SSL_has_pending(t->ssl) ? 1 : 0;
 }
 
 static void tls_destroy(struct stream *s)
@@ -188,4 +260,16 @@ int tls_stream_start(struct tls_ctx *ctx, struct stream **sp)
 	t->inner = *sp;
 	*sp = &t->s;
 	return 0;
+}
+
+const char *tls_stream_describe(struct stream *s, char *buf, size_t size)
+{
+	if (s == NULL || s->ops != &tls_ops)
+		return NULL;
+	struct tls_stream *t = (struct tls_stream *)s;
+	if (!SSL_is_init_finished(t->ssl))
+		return NULL;
+	snprintf(buf, size, "%s %s", SSL_get_version(t->ssl),
+		 SSL_get_cipher_name(t->ssl));
+	return buf;
 }

@@ -7,10 +7,15 @@
 
 /* Server-side TLS over a struct stream, OpenSSL, non-blocking: the
  * handshake runs inside the first reads/writes, so the owner's epoll
- * loop drives it like any other I/O (see stream.h's want_write). */
+ * loop drives it like any other I/O (see stream.h's want_read and
+ * want_write). Bad input from the peer (garbage handshake, a truncated
+ * or forged record, a renegotiation attempt) makes that stream's read
+ * fail with EPROTO; nothing else is affected. */
 struct tls_server_settings {
-	const char *cert_file;		/* PEM chain */
-	const char *key_file;		/* PEM key */
+	/* PEM text, as Dovecot's `ssl_cert = </file` reads it: the
+	 * certificate followed by its chain, and the private key. */
+	const char *cert_pem;
+	const char *key_pem;
 	const char *min_protocol;	/* "TLSv1.2", "TLSv1.3" or NULL */
 	const char *cipher_list;	/* OpenSSL cipher string or NULL */
 	bool prefer_server_ciphers;
@@ -21,10 +26,16 @@ struct tls_ctx;
 /* NULL with *error set (static text) on a bad certificate/key/setting. */
 struct tls_ctx *tls_ctx_new(const struct tls_server_settings *set,
 			    const char **error);
+/* Sessions already started keep their own reference to the OpenSSL
+ * context, so a context may be freed (a reload) while they run. */
 void tls_ctx_free(struct tls_ctx **ctxp);
 
 /* Wraps *sp (a plain stream; its fd becomes the TLS session's) in a
  * server TLS stream. On failure *sp is untouched and -1 is returned. */
 int tls_stream_start(struct tls_ctx *ctx, struct stream **sp);
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" once the handshake is done, else
+ * NULL; for the log. Valid while the stream lives. */
+const char *tls_stream_describe(struct stream *s, char *buf, size_t size);
 
 #endif
