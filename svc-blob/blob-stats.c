@@ -1,6 +1,7 @@
 /* Request accounting counters (see blob-stats.h). */
 #include "blob-stats.h"
 #include "service.h"
+#include "histogram.h"
 
 #include <stdio.h>
 
@@ -16,12 +17,9 @@ const char *blob_op_name(enum blob_op op)
 	return op < BLOB_OP_COUNT ? op_names[op] : "?";
 }
 
-/* http_code: an HTTP status, 0 for a network error, -1 for a retry. */
-void blob_stats_count(struct blob_stats *st, enum blob_op op, long http_code)
+static enum blob_result blob_result_of(long http_code)
 {
 	enum blob_result res;
-	if (st == NULL || op >= BLOB_OP_COUNT)
-		return;
 	if (http_code < 0)
 		res = BLOB_RES_RETRY;
 	else if (http_code == 0)
@@ -32,7 +30,32 @@ void blob_stats_count(struct blob_stats *st, enum blob_op op, long http_code)
 		res = BLOB_RES_4XX;
 	else
 		res = BLOB_RES_5XX;
-	st->req[op][res]++;
+	return res;
+}
+
+/* http_code: an HTTP status, 0 for a network error, -1 for a retry. */
+void blob_stats_count(struct blob_stats *st, enum blob_op op, long http_code)
+{
+	if (st == NULL || op >= BLOB_OP_COUNT)
+		return;
+	st->req[op][blob_result_of(http_code)]++;
+}
+
+void blob_stats_observe(enum blob_op op, long http_code, double seconds,
+			uint64_t bytes)
+{
+	char labels[64];
+	if (op >= BLOB_OP_COUNT)
+		return;
+	snprintf(labels, sizeof(labels), "op=\"%s\",result=\"%s\"",
+		 op_names[op], res_names[blob_result_of(http_code)]);
+	histo_observe("storage_request_seconds", labels, HISTO_SECONDS,
+		      seconds);
+	/* The bytes a request moved (body up or down): what the bill
+	 * counts besides requests. */
+	if (op == BLOB_OP_PUT || op == BLOB_OP_GET)
+		histo_observe("storage_request_bytes", labels, HISTO_BYTES,
+			      (double)bytes);
 }
 
 void blob_stats_inflight(struct blob_stats *st, enum blob_op op, int delta)

@@ -38,6 +38,10 @@ struct blob_stats {
 
 const char *blob_op_name(enum blob_op op);
 void blob_stats_count(struct blob_stats *st, enum blob_op op, long http_code);
+/* One finished backend request into the storage_request_seconds and
+ * (put/get) storage_request_bytes histograms, by operation and result. */
+void blob_stats_observe(enum blob_op op, long http_code, double seconds,
+			uint64_t bytes);
 void blob_stats_inflight(struct blob_stats *st, enum blob_op op, int delta);
 void blob_stats_report(const struct blob_stats *st,
 		       Stratus__StatusReply *reply);

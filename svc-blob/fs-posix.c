@@ -12,6 +12,7 @@
 #include "fs-chain.h"
 #include "blob-stats.h"
 #include "buf.h"
+#include "histogram.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -96,10 +97,15 @@ static enum fs_status errno_status(int err)
 	}
 }
 
-static void posix_count(struct fs *fs, enum blob_op op, enum fs_status st)
+/* t0: histo_now_us() when the operation began; bytes: the body moved. */
+static void posix_count(struct fs *fs, enum blob_op op, enum fs_status st,
+			uint64_t t0, uint64_t bytes)
 {
-	blob_stats_count(fs->stats, op, st == FS_OK ? 200 :
-			 st == FS_TEMPFAIL ? 500 : st == FS_NOT_FOUND ? 404 : 403);
+	long code = st == FS_OK ? 200 : st == FS_TEMPFAIL ? 500 :
+		st == FS_NOT_FOUND ? 404 : 403;
+	blob_stats_count(fs->stats, op, code);
+	blob_stats_observe(op, code, (double)(histo_now_us() - t0) / 1e6,
+			   bytes);
 }
 
 static void posix_read_meta(int fd, struct fs_meta *meta)
@@ -114,6 +120,7 @@ static void posix_put(struct fs *fs, const char *key, int fd,
 		      const struct fs_meta *meta, fs_cb *cb, void *ctx)
 {
 	struct fs_posix *p = fs->priv;
+	uint64_t t0 = histo_now_us();
 	struct fs_pending *pend = fs_pending_new(cb, ctx);
 	char *path = posix_path(fs, key);
 	char *slash = strrchr(path, '/');
@@ -158,7 +165,7 @@ static void posix_put(struct fs *fs, const char *key, int fd,
 	if (pend->r.status != FS_OK)
 		(void)unlink(tmp);
 out:
-	posix_count(fs, BLOB_OP_PUT, pend->r.status);
+	posix_count(fs, BLOB_OP_PUT, pend->r.status, t0, pend->r.size);
 	if (out >= 0)
 		close(out);
 	free(mdata);
@@ -170,6 +177,7 @@ out:
 static void posix_open(struct fs *fs, const char *key, bool keep_fd,
 		       enum blob_op op, fs_cb *cb, void *ctx)
 {
+	uint64_t t0 = histo_now_us();
 	struct fs_pending *pend = fs_pending_new(cb, ctx);
 	char *path = posix_path(fs, key);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -190,7 +198,7 @@ static void posix_open(struct fs *fs, const char *key, bool keep_fd,
 	}
 	if (fd >= 0)
 		close(fd);
-	posix_count(fs, op, pend->r.status);
+	posix_count(fs, op, pend->r.status, t0, keep_fd ? pend->r.size : 0);
 	free(path);
 	fs_pending_deliver(fs->loop, pend);
 }
@@ -210,16 +218,17 @@ static void posix_delete(struct fs *fs, const char *const *keys, size_t n,
 {
 	struct fs_pending *pend = fs_pending_new(cb, ctx);
 	for (size_t i = 0; i < n; i++) {
+		uint64_t t0 = histo_now_us();
 		char *path = posix_path(fs, keys[i]);
 		/* deleting what is already gone succeeds, as on S3 */
 		if (unlink(path) == 0 || errno == ENOENT) {
 			pend->r.deleted++;
-			posix_count(fs, BLOB_OP_DELETE, FS_OK);
+			posix_count(fs, BLOB_OP_DELETE, FS_OK, t0, 0);
 		} else {
 			pend->r.failed = xreallocarray(pend->r.failed,
 				pend->r.n_failed + 1, sizeof(char *));
 			pend->r.failed[pend->r.n_failed++] = xstrdup(keys[i]);
-			posix_count(fs, BLOB_OP_DELETE, FS_TEMPFAIL);
+			posix_count(fs, BLOB_OP_DELETE, FS_TEMPFAIL, t0, 0);
 		}
 		free(path);
 	}
@@ -230,6 +239,7 @@ static void posix_copy(struct fs *fs, const char *src, const char *dst,
 		       fs_cb *cb, void *ctx)
 {
 	struct fs_posix *p = fs->priv;
+	uint64_t t0 = histo_now_us();
 	struct fs_pending *pend = fs_pending_new(cb, ctx);
 	char *spath = posix_path(fs, src), *dpath = posix_path(fs, dst);
 	char *slash = strrchr(dpath, '/');
@@ -245,7 +255,7 @@ static void posix_copy(struct fs *fs, const char *src, const char *dst,
 		(void)unlink(tmp);
 	} else if (p->fsync && posix_fsync_dir(dpath) < 0)
 		fs_pending_fail(pend, FS_TEMPFAIL, "fsync folder of %s: %m", dst);
-	posix_count(fs, BLOB_OP_COPY, pend->r.status);
+	posix_count(fs, BLOB_OP_COPY, pend->r.status, t0, 0);
 	free(tmp);
 	free(spath);
 	free(dpath);
@@ -347,6 +357,7 @@ static void posix_list(struct fs *fs, const char *prefix, const char *after,
 		       unsigned int max_keys, fs_cb *cb, void *ctx)
 {
 	struct fs_posix *p = fs->priv;
+	uint64_t t0 = histo_now_us();
 	struct fs_pending *pend = fs_pending_new(cb, ctx);
 	struct posix_list l = {
 		.prefix = prefix, .after = after && after[0] ? after : NULL,
@@ -359,7 +370,7 @@ static void posix_list(struct fs *fs, const char *prefix, const char *after,
 		posix_list_dir(&l, fd, "");
 	if (l.more && pend->r.n_entries > 0)
 		pend->r.next = xstrdup(pend->r.entries[pend->r.n_entries - 1].key);
-	posix_count(fs, BLOB_OP_LIST, FS_OK);
+	posix_count(fs, BLOB_OP_LIST, FS_OK, t0, 0);
 	fs_pending_deliver(fs->loop, pend);
 }
 

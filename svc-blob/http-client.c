@@ -363,6 +363,8 @@ static void http_finish(struct http_client *c, CURL *e, CURLcode rc)
 	struct http_request *req = NULL;
 	curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&req);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &req->code);
+	curl_off_t total_us = 0;
+	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total_us);
 	curl_multi_remove_handle(c->multi, e);
 	curl_easy_cleanup(e);
 	req->easy = NULL;
@@ -374,6 +376,8 @@ static void http_finish(struct http_client *c, CURL *e, CURLcode rc)
 		req->code = 0;
 	}
 	blob_stats_count(c->stats, req->op, req->code);
+	blob_stats_observe(req->op, req->code, (double)total_us / 1e6,
+			   req->upload_off + req->body_size + req->body.len);
 	if (req->code >= 200 && req->code < 300 && c->stats != NULL) {
 		c->stats->bytes_in += req->body_size + req->body.len;
 		c->stats->bytes_out += req->upload_off;

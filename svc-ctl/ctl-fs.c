@@ -8,7 +8,8 @@
  *                                        N keys a page; default: driver's)
  *   fs rm [--index] USER KEY...          delete
  *   fs cp [--index] USER SRC DST         server-side copy
- *   fs stats                             request accounting */
+ *   fs stats [--json]                    request accounting
+ * doveadm's names work too: stat = head, iter = ls, delete = rm, copy = cp. */
 #include "ctl.h"
 #include "blob.pb-c.h"
 #include "buf.h"
@@ -89,7 +90,8 @@ static int fd_to_file(int fd, const char *path)
 	return ret;
 }
 
-static int ctl_fs_stats(struct loop *loop, const struct config *cfg)
+static int ctl_fs_stats(struct loop *loop, const struct config *cfg,
+			bool json)
 {
 	char *path = service_rpc_socket_path(cfg, "blob");
 	struct rpc_client *c = rpc_client_new(loop, path,
@@ -99,9 +101,21 @@ static int ctl_fs_stats(struct loop *loop, const struct config *cfg)
 	int ret = fs_call(c, RPC_METHOD_STATUS, &req.base, NULL, 0, &reply);
 	if (ret == 0) {
 		const Stratus__StatusReply *r = (const void *)reply.msg;
-		for (size_t i = 0; i < r->n_counters; i++)
+		if (json)
+			fputc('{', stdout);
+		for (size_t i = 0; i < r->n_counters; i++) {
+			if (json) {
+				fputs(i > 0 ? "," : "", stdout);
+				ctl_json_string(stdout, r->counters[i]->name);
+				printf(":%llu", (unsigned long long)
+				       r->counters[i]->value);
+				continue;
+			}
 			printf("%s %llu\n", r->counters[i]->name,
 			       (unsigned long long)r->counters[i]->value);
+		}
+		if (json)
+			fputs("}\n", stdout);
 	}
 	rpc_reply_clear(&reply);
 	rpc_client_free(&c);
@@ -213,7 +227,7 @@ static int ctl_fs_run(struct rpc_client *c, Stratus__BlobChain chain,
 		req.dst_key = argv[2];
 		ret = fs_call(c, M_COPY, &req.base, NULL, 0, &reply);
 	} else {
-		fprintf(stderr, "usage: stratusctl fs put|get|head|ls|rm|cp [--index] USER ... | fs stats\n");
+		fprintf(stderr, "usage: stratusctl fs put|get|stat|iter|delete|copy [--index] USER ... | fs stats [--json]\n");
 		return -2;
 	}
 	rpc_reply_clear(&reply);
@@ -223,7 +237,7 @@ static int ctl_fs_run(struct rpc_client *c, Stratus__BlobChain chain,
 int ctl_cmd_fs(struct ctl_args *args)
 {
 	if (args->argc < 1) {
-		fprintf(stderr, "usage: stratusctl fs put|get|head|ls|rm|cp [--index] USER ... | fs stats\n");
+		fprintf(stderr, "usage: stratusctl fs put|get|stat|iter|delete|copy [--index] USER ... | fs stats [--json]\n");
 		return CTL_EXIT_USAGE;
 	}
 	struct config *cfg = ctl_config_load(args->config_path);
@@ -231,11 +245,20 @@ int ctl_cmd_fs(struct ctl_args *args)
 		return CTL_EXIT_FAILURE;
 	struct loop *loop = loop_new();
 	int ret;
+	static const char *const aliases[][2] = {
+		{ "stat", "head" }, { "iter", "ls" }, { "delete", "rm" },
+		{ "copy", "cp" },
+	};
+	bool json = ctl_take_flag(args, "--json");
 	const char *cmd = args->argv[0];
 	int argc = args->argc - 1;
 	char **argv = args->argv + 1;
+	for (size_t i = 0; i < N_ELEMENTS(aliases); i++) {
+		if (strcmp(cmd, aliases[i][0]) == 0)
+			cmd = aliases[i][1];
+	}
 	if (strcmp(cmd, "stats") == 0) {
-		ret = ctl_fs_stats(loop, cfg);
+		ret = ctl_fs_stats(loop, cfg, json);
 	} else {
 		Stratus__BlobChain chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
 		if (argc > 0 && strcmp(argv[0], "--index") == 0) {

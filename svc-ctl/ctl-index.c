@@ -399,17 +399,37 @@ static int ctl_mailbox(struct ctl_args *args)
 	return ret;
 }
 
+/* The doveadm forms (-u/-A, --json, new verbs) are in ctl-mail.c; the
+ * positional forms stay here for scripts and tests. */
+static bool ctl_doveadm_form(const struct ctl_args *args)
+{
+	for (int i = 0; i < args->argc; i++) {
+		if (strcmp(args->argv[i], "--json") == 0)
+			return true;
+	}
+	return ctl_users_given(args);
+}
+
 int ctl_cmd_metacache(struct ctl_args *args)
 {
+	if (args->argc >= 1 && (ctl_doveadm_form(args) ||
+				strcmp(args->argv[0], "unload") == 0))
+		return ctl_mail_metacache(args);
 	return ctl_metacache(args);
 }
 
 int ctl_cmd_index(struct ctl_args *args)
 {
+	if (args->argc >= 1 && (ctl_doveadm_form(args) ||
+				strcmp(args->argv[0], "status") == 0))
+		return ctl_mail_index(args);
 	return ctl_index_rebuild(args);
 }
 
 int ctl_cmd_mailbox(struct ctl_args *args)
 {
+	if (args->argc >= 1 && (ctl_doveadm_form(args) ||
+				strcmp(args->argv[0], "delete") == 0))
+		return ctl_mail_mailbox(args);
 	return ctl_mailbox(args);
 }

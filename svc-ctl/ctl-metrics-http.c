@@ -3,7 +3,9 @@
  * every service's status RPC at that moment (ctl_metrics_text) and
  * answers with the text; other paths get 404. One loop; each connection
  * reads at most CTL_HTTP_REQUEST_MAX bytes of request head and is closed
- * after its answer, or after CTL_HTTP_IDLE_MS without a full head. */
+ * after its answer, or after CTL_HTTP_IDLE_MS without a full head.
+ * It runs as stratus-stats.service, and `stratusctl run` starts it as one
+ * of its children when the listener is configured. */
 #include "ctl.h"
 #include "buf.h"
 #include "log.h"
@@ -19,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 
 #define CTL_HTTP_REQUEST_MAX 8192
 #define CTL_HTTP_IDLE_MS 10000
@@ -145,13 +148,26 @@ static void http_on_signal(int signo, void *ctx)
 	loop_stop(ctx);
 }
 
-/* service stats { inet_listener http { address port } } */
-static int http_listener(const struct config *cfg, struct listener_spec *s)
+static const struct config_section *http_listener_section(
+	const struct config *cfg)
 {
 	const struct config_section *svc =
 		config_section_find(config_root(cfg), "service", "stats");
-	const struct config_section *l = svc == NULL ? NULL :
+	return svc == NULL ? NULL :
 		config_section_find(svc, "inet_listener", "http");
+}
+
+bool ctl_metrics_configured(const struct config *cfg)
+{
+	const struct config_section *l = http_listener_section(cfg);
+	const char *port = l != NULL ? config_section_get(l, "port") : NULL;
+	return port != NULL && atoi(port) > 0;
+}
+
+/* service stats { inet_listener http { address port } } */
+static int http_listener(const struct config *cfg, struct listener_spec *s)
+{
+	const struct config_section *l = http_listener_section(cfg);
 	const char *port = l != NULL ? config_section_get(l, "port") : NULL;
 	if (port == NULL || atoi(port) <= 0) {
 		fprintf(stderr, "stratusctl: metrics serve needs service stats "
@@ -192,6 +208,8 @@ int ctl_metrics_serve(const struct config *cfg)
 	loop_signal_add(srv.loop, SIGINT, http_on_signal, srv.loop);
 	log_info(NULL, "metrics on http://%s:%u/metrics", spec.address,
 		 spec.port);
+	/* For stratus-stats.service (Type=notify) and `stratusctl run`. */
+	sd_notify(0, "READY=1");
 	loop_run(srv.loop);
 	loop_io_remove(&srv.io);
 	close(srv.fd);

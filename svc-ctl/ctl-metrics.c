@@ -2,7 +2,10 @@
  * service, scraped from their status RPCs at the moment it is asked for.
  * Each status counter becomes stratus_<name>{service="..."}: counters
  * carry the _total suffix; the few that are levels (cache sizes, peaks,
- * sessions) are gauges. stratus_up says whether a service answered. */
+ * sessions) are gauges. stratus_up says whether a service answered.
+ * Each status histogram becomes an OpenMetrics histogram family
+ * stratus_<service>_<name> (cumulative _bucket{le}, _count, _sum), its
+ * series grouped under one TYPE line. */
 #include "ctl.h"
 #include "buf.h"
 #include "rpc.h"
@@ -62,6 +65,66 @@ static void metric_write(struct buf *text, const char *service,
 	buf_free(&full);
 }
 
+static void histogram_series_write(struct buf *text, const char *family,
+				   const char *service,
+				   const Stratus__Histogram *h)
+{
+	uint64_t cum = 0;
+	const char *sep = h->labels[0] != '\0' ? "," : "";
+	for (size_t b = 0; b < h->n_counts; b++) {
+		cum += h->counts[b];
+		/* %g would write 1048576 as 1.04858e+06. */
+		if (b < h->n_bounds)
+			buf_printf(text, h->bounds[b] ==
+				   (double)(uint64_t)h->bounds[b] ?
+				   "%s_bucket{service=\"%s\",%s%sle=\"%.0f\"} %llu\n" :
+				   "%s_bucket{service=\"%s\",%s%sle=\"%g\"} %llu\n",
+				   family, service, h->labels, sep,
+				   h->bounds[b], (unsigned long long)cum);
+		else
+			buf_printf(text, "%s_bucket{service=\"%s\",%s%sle=\"+Inf\"}"
+				   " %llu\n", family, service, h->labels, sep,
+				   (unsigned long long)cum);
+	}
+	buf_printf(text, "%s_count{service=\"%s\"%s%s} %llu\n", family,
+		   service, sep, h->labels, (unsigned long long)h->count);
+	buf_printf(text, "%s_sum{service=\"%s\"%s%s} %.9g\n", family,
+		   service, sep, h->labels, h->sum);
+}
+
+/* One family per histogram name, its series together (OpenMetrics
+ * wants a family's samples contiguous). */
+static void histograms_write(struct buf *text, const char *service,
+			     const Stratus__StatusReply *r)
+{
+	for (size_t i = 0; i < r->n_histograms; i++) {
+		const char *name = r->histograms[i]->name;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(r->histograms[j]->name, name) == 0;
+		if (seen)
+			continue;
+		struct buf full = BUF_INIT, family = BUF_INIT;
+		buf_printf(&full, "%s_%s", service, name);
+		metric_name(&family, full.data);
+		size_t n = strlen(name);
+		const char *unit = n > 8 && strcmp(name + n - 8, "_seconds") == 0 ?
+			"seconds" : n > 6 && strcmp(name + n - 6, "_bytes") == 0 ?
+			"bytes" : NULL;
+		buf_printf(text, "# TYPE %s histogram\n", family.data);
+		if (unit != NULL)
+			buf_printf(text, "# UNIT %s %s\n", family.data, unit);
+		for (size_t j = i; j < r->n_histograms; j++) {
+			if (strcmp(r->histograms[j]->name, name) == 0)
+				histogram_series_write(text, family.data,
+						       service,
+						       r->histograms[j]);
+		}
+		buf_free(&full);
+		buf_free(&family);
+	}
+}
+
 static void metrics_one(struct loop *loop, const struct config *cfg,
 			const char *service, struct buf *text,
 			struct buf *up)
@@ -88,6 +151,7 @@ static void metrics_one(struct loop *loop, const struct config *cfg,
 		for (size_t i = 0; i < r->n_counters; i++)
 			metric_write(text, service, r->counters[i]->name,
 				     r->counters[i]->value);
+		histograms_write(text, service, r);
 	}
 	rpc_reply_clear(&reply);
 	rpc_client_free(&c);

@@ -2,7 +2,10 @@
  * sockets, hands them over with the LISTEN_FDS protocol exactly as systemd
  * does (so services run the same code path as in production), receives
  * their sd_notify messages, restarts a service that dies (with backoff)
- * and stops everything on SIGTERM/SIGINT. */
+ * and stops everything on SIGTERM/SIGINT. With service stats { inet_listener
+ * http } set, it also runs `stratusctl metrics serve` as the "stats"
+ * child (as stratus-stats.service does under systemd), so the configured
+ * endpoint is served. */
 #include "ctl.h"
 #include "buf.h"
 #include "log.h"
@@ -29,6 +32,7 @@
 
 struct run_service {
 	const char *name;
+	bool stats;		/* stratusctl metrics serve, no sockets */
 	char *binary;
 	struct listener_plan plan;
 	int *fds;
@@ -45,7 +49,7 @@ struct run_ctx {
 	struct loop *loop;
 	struct config *cfg;
 	const char *config_path;
-	struct run_service services[SERVICE_COUNT];
+	struct run_service services[SERVICE_COUNT + 1];	/* + stats */
 	size_t n_services;
 	int notify_fd;
 	char *notify_path;
@@ -143,9 +147,14 @@ static void run_exec_child(struct run_service *rs)
 	setenv("LISTEN_FDS", num, 1);
 	snprintf(num, sizeof(num), "%ld", (long)getpid());
 	setenv("LISTEN_PID", num, 1);
-	setenv("LISTEN_FDNAMES", names.data, 1);
+	setenv("LISTEN_FDNAMES", names.data != NULL ? names.data : "", 1);
 	setenv("NOTIFY_SOCKET", rs->run->notify_path, 1);
-	execl(rs->binary, rs->binary, "-c", rs->run->config_path, (char *)NULL);
+	if (rs->stats)
+		execl(rs->binary, rs->binary, "-c", rs->run->config_path,
+		      "metrics", "serve", (char *)NULL);
+	else
+		execl(rs->binary, rs->binary, "-c", rs->run->config_path,
+		      (char *)NULL);
 	fprintf(stderr, "stratusctl: exec %s failed: %s\n", rs->binary,
 		strerror(errno));
 	_exit(127);
@@ -421,6 +430,26 @@ static void run_cleanup(struct run_ctx *run)
 	free(run->pid_path);
 }
 
+/* The metrics endpoint: this binary again, `metrics serve`. */
+static int run_add_stats(struct run_ctx *run, char **error_r)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		*error_r = xasprintf("readlink /proc/self/exe: %s",
+				     strerror(errno));
+		return -1;
+	}
+	exe[n] = '\0';
+	struct run_service *rs = &run->services[run->n_services++];
+	rs->name = "stats";
+	rs->stats = true;
+	rs->run = run;
+	rs->binary = xstrdup(exe);
+	rs->fds = xcalloc(1, sizeof(int));
+	return 0;
+}
+
 int ctl_cmd_run(struct ctl_args *args)
 {
 	static const char *const names[] = SERVICE_NAMES;
@@ -458,6 +487,8 @@ int ctl_cmd_run(struct ctl_args *args)
 		if (run_open_sockets(rs, &error) < 0)
 			goto out;
 	}
+	if (ctl_metrics_configured(run.cfg) && run_add_stats(&run, &error) < 0)
+		goto out;
 	loop_signal_add(run.loop, SIGCHLD, run_on_signal, &run);
 	loop_signal_add(run.loop, SIGTERM, run_on_signal, &run);
 	loop_signal_add(run.loop, SIGINT, run_on_signal, &run);

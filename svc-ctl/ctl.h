@@ -40,6 +40,8 @@ int ctl_cmd_metrics(struct ctl_args *args);
 struct buf;
 /* The OpenMetrics text of every enabled service's status, scraped now. */
 void ctl_metrics_text(const struct config *cfg, struct buf *out);
+/* Whether service stats { inet_listener http { port } } is set. */
+bool ctl_metrics_configured(const struct config *cfg);
 /* Serves GET /metrics on service stats' inet_listener http until SIGTERM. */
 int ctl_metrics_serve(const struct config *cfg);
 int ctl_cmd_stop(struct ctl_args *args);
@@ -50,6 +52,29 @@ int ctl_rpc_call(const struct config *cfg, const char *service,
 		 const ProtobufCServiceDescriptor *desc, uint32_t major,
 		 uint32_t minor, const char *method,
 		 const ProtobufCMessage *request, struct rpc_reply *reply_r);
+
+/* The users of -u USER|MASK or -A (every user of every userdb, through
+ * svc-auth's UserList), as doveadm selects them. */
+struct ctl_users {
+	char **names;
+	size_t n;
+};
+/* Removes -u/-A from args and fills users_r: 0, -1 (error printed) or
+ * CTL_EXIT_USAGE when neither was given. */
+int ctl_users_take(struct ctl_args *args, const struct config *cfg,
+		   struct ctl_users *users_r);
+/* True when args has -u or -A (the doveadm form of a verb). */
+bool ctl_users_given(const struct ctl_args *args);
+void ctl_users_free(struct ctl_users *u);
+
+int ctl_cmd_kick(struct ctl_args *args);
+int ctl_cmd_log(struct ctl_args *args);
+int ctl_cmd_fetch(struct ctl_args *args);
+int ctl_cmd_expunge(struct ctl_args *args);
+/* The doveadm forms (-u/-A, --json) of mailbox, index and metacache. */
+int ctl_mail_mailbox(struct ctl_args *args);
+int ctl_mail_index(struct ctl_args *args);
+int ctl_mail_metacache(struct ctl_args *args);
 
 /* Writes s as a JSON string (quoted, escaped). */
 void ctl_json_string(FILE *out, const char *s);

@@ -8,6 +8,7 @@
  * EPOLLIN (stream_events), and it can hold decrypted bytes that epoll
  * never reports (stream_pending), which are read from a deferred call. */
 #include "imap-common.h"
+#include "imap-stats.h"
 #include "tls-service.h"
 
 #include <arpa/inet.h>
@@ -171,6 +172,7 @@ static void imap_cmd_free(struct imap_cmd **cmdp)
 	if (cmdp == &cmd->client->cmd)
 		cmd->client->drain_cb = NULL;
 	*cmdp = NULL;
+	imap_stats_command_end(cmd);
 	if (cmd->ctx_free != NULL)
 		cmd->ctx_free(cmd->ctx);
 	imap_pool_clear(&cmd->pool);
@@ -419,6 +421,7 @@ static void imap_client_run_command(struct imap_client *client)
 	cmd->client = client;
 	cmd->id = ++client->next_cmd_id;
 	client->ctx->n_commands++;
+	imap_stats_command_start(cmd);
 	if (imap_parse_command(text, len, client->reader.literals,
 			       client->reader.n_literals, &cmd->pool, &cmd->c,
 			       &error) < 0) {

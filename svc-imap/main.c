@@ -1,7 +1,9 @@
 /* stratus-imap: start-up only. The protocol engine lives in imap-client.c,
  * imap-parser.c and one cmd-*.c per command family. */
 #include "imap-index.h"
+#include "imap-kick.h"
 #include "imap-mail-log.h"
+#include "session.pb-c.h"
 #include "tls-service.h"
 #include "rpc-versions.h"
 
@@ -153,6 +155,11 @@ static const char *const imap_settings_implemented[] = {
 static const struct service_def imap_service = {
 	.name = "imap",
 	.protocol = "imap",
+	.rpc_desc = &stratus__session__descriptor,
+	.rpc_major = SESSION_RPC_MAJOR,
+	.rpc_minor = SESSION_RPC_MINOR,
+	.rpc_handlers = imap_session_handlers,
+	.rpc_n_handlers = IMAP_SESSION_N_HANDLERS,
 	.init = imap_init,
 	.deinit = imap_deinit,
 	.listener = imap_listener,

@@ -4,6 +4,9 @@
 #include "service.h"
 #include "pop3-common.h"
 #include "pop3-maildrop.h"
+#include "pop3-kick.h"
+#include "rpc-versions.h"
+#include "session.pb-c.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -76,12 +79,20 @@ static const char *const pop3_settings_implemented[] = {
 	"pop3_no_flag_updates",
 	"pop3_client_workarounds",
 	"pop3_uidl_format",
+	"mail_plugins: mail_log",
+	"plugin/mail_log_events",
+	"plugin/mail_log_fields",
 	NULL
 };
 
 static const struct service_def pop3_service = {
 	.name = "pop3",
 	.protocol = "pop3",
+	.rpc_desc = &stratus__session__descriptor,
+	.rpc_major = SESSION_RPC_MAJOR,
+	.rpc_minor = SESSION_RPC_MINOR,
+	.rpc_handlers = pop3_session_handlers,
+	.rpc_n_handlers = POP3_SESSION_N_HANDLERS,
 	.listener = pop3_listener,
 	.status = pop3_status,
 	.settings_implemented = pop3_settings_implemented,

@@ -4,6 +4,7 @@
  * deleted from svc-blob and svc-quota is told the usage changed; neither
  * is awaited, since the expunge is what the client was promised. */
 #include "pop3-rpc.h"
+#include "pop3-mail-log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,13 @@ struct pop3_update_req {
 	pop3_update_cb *cb;
 	uint32_t *expunge;
 	unsigned int n_expunge;
+	struct pop3_mail_log *mail_log;	/* with mail_log's expunge event */
 };
 
 static void pop3_update_finish(struct pop3_update_req *req, bool ok)
 {
 	req->cb(req->client, ok);
+	pop3_mail_log_free(&req->mail_log);
 	free(req->expunge);
 	free(req);
 }
@@ -72,7 +75,11 @@ static void pop3_expunge_reply(const struct rpc_reply *reply, void *ctx)
 		pop3_update_finish(req, false);
 		return;
 	}
-	pop3_delete_objects(req, (const void *)reply->msg);
+	const Stratus__IndexExpungeReply *r = (const void *)reply->msg;
+	if (req->mail_log != NULL)
+		pop3_mail_log_expunged(req->mail_log, r->expunged,
+				       r->n_expunged);
+	pop3_delete_objects(req, r);
 	if (req->be->quota_enabled) {
 		Stratus__QuotaChangedRequest q =
 			STRATUS__QUOTA_CHANGED_REQUEST__INIT;
@@ -86,13 +93,10 @@ static void pop3_expunge_reply(const struct rpc_reply *reply, void *ctx)
 	pop3_update_finish(req, true);
 }
 
-static void pop3_update_expunge(struct pop3_update_req *req)
+static void pop3_update_expunge_send(void *req_ctx)
 {
+	struct pop3_update_req *req = req_ctx;
 	struct pop3_client *client = req->client;
-	if (req->n_expunge == 0) {
-		pop3_update_finish(req, true);
-		return;
-	}
 	Stratus__IndexUidRange *store;
 	Stratus__IndexExpungeRequest ereq = STRATUS__INDEX_EXPUNGE_REQUEST__INIT;
 	Stratus__Context ctx;
@@ -106,6 +110,23 @@ static void pop3_update_expunge(struct pop3_update_req *req)
 			pop3_expunge_reply, req);
 	free(ereq.uids);
 	free(store);
+}
+
+/* With mail_log, the lines' headers are fetched before they are gone. */
+static void pop3_update_expunge(struct pop3_update_req *req)
+{
+	if (req->n_expunge == 0) {
+		pop3_update_finish(req, true);
+		return;
+	}
+	if (pop3_mail_log_expunge_enabled(req->client->server->cfg))
+		req->mail_log = pop3_mail_log_prefetch(req->be, req->client,
+						       req->expunge,
+						       req->n_expunge,
+						       pop3_update_expunge_send,
+						       req);
+	else
+		pop3_update_expunge_send(req);
 }
 
 static void pop3_store_reply(const struct rpc_reply *reply, void *ctx)

@@ -10,7 +10,10 @@ trap 'rm -rf "$tmp"' EXIT
 for unit in "$src"/systemd/*; do
 	name=$(basename "$unit")
 	svc=$(sed -n 's|^ExecStart=/usr/libexec/stratus/stratus-\([a-z0-9]*\) .*|\1|p' "$unit")
-	if [ -n "$svc" ]; then
+	if grep -q '^ExecStart=/usr/bin/stratusctl ' "$unit"; then
+		sed "s|^ExecStart=/usr/bin/stratusctl|ExecStart=$build/svc-ctl/stratusctl|" \
+			"$unit" > "$tmp/$name"
+	elif [ -n "$svc" ]; then
 		sed "s|^ExecStart=/usr/libexec/stratus/stratus-$svc|ExecStart=$build/svc-$svc/stratus-$svc|" \
 			"$unit" > "$tmp/$name"
 	else

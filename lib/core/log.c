@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "var-expand.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@ static struct {
 	FILE *file;
 	bool journal;
 	bool debug;
+	/* The last warnings and errors, oldest first from `next`, for
+	 * `stratusctl log errors` (doveadm log errors). */
+	struct log_recent recent[LOG_RECENT_MAX];
+	size_t next_recent, n_recent;
 } log_state;
 
 static const char *const level_names[] = {
@@ -57,6 +62,8 @@ void log_deinit(void)
 {
 	if (log_state.file != NULL)
 		fclose(log_state.file);
+	for (size_t i = 0; i < LOG_RECENT_MAX; i++)
+		free(log_state.recent[i].text);
 	free(log_state.service);
 	free(log_state.prefix);
 	memset(&log_state, 0, sizeof(log_state));
@@ -70,6 +77,42 @@ void log_set_debug(bool enabled)
 const char *log_service_name(void)
 {
 	return log_state.service != NULL ? log_state.service : "stratus";
+}
+
+const struct log_recent *log_recent_get(size_t i)
+{
+	if (i >= log_state.n_recent)
+		return NULL;
+	size_t oldest = (log_state.next_recent + LOG_RECENT_MAX -
+			 log_state.n_recent) % LOG_RECENT_MAX;
+	return &log_state.recent[(oldest + i) % LOG_RECENT_MAX];
+}
+
+static void log_recent_add(enum log_level level, const char *prefix,
+			   const char *msg)
+{
+	struct log_recent *r = &log_state.recent[log_state.next_recent];
+	log_state.next_recent = (log_state.next_recent + 1) % LOG_RECENT_MAX;
+	if (log_state.n_recent < LOG_RECENT_MAX)
+		log_state.n_recent++;
+	free(r->text);
+	r->text = xasprintf("%s%s", prefix, msg);
+	r->time = (int64_t)time(NULL);
+	r->level = level;
+}
+
+/* MESSAGE_ID: 128 bits from the format string (two FNV-1a hashes), so
+ * every line of one kind ("Disconnected: %s") shares an id that
+ * `journalctl MESSAGE_ID=...` selects, whatever its arguments. */
+static void log_message_id(const char *fmt, char out[33])
+{
+	uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+	for (const unsigned char *p = (const unsigned char *)fmt; *p; p++) {
+		a = (a ^ *p) * 0x100000001b3ULL;
+		b = (b ^ *p) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
+	}
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)a,
+		 (unsigned long long)b);
 }
 
 static void log_render_prefix(struct buf *out, const struct log_ctx *ctx)
@@ -111,9 +154,15 @@ void log_msgv(enum log_level level, const struct log_ctx *ctx,
 	log_render_prefix(&prefix, ctx);
 	if (buf_vprintf(&msg, fmt, ap) < 0)
 		(void)buf_append_str(&msg, "(log line too long)");
+	if (level >= LOG_LEVEL_WARNING)
+		log_recent_add(level, prefix.data != NULL ? prefix.data : "",
+			       msg.data != NULL ? msg.data : "");
 	if (log_state.journal) {
+		char id[33];
+		log_message_id(fmt, id);
 		sd_journal_send("MESSAGE=%s%s%s", prefix.data != NULL ?
 				prefix.data : "", level_names[level], msg.data,
+				"MESSAGE_ID=%s", id,
 				"PRIORITY=%d", level_priorities[level],
 				"SERVICE=%s", log_service_name(),
 				"SESSION=%s", ctx && ctx->session ? ctx->session : "",

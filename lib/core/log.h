@@ -1,6 +1,7 @@
 /* Logging with Dovecot's mail_log_prefix: every line of every service
  * starts with the same session string, e.g. "imap(joe)<123><AbCd>: ".
- * Lines go to the journal with SESSION/USER/SERVICE fields when the
+ * Lines go to the journal with SESSION/USER/SERVICE/REMOTE_IP and
+ * MESSAGE_ID (one per format string) fields when the
  * service runs under systemd (JOURNAL_STREAM set), else to log_path or
  * stderr. */
 #ifndef STRATUS_LOG_H
@@ -8,6 +9,8 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_DEBUG,
@@ -32,6 +35,16 @@ void log_init(const char *service, const char *prefix_template,
 void log_deinit(void);
 void log_set_debug(bool enabled);
 const char *log_service_name(void);
+
+/* The last LOG_RECENT_MAX warnings and worse this process logged. */
+#define LOG_RECENT_MAX 64
+struct log_recent {
+	int64_t time;		/* unix seconds */
+	enum log_level level;
+	char *text;		/* prefix and message, no level */
+};
+/* The i-th kept line, oldest first; NULL past the last. */
+const struct log_recent *log_recent_get(size_t i);
 
 void log_msgv(enum log_level level, const struct log_ctx *ctx,
 	      const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));

@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "histogram.h"
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@ struct rpc_pending {
 	rpc_reply_cb *cb;
 	void *cb_ctx;
 	struct loop_timer *timer;
+	uint64_t start_us;	/* for the rpc_client_seconds histogram */
 	/* Set when the request could not even be sent; reported deferred. */
 	Stratus__Status early_status;
 	const char *early_error;
@@ -77,6 +80,27 @@ static void pending_unlink(struct rpc_pending *p)
 	loop_timer_remove(&p->timer);
 }
 
+/* RPC latency per peer service, method and outcome, as the caller saw
+ * it (queueing in the peer included). The hello is not a call. */
+static void rpc_client_observe(const struct rpc_pending *p,
+			       Stratus__Status status)
+{
+	const ProtobufCServiceDescriptor *d = p->client->desc;
+	if (p->method == RPC_METHOD_HELLO)
+		return;
+	const char *method = p->method == RPC_METHOD_STATUS ? "Status" :
+		p->method < d->n_methods ? d->methods[p->method].name : "?";
+	const char *st = rpc_status_name(status);
+	char labels[160];
+	if (strncmp(st, "STATUS_", 7) == 0)
+		st += 7;
+	snprintf(labels, sizeof(labels),
+		 "peer=\"%s\",method=\"%s\",status=\"%s\"", d->short_name,
+		 method, st);
+	histo_observe("rpc_client_seconds", labels, HISTO_SECONDS,
+		      (double)(histo_now_us() - p->start_us) / 1e6);
+}
+
 static void pending_finish(struct rpc_pending *p, Stratus__Status status,
 			   const char *error, ProtobufCMessage *msg, int *fds,
 			   size_t n_fds)
@@ -86,6 +110,7 @@ static void pending_finish(struct rpc_pending *p, Stratus__Status status,
 		.fds = fds, .n_fds = n_fds,
 	};
 	pending_unlink(p);
+	rpc_client_observe(p, status);
 	if (p->cb != NULL)
 		p->cb(&reply, p->cb_ctx);
 	for (size_t i = 0; i < n_fds; i++) {
@@ -205,6 +230,7 @@ static struct rpc_pending *pending_new(struct rpc_client *c, uint32_t method,
 	p->client = c;
 	p->id = c->next_id++;
 	p->method = method;
+	p->start_us = histo_now_us();
 	p->cb = cb;
 	p->cb_ctx = cb_ctx;
 	p->timer = loop_timer_add(c->loop, timeout_ms ? timeout_ms :

@@ -11,5 +11,7 @@
 #define INDEX_RPC_MINOR 1
 #define QUOTA_RPC_MAJOR 1
 #define QUOTA_RPC_MINOR 1
+#define SESSION_RPC_MAJOR 1
+#define SESSION_RPC_MINOR 0
 
 #endif

@@ -32,7 +32,7 @@ _Static_assert(RPC_MAX_FDS_PER_FRAME <= RPC_MAX_PENDING_FDS,
 #define RPC_METHOD_STATUS 0x10001u
 /* The status-only service (status.proto) any RPC socket also answers. */
 #define RPC_CONTROL_MAJOR 1
-#define RPC_CONTROL_MINOR 0
+#define RPC_CONTROL_MINOR 1
 
 /* ---- server side ---- */
 

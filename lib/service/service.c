@@ -3,6 +3,7 @@
 #include "service.h"
 #include "buf.h"
 #include "log.h"
+#include "histogram.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -118,10 +119,66 @@ static void service_watchdog(struct loop_timer *t, void *ctx)
 	sd_notify(0, "WATCHDOG=1");
 }
 
+/* The log's kept warnings and errors into the reply: the events point
+ * into the log's own strings and live in static storage, as the status
+ * reply is packed before this process logs anything else. */
+static void service_status_errors(Stratus__StatusReply *r)
+{
+	static const char *const names[] = {
+		"debug", "info", "warning", "error", "fatal", "panic",
+	};
+	static Stratus__LogEvent events[LOG_RECENT_MAX];
+	static Stratus__LogEvent *ptrs[LOG_RECENT_MAX];
+	const struct log_recent *e;
+	size_t n = 0;
+	for (size_t i = 0; (e = log_recent_get(i)) != NULL; i++) {
+		stratus__log_event__init(&events[n]);
+		events[n].time = e->time;
+		events[n].level = (char *)names[e->level];
+		events[n].text = e->text;
+		ptrs[n] = &events[n];
+		n++;
+	}
+	r->recent_errors = ptrs;
+	r->n_recent_errors = n;
+}
+
+/* The process's histograms, in storage kept for the next request (the
+ * reply is packed before the loop runs again). */
+static void service_status_histograms(Stratus__StatusReply *r)
+{
+	static Stratus__Histogram msgs[HISTO_MAX_SERIES];
+	static Stratus__Histogram *ptrs[HISTO_MAX_SERIES];
+	size_t n = histo_series_count();
+	for (size_t i = 0; i < n; i++) {
+		const struct histo *h = histo_series(i);
+		Stratus__Histogram *m = &msgs[i];
+		size_t n_bounds;
+		const double *bounds = histo_bounds(h->kind, &n_bounds);
+		stratus__histogram__init(m);
+		m->name = h->name;
+		m->labels = h->labels;
+		m->bounds = (double *)bounds;
+		m->n_bounds = n_bounds;
+		m->counts = (uint64_t *)h->counts;
+		m->n_counts = n_bounds + 1;
+		m->count = h->count;
+		m->sum = h->sum;
+		ptrs[i] = m;
+	}
+	r->histograms = ptrs;
+	r->n_histograms = n;
+	if (histo_dropped() > 0)
+		service_status_counter(r, "histogram_series_dropped",
+				       histo_dropped());
+}
+
 static void service_status_cb(Stratus__StatusReply *r, void *ctx)
 {
 	struct service *svc = ctx;
 	r->connections = svc->clients;
+	service_status_errors(r);
+	service_status_histograms(r);
 	if (svc->def->status != NULL)
 		svc->def->status(r, svc);
 }
@@ -324,6 +381,7 @@ int service_main(const struct service_def *def, int argc, char **argv)
 	rpc_server_free(&svc.rpc);
 	loop_free(&svc.loop);
 	config_free(&svc.cfg);
+	histo_free_all();
 	log_deinit();
 	return ret;
 }

@@ -51,31 +51,24 @@ class MetricsTest(StratusTestCase):
         self.assertEqual(samples[("stratus_imap_connections_open", "imap")][0], "gauge")
 
     def test_http_endpoint(self):
-        p = subprocess.Popen([STRATUSCTL, "-c", self.stratus.config, "metrics", "serve"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            url = "http://127.0.0.1:%d" % STATS_PORT
-            deadline = time.time() + 10
-            while True:
-                try:
-                    r = urllib.request.urlopen(url + "/metrics", timeout=10)
-                    break
-                except urllib.error.URLError:
-                    if time.time() > deadline or p.poll() is not None:
-                        raise
-                    time.sleep(0.05)
-            self.assertTrue(r.headers["Content-Type"].startswith("application/openmetrics-text"))
-            fams = {f.name: f for f in om_parse(r.read().decode())}
-            self.assertIn("stratus_imap_logins", fams)
-            self.assertEqual({s.labels["service"]: s.value for s in fams["stratus_up"].samples}["blob"], 1)
-            with self.assertRaises(urllib.error.HTTPError) as e:
-                urllib.request.urlopen(url + "/other", timeout=10)
-            self.assertEqual(e.exception.code, 404)
-        finally:
-            p.terminate()
-            out = p.communicate(timeout=20)[0]
-        self.assertEqual(p.returncode, 0, out)
-        self.assertNotRegex(out, r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:")
+        # stratusctl run serves the configured listener itself (the stats
+        # child, as stratus-stats.service does under systemd)
+        self.stratus.wait_log(r"stats ready \(pid \d+\)")
+        url = "http://127.0.0.1:%d" % STATS_PORT
+        r = urllib.request.urlopen(url + "/metrics", timeout=10)
+        self.assertTrue(r.headers["Content-Type"].startswith("application/openmetrics-text"))
+        fams = {f.name: f for f in om_parse(r.read().decode())}
+        self.assertIn("stratus_imap_logins", fams)
+        self.assertEqual({s.labels["service"]: s.value for s in fams["stratus_up"].samples}["blob"], 1)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(url + "/other", timeout=10)
+        self.assertEqual(e.exception.code, 404)
+        # a second server on the same listener says why it cannot start
+        p = subprocess.run([STRATUSCTL, "-c", self.stratus.config, "metrics", "serve"],
+                           capture_output=True, text=True, timeout=20)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("Address already in use", p.stderr)
+        self.assertNotRegex(p.stderr, r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:")
 
     def test_login_counters_follow_logins(self):
         _, before = self.scrape()
@@ -96,6 +89,53 @@ class MetricsTest(StratusTestCase):
         self.assertEqual(delta("stratus_auth_auth_successes_total", "auth"), 1)
         self.assertEqual(delta("stratus_auth_auth_failures_total", "auth"), 1)
         self.assertGreaterEqual(delta("stratus_imap_connections_total", "imap"), 1)
+
+    def test_histograms(self):
+        c = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"], timeout=10)
+        c.login("user1@example.com", "pass1")
+        c.append("INBOX", None, None, b"Subject: h\r\n\r\n" + b"x" * 5000 + b"\r\n")
+        c.select("INBOX")
+        for _ in range(3):
+            c.fetch("1", "(BODY[])")
+        c.logout()
+        text = self.stratus.ctl("metrics").stdout
+        fams = {f.name: f for f in om_parse(text)}
+
+        def series(family, **labels):
+            f = fams[family]
+            self.assertEqual(f.type, "histogram")
+            out = {}
+            for s in f.samples:
+                if all(s.labels.get(k) == v for k, v in labels.items()):
+                    suffix = s.name[len(family):]
+                    if suffix == "_bucket":
+                        out.setdefault("buckets", []).append((float(s.labels["le"]), s.value))
+                    else:
+                        out[suffix] = s.value
+            return out
+
+        fetch = series("stratus_imap_command_seconds", command="FETCH")
+        self.assertGreaterEqual(fetch["_count"], 3)
+        self.assertEqual(fetch["buckets"][-1], (float("inf"), fetch["_count"]))
+        self.assertGreater(fetch["_sum"], 0)
+        self.assertEqual(fams["stratus_imap_command_seconds"].unit, "seconds")
+        self.assertGreaterEqual(series("stratus_imap_command_seconds", command="LOGIN")["_count"], 1)
+        # object storage: the APPEND's put, with its bytes
+        put = series("stratus_blob_storage_request_seconds", op="put", result="2xx")
+        self.assertGreaterEqual(put["_count"], 1)
+        size = series("stratus_blob_storage_request_bytes", op="put", result="2xx")
+        self.assertGreaterEqual(size["_sum"], 5000)
+        # the object is at most 16 KiB, so the 16384 bucket holds it
+        self.assertEqual(dict(size["buckets"])[16384.0], size["_count"])
+        # RPC latency as svc-imap saw its calls to svc-index
+        calls = {s.labels["method"]: s.value for s in fams["stratus_imap_rpc_client_seconds"].samples
+                 if s.name.endswith("_count") and s.labels["peer"] == "Index"
+                 and s.labels["status"] == "OK"}
+        self.assertGreaterEqual(sum(calls.values()), 3, calls)
+        self.assertIn("MailboxOpen", calls)
+        # and the Prometheus text parser reads the histograms too
+        prom = {f.name: f for f in prom_parse(text.replace("# EOF\n", ""))}
+        self.assertEqual(prom["stratus_imap_command_seconds"].type, "histogram")
 
 
 if __name__ == "__main__":
