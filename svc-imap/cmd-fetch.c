@@ -11,6 +11,7 @@
 #include "imap-index.h"
 #include "imap-mail.h"
 #include "imap-msgset.h"
+#include "imap-objectid.h"
 #include "imap-qresync.h"
 #include "imap-sync.h"
 #include "blob.pb-c.h"
@@ -34,6 +35,7 @@ struct fetch_msg {
 	int64_t internal_date;
 	uint64_t vsize, modseq;
 	char *object_id;
+	char *guid;		/* EMAILID */
 	char *envelope, *bodystructure, *body;	/* cached, or NULL */
 	char *hdr_fields;	/* MAIL_HEADER_CACHE_FIELD, or NULL */
 	char *mime_parts;	/* the cached part tree, or NULL */
@@ -88,6 +90,7 @@ static void fetch_msgs_free(struct fetch_ctx *f)
 			free(m->flags[k]);
 		free(m->flags);
 		free(m->object_id);
+		free(m->guid);
 		free(m->envelope);
 		free(m->bodystructure);
 		free(m->body);
@@ -317,6 +320,13 @@ static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 		break;
 	case IMAP_FETCH_SECTION:
 		start_section(f, m, item);
+		break;
+	case IMAP_FETCH_EMAILID:
+		buf_append_str(&b, "EMAILID ");
+		imap_objectid_append(&b, IMAP_EMAILID_PREFIX, m->guid);
+		break;
+	case IMAP_FETCH_THREADID:
+		buf_append_str(&b, "THREADID NIL");
 		break;
 	}
 	if (b.len > 0)
@@ -576,6 +586,7 @@ static void fetch_index_reply(struct imap_cmd *cmd,
 		m->vsize = im->virtual_size;
 		m->modseq = im->modseq;
 		m->object_id = xstrdup(im->object_id);
+		m->guid = xstrdup(im->guid);
 		m->envelope = cached_dup(im, "envelope");
 		m->bodystructure = cached_dup(im, "bodystructure");
 		m->body = cached_dup(im, "body");

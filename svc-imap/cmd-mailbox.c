@@ -8,6 +8,7 @@
 #include "imap-quota.h"
 #include "imap-qresync.h"
 #include "imap-msgset.h"
+#include "imap-objectid.h"
 #include "imap-sync.h"
 #include "imap-utf7.h"
 
@@ -113,6 +114,25 @@ static void simple_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	imap_cmd_done(cmd);
 }
 
+/* OBJECTID (RFC 8474 4.1): CREATE tells the new mailbox's MAILBOXID. */
+static void create_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+{
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		imap_index_fail(cmd, reply, cmd->ctx);
+		return;
+	}
+	const Stratus__IndexMailboxStatus *st =
+		((const Stratus__IndexMailboxStatusReply *)reply->msg)->status;
+	struct buf id = BUF_INIT;
+	if (st != NULL && st->guid[0] != '\0')
+		imap_objectid_append(&id, IMAP_MAILBOXID_PREFIX, st->guid);
+	imap_cmd_reply(cmd, "OK", "%s%s%sCreate completed.",
+		       id.len > 0 ? "[MAILBOXID " : "",
+		       id.len > 0 ? id.data : "", id.len > 0 ? "] " : "");
+	buf_free(&id);
+	imap_cmd_done(cmd);
+}
+
 /* A command's reply text is "Create completed." etc.: lower-case the
  * name once so the text matches Dovecot's. */
 static void cmd_name_lower(struct imap_cmd *cmd)
@@ -182,7 +202,7 @@ bool cmd_create(struct imap_cmd *cmd)
 	req.n_special_use = (size_t)n_uses;
 	cmd->ctx = (void *)name;
 	imap_mail_log_index_call(cmd, IMAP_INDEX_CREATE, &req.base,
-				 simple_reply);
+				 create_reply);
 	return false;
 }
 
@@ -301,6 +321,12 @@ void imap_status_format(struct buf *out, const char *name,
 	for (size_t i = 0; st != NULL && i < items->list_count; i++) {
 		const char *it = items->list[i].str;
 		unsigned long long v = 0;
+		if (strcasecmp(it, "MAILBOXID") == 0) {
+			buf_printf(out, "%sMAILBOXID ", i > 0 ? " " : "");
+			imap_objectid_append(out, IMAP_MAILBOXID_PREFIX,
+					     st->guid);
+			continue;
+		}
 		if (strcasecmp(it, "MESSAGES") == 0)
 			v = st->messages;
 		else if (strcasecmp(it, "RECENT") == 0)
@@ -324,7 +350,7 @@ bool imap_status_items_valid(struct imap_client *client,
 			     const struct imap_arg *items)
 {
 	static const char *const known[] = { "MESSAGES", "RECENT", "UIDNEXT",
-		"UIDVALIDITY", "UNSEEN", "SIZE", "HIGHESTMODSEQ" };
+		"UIDVALIDITY", "UNSEEN", "SIZE", "HIGHESTMODSEQ", "MAILBOXID" };
 	if (items->type != IMAP_ARG_LIST || items->list_count == 0)
 		return false;
 	for (size_t i = 0; i < items->list_count; i++) {
@@ -627,6 +653,10 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	/* Modseqs are kept for every mailbox (RFC 7162 3.1.2.1). */
 	imap_client_send(client, "* OK [HIGHESTMODSEQ %llu] Highest",
 			 (unsigned long long)st->highest_modseq);
+	struct buf id = BUF_INIT;
+	imap_objectid_append(&id, IMAP_MAILBOXID_PREFIX, st->guid);
+	imap_client_send(client, "* OK [MAILBOXID %s] Ok", id.data);
+	buf_free(&id);
 	if (sc->qresync && sc->uidvalidity == st->uidvalidity) {
 		select_qresync(cmd);
 		return;

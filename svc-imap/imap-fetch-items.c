@@ -107,6 +107,10 @@ static int parse_item(struct imap_pool *pool, struct imap_fetch_items *it,
 		add(pool, it, IMAP_FETCH_RFC822_SIZE);
 	} else if (strcasecmp(a, "MODSEQ") == 0) {
 		add(pool, it, IMAP_FETCH_MODSEQ);
+	} else if (strcasecmp(a, "EMAILID") == 0) {
+		add(pool, it, IMAP_FETCH_EMAILID);
+	} else if (strcasecmp(a, "THREADID") == 0) {
+		add(pool, it, IMAP_FETCH_THREADID);
 	} else if (strcasecmp(a, "ENVELOPE") == 0) {
 		add(pool, it, IMAP_FETCH_ENVELOPE);
 		it->want_envelope = true;

@@ -20,6 +20,8 @@ enum imap_fetch_kind {
 	IMAP_FETCH_BODY,		/* BODY without a section */
 	IMAP_FETCH_SECTION,		/* BODY[...], BODY.PEEK[...], RFC822* */
 	IMAP_FETCH_MODSEQ,
+	IMAP_FETCH_EMAILID,		/* OBJECTID (RFC 8474) */
+	IMAP_FETCH_THREADID,
 };
 
 struct imap_fetch_item {

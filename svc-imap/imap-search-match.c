@@ -158,6 +158,8 @@ bool imap_search_match(const Stratus__IndexSearchKey *k,
 		return day_of(m->save_date + tz) >= day_of(k->number);
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_MODSEQ:
 		return (int64_t)m->modseq >= k->number;
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_GUID:
+		return strcmp(m->guid, k->text) == 0;
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER:
 		return header_match(sm, k->field, k->text);
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY:

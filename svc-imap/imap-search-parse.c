@@ -3,6 +3,7 @@
 #include "imap-search.h"
 #include "imap-date.h"
 #include "imap-msgset.h"
+#include "imap-objectid.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -167,6 +168,26 @@ static Stratus__IndexSearchKey *within_key(struct sp *p, bool older)
 	return k;
 }
 
+/* OBJECTID (RFC 8474 6): EMAILID names a message GUID; no THREADID is
+ * ever given out (FETCH says NIL), so THREADID matches nothing. */
+static Stratus__IndexSearchKey *objectid_key(struct sp *p, bool emailid)
+{
+	const char *s = next_string(p);
+	if (s == NULL)
+		return NULL;
+	const char *guid = emailid ? imap_emailid_guid(s) : NULL;
+	if (guid != NULL) {
+		Stratus__IndexSearchKey *k = key_new(p,
+			STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_GUID);
+		k->text = (char *)guid;
+		return k;
+	}
+	Stratus__IndexSearchKey *n = key_new(p,
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_NOT);
+	key_add_sub(p, n, key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ALL));
+	return n;
+}
+
 static Stratus__IndexSearchKey *parse_atom(struct sp *p, const char *a,
 					   unsigned int depth)
 {
@@ -308,6 +329,8 @@ static Stratus__IndexSearchKey *parse_atom(struct sp *p, const char *a,
 	}
 	if (strcasecmp(a, "OLDER") == 0 || strcasecmp(a, "YOUNGER") == 0)
 		return within_key(p, strcasecmp(a, "OLDER") == 0);
+	if (strcasecmp(a, "EMAILID") == 0 || strcasecmp(a, "THREADID") == 0)
+		return objectid_key(p, strcasecmp(a, "EMAILID") == 0);
 	if (strcasecmp(a, "UID") == 0) {
 		const char *s = next_string(p);
 		return s == NULL ? NULL : set_key(p, s, true);

@@ -132,6 +132,9 @@ static enum tri index_eval(const struct index_mailbox *box,
 			T_YES : T_NO;
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_MODSEQ:
 		return (int64_t)r->modseq >= k->number ? T_YES : T_NO;
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_GUID:
+		return r->guid != NULL && strcmp(r->guid, k->text) == 0 ?
+			T_YES : T_NO;
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER: {
 		char name[INDEX_MAX_FLAG_LEN + 8];
 		snprintf(name, sizeof(name), "hdr.%s", k->field);

@@ -63,9 +63,12 @@ namespace inbox {
         typ, data = m.create("Work/")     # a trailing separator is allowed
         if typ != "OK" and b"UNAVAILABLE" in data[0]:
             self.skipTest("svc-index not answering")
-        self.assertEqual((typ, data), ("OK", [b"Create completed."]))
+        # OBJECTID (RFC 8474 4.1): CREATE names the new MAILBOXID.
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0], rb"^\[MAILBOXID \(F[0-9a-f]{32}\)\] Create completed\.$")
         typ, data = m.create("Work/Projects")
-        self.assertEqual((typ, data), ("OK", [b"Create completed."]))
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0], rb"^\[MAILBOXID \(F[0-9a-f]{32}\)\] Create completed\.$")
         typ, data = m.create("Work/Projects")
         self.assertEqual(typ, "NO")
         self.assertIn(b"[ALREADYEXISTS]", data[0])
