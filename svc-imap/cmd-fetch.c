@@ -9,6 +9,7 @@
 #include "imap-fetch.h"
 #include "imap-date.h"
 #include "imap-index.h"
+#include "imap-binary.h"
 #include "imap-mail.h"
 #include "imap-msgset.h"
 #include "imap-objectid.h"
@@ -54,6 +55,7 @@ struct fetch_ctx {
 	 * index record has the header-field cache needs no body */
 	bool sections_cached;
 	const char *vanished_set;	/* the raw UID set, for VANISHED */
+	bool unknown_cte;	/* a BINARY part could not be decoded */
 	struct fetch_msg *msgs;
 	size_t n_msgs, next;
 	uint32_t next_uid;	/* index reply was cut: continue here */
@@ -269,6 +271,52 @@ static void start_section(struct fetch_ctx *f, const struct fetch_msg *m,
 	f->left = len;
 }
 
+/* RFC 3516: the decoded part as a literal8 when it has a NUL (a plain
+ * literal may not), or its decoded size. */
+static void write_binary(struct fetch_ctx *f,
+			 const struct imap_fetch_item *item)
+{
+	struct buf content = BUF_INIT;
+	const char *data = f->map.data != NULL ? f->map.data : "";
+	(void)imap_binary_content(data, f->map.size, f->root, &item->section,
+				  &content);
+	out_str(f->client, item->name);
+	if (item->kind == IMAP_FETCH_BINARY_SIZE) {
+		char n[32];
+		snprintf(n, sizeof(n), " %zu", content.len);
+		out_str(f->client, n);
+		buf_free(&content);
+		return;
+	}
+	if (item->partial)
+		mail_section_partial(&content, item->offset, item->count);
+	bool nul = content.len > 0 &&
+		memchr(content.data, 0, content.len) != NULL;
+	char hdr[64];
+	snprintf(hdr, sizeof(hdr), " %s{%zu}\r\n", nul ? "~" : "",
+		 content.len);
+	out_str(f->client, hdr);
+	if (content.len > 0)
+		imap_client_send_raw(f->client, content.data, content.len);
+	buf_free(&content);
+}
+
+/* Every BINARY item of the message can be decoded (else the command
+ * ends NO [UNKNOWN-CTE] and the message is not written). */
+static bool binary_decodable(const struct fetch_ctx *f)
+{
+	const char *data = f->map.data != NULL ? f->map.data : "";
+	for (size_t i = 0; i < f->items.n_items; i++) {
+		const struct imap_fetch_item *it = &f->items.items[i];
+		if ((it->kind == IMAP_FETCH_BINARY ||
+		     it->kind == IMAP_FETCH_BINARY_SIZE) &&
+		    !imap_binary_decodable(data, f->map.size, f->root,
+					   &it->section))
+			return false;
+	}
+	return true;
+}
+
 static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 		       const struct imap_fetch_item *item)
 {
@@ -328,6 +376,10 @@ static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 	case IMAP_FETCH_THREADID:
 		buf_append_str(&b, "THREADID NIL");
 		break;
+	case IMAP_FETCH_BINARY:
+	case IMAP_FETCH_BINARY_SIZE:
+		write_binary(f, item);
+		break;
 	}
 	if (b.len > 0)
 		imap_client_send_raw(client, b.data, b.len);
@@ -352,6 +404,10 @@ static bool write_message(struct fetch_ctx *f, const struct fetch_msg *m)
 		uint32_t seq = imap_client_seq(client, m->uid);
 		if (seq == 0)
 			return true;	/* not in the session's view */
+		if (!binary_decodable(f)) {
+			f->unknown_cte = true;
+			return true;
+		}
 		char hdr[48];
 		snprintf(hdr, sizeof(hdr), "* %u FETCH (", seq);
 		out_str(client, hdr);
@@ -478,7 +534,11 @@ static void fetch_pump(struct imap_cmd *cmd)
 		fetch_request(cmd, f->next_uid);
 		return;
 	}
-	if (f->uid_cmd)
+	if (f->unknown_cte) {
+		imap_cmd_reply(cmd, "NO", "[UNKNOWN-CTE] Unknown "
+			       "Content-Transfer-Encoding.");
+		imap_cmd_done(cmd);
+	} else if (f->uid_cmd)
 		imap_sync_reply(cmd, "OK", "Fetch completed.");
 	else {
 		imap_cmd_reply(cmd, "OK", "Fetch completed.");
@@ -836,8 +896,10 @@ bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
 	f->sections_cached = f->items.need_body;
 	for (size_t i = 0; i < f->items.n_items; i++) {
 		const struct imap_fetch_item *it = &f->items.items[i];
-		if (it->kind == IMAP_FETCH_SECTION &&
-		    !mail_header_cache_covers(&it->section))
+		if ((it->kind == IMAP_FETCH_SECTION &&
+		     !mail_header_cache_covers(&it->section)) ||
+		    it->kind == IMAP_FETCH_BINARY ||
+		    it->kind == IMAP_FETCH_BINARY_SIZE)
 			f->sections_cached = false;
 	}
 	if (uid_cmd && !fetch_has(f, IMAP_FETCH_UID))

@@ -64,7 +64,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 	"IDLE UIDPLUS MOVE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS " \
 	"STATUS=SIZE MULTIAPPEND " \
 	"ESEARCH SEARCHRES WITHIN SORT SORT=DISPLAY ESORT " \
-	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES OBJECTID"
+	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES OBJECTID BINARY"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

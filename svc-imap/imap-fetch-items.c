@@ -89,6 +89,57 @@ bad:
 	return -1;
 }
 
+/* RFC 3516: "BINARY[1.2]<o.c>", "BINARY.PEEK[...]", "BINARY.SIZE[...]":
+ * the section is part numbers only (or empty); the partial is over the
+ * decoded content. */
+static int parse_binary(struct imap_pool *pool, struct imap_fetch_items *it,
+			const char *atom, const char **error_r)
+{
+	bool peek = strncasecmp(atom, "BINARY.PEEK[", 12) == 0;
+	bool size = strncasecmp(atom, "BINARY.SIZE[", 12) == 0;
+	const char *spec = atom + (peek || size ? 12 : 7);
+	const char *close = strchr(spec, ']');
+	*error_r = "Invalid BINARY[..] parameter";
+	if (close == NULL)
+		return -1;
+	for (const char *p = spec; p < close; p++) {
+		if ((*p < '0' || *p > '9') && *p != '.')
+			return -1;
+	}
+	char *sect = imap_pool_strndup(pool, spec, (size_t)(close - spec));
+	struct imap_fetch_item *item = add(pool, it, size ?
+		IMAP_FETCH_BINARY_SIZE : IMAP_FETCH_BINARY);
+	if (mail_section_parse(sect, &item->section, error_r) < 0 ||
+	    item->section.kind != MAIL_SECTION_ALL) {
+		*error_r = "Invalid BINARY[..] parameter";
+		return -1;
+	}
+	item->name = imap_pool_printf(pool, "BINARY%s[%s]", size ? ".SIZE" :
+				      "", sect);
+	item->sets_seen = !peek && !size;
+	it->need_body = true;
+	it->sets_seen |= item->sets_seen;
+	const char *rest = close + 1;
+	if (*rest == '\0')
+		return 0;
+	char *end;
+	*error_r = "Invalid BINARY[..] partial";
+	if (size || *rest != '<' || rest[1] < '0' || rest[1] > '9')
+		return -1;
+	item->offset = strtoull(rest + 1, &end, 10);
+	if (item->offset > UINT32_MAX || *end != '.' || end[1] < '0' ||
+	    end[1] > '9')
+		return -1;
+	item->count = strtoull(end + 1, &end, 10);
+	if (item->count > UINT32_MAX || strcmp(end, ">") != 0 ||
+	    item->count == 0)
+		return -1;
+	item->partial = true;
+	item->name = imap_pool_printf(pool, "BINARY[%s]<%llu>", sect,
+				      (unsigned long long)item->offset);
+	return 0;
+}
+
 static int parse_item(struct imap_pool *pool, struct imap_fetch_items *it,
 		      const struct imap_arg *arg, const char **error_r)
 {
@@ -128,6 +179,10 @@ static int parse_item(struct imap_pool *pool, struct imap_fetch_items *it,
 	} else if (strcasecmp(a, "RFC822.TEXT") == 0) {
 		return add_section(pool, it, "RFC822.TEXT", "TEXT", true,
 				   error_r);
+	} else if (strncasecmp(a, "BINARY[", 7) == 0 ||
+		   strncasecmp(a, "BINARY.PEEK[", 12) == 0 ||
+		   strncasecmp(a, "BINARY.SIZE[", 12) == 0) {
+		return parse_binary(pool, it, a, error_r);
 	} else if (strncasecmp(a, "BODY[", 5) == 0 ||
 		   strncasecmp(a, "BODY.PEEK[", 10) == 0) {
 		return parse_body_section(pool, it, a, error_r);
@@ -181,7 +236,9 @@ int imap_fetch_items_parse(struct imap_pool *pool, const struct imap_arg *arg,
 void imap_fetch_items_free(struct imap_fetch_items *it)
 {
 	for (size_t i = 0; i < it->n_items; i++) {
-		if (it->items[i].kind == IMAP_FETCH_SECTION)
+		if (it->items[i].kind == IMAP_FETCH_SECTION ||
+		    it->items[i].kind == IMAP_FETCH_BINARY ||
+		    it->items[i].kind == IMAP_FETCH_BINARY_SIZE)
 			mail_section_free(&it->items[i].section);
 	}
 	it->n_items = 0;

@@ -22,6 +22,8 @@ enum imap_fetch_kind {
 	IMAP_FETCH_MODSEQ,
 	IMAP_FETCH_EMAILID,		/* OBJECTID (RFC 8474) */
 	IMAP_FETCH_THREADID,
+	IMAP_FETCH_BINARY,		/* BINARY[part], BINARY.PEEK[part] */
+	IMAP_FETCH_BINARY_SIZE,		/* BINARY.SIZE[part] (RFC 3516) */
 };
 
 struct imap_fetch_item {

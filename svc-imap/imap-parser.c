@@ -489,7 +489,9 @@ static int parse_quoted(struct imap_parse *ps, struct imap_arg *arg)
 
 static int parse_literal(struct imap_parse *ps, struct imap_arg *arg)
 {
-	if (*ps->p == '~')
+	/* literal8 (RFC 3516, APPEND of BINARY content) may carry NULs. */
+	bool literal8 = *ps->p == '~';
+	if (literal8)
 		ps->p++;
 	const char *close = memchr(ps->p, '}', (size_t)(ps->end - ps->p));
 	if (close == NULL || ps->end - close < 3 || close[1] != '\r' ||
@@ -505,7 +507,8 @@ static int parse_literal(struct imap_parse *ps, struct imap_arg *arg)
 		arg->str = NULL;
 		arg->len = (size_t)lit->size;
 	} else {
-		if (memchr(lit->data.data != NULL ? lit->data.data : "", '\0',
+		if (!literal8 &&
+		    memchr(lit->data.data != NULL ? lit->data.data : "", '\0',
 			   lit->data.len) != NULL) {
 			ps->error = "NUL characters not allowed";
 			return -1;
