@@ -4,6 +4,7 @@
 #include "service.h"
 #include "lmtp-common.h"
 #include "lmtp-delivery.h"
+#include "lmtp-reload.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,12 +98,16 @@ static const char *const lmtp_settings_implemented[] = {
 	NULL
 };
 
+static const char *const lmtp_settings_live[] = LMTP_SETTINGS_LIVE;
+
 static const struct service_def lmtp_service = {
 	.name = "lmtp",
 	.protocol = "lmtp",
 	.listener = lmtp_listener,
 	.status = lmtp_status,
 	.settings_implemented = lmtp_settings_implemented,
+	.reload = lmtp_service_reload,
+	.settings_live = lmtp_settings_live,
 };
 
 int main(int argc, char **argv)

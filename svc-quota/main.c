@@ -88,6 +88,8 @@ static void quota_status(Stratus__StatusReply *reply, struct service *svc)
 	service_status_counter(reply, "clone_writes", q->clone_writes);
 }
 
+static const char *const quota_settings_live[] = QUOTA_SETTINGS_LIVE;
+
 static const struct service_def quota_service = {
 	.name = "quota",
 	.rpc_desc = &stratus__quota__descriptor,
@@ -99,6 +101,8 @@ static const struct service_def quota_service = {
 	.deinit = quota_deinit,
 	.status = quota_status,
 	.settings_implemented = quota_settings_implemented,
+	.reload = quota_service_reload,
+	.settings_live = quota_settings_live,
 };
 
 int main(int argc, char **argv)

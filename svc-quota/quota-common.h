@@ -50,6 +50,12 @@ void quota_user_get(struct quota_ctx *q, const char *name, bool force,
 		    quota_user_ready_fn *cb, void *cb_ctx);
 void quota_users_free(struct quota_ctx *q);
 void quota_users_expire(struct quota_ctx *q, uint64_t idle_ms);
+void quota_users_rules_changed(struct quota_ctx *q);
+/* SIGHUP (quota-reload.c): quota_rule* and quota_warning* from the new
+ * configuration, for every user's next request. */
+void quota_service_reload(struct service *svc);
+#define QUOTA_SETTINGS_LIVE { "plugin/quota_rule*", "plugin/quota_warning*", \
+	NULL }
 
 const struct quota_rules *quota_user_rules(const struct quota_user *u);
 const char *quota_user_name(const struct quota_user *u);

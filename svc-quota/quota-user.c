@@ -439,3 +439,18 @@ bool quota_users_cached_usage(struct quota_ctx *q, const char *name,
 	quota_user_usage(u, false, bytes_r, messages_r);
 	return true;
 }
+
+/* After a reload changed the config's rules: a user not loading now is
+ * loaded again (rules from the config and the userdb, usage from
+ * svc-index) by its next request, which waits for it, so the new rules
+ * answer at once; one loading now re-reads its rules at its next load. */
+void quota_users_rules_changed(struct quota_ctx *q)
+{
+	for (struct quota_user *u = q->users; u != NULL; u = u->next) {
+		u->rules_at = 0;
+		if (!u->loading) {
+			u->have_rules = false;
+			u->usage_at = 0;
+		}
+	}
+}

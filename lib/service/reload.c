@@ -1,7 +1,8 @@
 /* SIGHUP: re-read the configuration. A file that does not load is
  * refused (the parser's file:line error is logged) and the old one keeps
  * serving. A file that loads is compared with the running one through
- * config_dump: the log levels (mail_debug) change at once; every other
+ * config_dump: the log levels (mail_debug) change at once, the settings
+ * of a service's settings_live its reload hook applies; every other
  * changed setting is named in the log as needing a restart, since the
  * services keep pointers into their configuration. */
 #include "service.h"
@@ -74,13 +75,44 @@ static bool reload_line_in(const char *line, char **lines, size_t n)
 	return false;
 }
 
-static bool reload_is_live(const char *key, size_t n)
+/* "plugin /sieve_before" or "protocol lmtp /submission_host" as the
+ * service lists it: "plugin/sieve_before", "submission_host". */
+static char *reload_key_name(const char *key, size_t n)
+{
+	struct buf out = BUF_INIT;
+	if (n > 9 && strncmp(key, "protocol ", 9) == 0) {
+		const char *slash = memchr(key, '/', n);
+		if (slash != NULL) {
+			n -= (size_t)(slash + 1 - key);
+			key = slash + 1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (key[i] == ' ' && i + 1 < n && key[i + 1] == '/')
+			continue;
+		buf_append_c(&out, key[i]);
+	}
+	buf_append_c(&out, '\0');
+	return buf_steal(&out);
+}
+
+static bool reload_is_live(const struct service_def *def, const char *key,
+			   size_t n)
 {
 	for (const char *const *p = reload_live_settings; *p != NULL; p++) {
 		if (strlen(*p) == n && strncmp(*p, key, n) == 0)
 			return true;
 	}
-	return false;
+	char *name = reload_key_name(key, n);
+	bool live = false;
+	for (const char *const *p = def->settings_live;
+	     p != NULL && *p != NULL && !live; p++) {
+		size_t k = strlen(*p);
+		live = k > 0 && (*p)[k - 1] == '*' ?
+			strncmp(*p, name, k - 1) == 0 : strcmp(*p, name) == 0;
+	}
+	free(name);
+	return live;
 }
 
 /* Adds "key " to out unless it is there; out is " k1 k2 ... ". */
@@ -98,7 +130,8 @@ static void reload_add_key(struct buf *out, const char *key, size_t klen)
 }
 
 /* Adds the key of each line of `a` missing from `b` to live or restart. */
-static void reload_changed_keys(char **a, size_t na, char **b, size_t nb,
+static void reload_changed_keys(const struct service_def *def, char **a,
+				size_t na, char **b, size_t nb,
 				struct buf *restart, struct buf *live)
 {
 	for (size_t i = 0; i < na; i++) {
@@ -106,7 +139,7 @@ static void reload_changed_keys(char **a, size_t na, char **b, size_t nb,
 			continue;
 		const char *eq = strstr(a[i], " =");
 		size_t klen = eq != NULL ? (size_t)(eq - a[i]) : strlen(a[i]);
-		reload_add_key(reload_is_live(a[i], klen) ? live : restart,
+		reload_add_key(reload_is_live(def, a[i], klen) ? live : restart,
 			       a[i], klen);
 	}
 }
@@ -125,8 +158,8 @@ void service_reload(struct service *svc)
 	char **old = reload_flatten(svc->cfg, &n_old);
 	char **new = reload_flatten(cfg, &n_new);
 	struct buf restart = BUF_INIT, live = BUF_INIT;
-	reload_changed_keys(new, n_new, old, n_old, &restart, &live);
-	reload_changed_keys(old, n_old, new, n_new, &restart, &live);
+	reload_changed_keys(svc->def, new, n_new, old, n_old, &restart, &live);
+	reload_changed_keys(svc->def, old, n_old, new, n_new, &restart, &live);
 	bool debug = svc->debug_flag ||
 		     config_get_bool(cfg, svc->def->protocol, "mail_debug");
 	log_set_debug(debug);

@@ -76,6 +76,10 @@ struct service_def {
 	/* After a SIGHUP reload that loaded: drops state the new
 	 * configuration may change (svc-auth: its cache). Optional. */
 	void (*reload)(struct service *svc);
+	/* Settings that reload hook applies from reload_cfg, named as in
+	 * settings_implemented ("submission_host", "plugin/quota_rule*");
+	 * the reload log lists them as applied, not as needing a restart. */
+	const char *const *settings_live;
 };
 
 struct service {

@@ -1,0 +1,13 @@
+/* svc-lmtp's reload hook (see lmtp-reload.c) and what it applies. */
+#ifndef LMTP_RELOAD_H
+#define LMTP_RELOAD_H
+
+#include "service.h"
+
+#define LMTP_SETTINGS_LIVE { "plugin/sieve_before*", "plugin/sieve_after*", \
+	"submission_host", "submission_timeout", "rejection_subject", \
+	"rejection_reason", NULL }
+
+void lmtp_service_reload(struct service *svc);
+
+#endif
