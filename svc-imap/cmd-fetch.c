@@ -10,6 +10,7 @@
 #include "imap-date.h"
 #include "imap-index.h"
 #include "imap-binary.h"
+#include "imap-preview.h"
 #include "imap-mail.h"
 #include "imap-msgset.h"
 #include "imap-objectid.h"
@@ -380,6 +381,14 @@ static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 	case IMAP_FETCH_BINARY_SIZE:
 		write_binary(f, item);
 		break;
+	case IMAP_FETCH_PREVIEW: {
+		struct buf text = BUF_INIT;
+		imap_preview_get(data, f->map.size, f->root, &text);
+		buf_append_str(&b, "PREVIEW ");
+		imap_quote_string(&b, text.data);
+		buf_free(&text);
+		break;
+	}
 	}
 	if (b.len > 0)
 		imap_client_send_raw(client, b.data, b.len);
@@ -899,7 +908,8 @@ bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
 		if ((it->kind == IMAP_FETCH_SECTION &&
 		     !mail_header_cache_covers(&it->section)) ||
 		    it->kind == IMAP_FETCH_BINARY ||
-		    it->kind == IMAP_FETCH_BINARY_SIZE)
+		    it->kind == IMAP_FETCH_BINARY_SIZE ||
+		    it->kind == IMAP_FETCH_PREVIEW)
 			f->sections_cached = false;
 	}
 	if (uid_cmd && !fetch_has(f, IMAP_FETCH_UID))

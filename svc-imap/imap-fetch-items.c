@@ -162,6 +162,9 @@ static int parse_item(struct imap_pool *pool, struct imap_fetch_items *it,
 		add(pool, it, IMAP_FETCH_EMAILID);
 	} else if (strcasecmp(a, "THREADID") == 0) {
 		add(pool, it, IMAP_FETCH_THREADID);
+	} else if (strcasecmp(a, "PREVIEW") == 0) {
+		add(pool, it, IMAP_FETCH_PREVIEW);
+		it->need_body = true;
 	} else if (strcasecmp(a, "ENVELOPE") == 0) {
 		add(pool, it, IMAP_FETCH_ENVELOPE);
 		it->want_envelope = true;
@@ -229,6 +232,24 @@ int imap_fetch_items_parse(struct imap_pool *pool, const struct imap_arg *arg,
 	for (size_t i = 0; i < arg->list_count; i++) {
 		if (parse_item(pool, it, &arg->list[i], error_r) < 0)
 			return -1;
+		/* PREVIEW's modifiers (RFC 8970 3.1): LAZY only. The preview
+		 * is made from the body either way. */
+		if (imap_arg_atom_equals(&arg->list[i], "PREVIEW") &&
+		    i + 1 < arg->list_count &&
+		    arg->list[i + 1].type == IMAP_ARG_LIST) {
+			const struct imap_arg *mods = &arg->list[++i];
+			for (size_t k = 0; k < mods->list_count; k++) {
+				if (!imap_arg_atom_equals(&mods->list[k],
+							  "LAZY")) {
+					*error_r = "Invalid PREVIEW modifier";
+					return -1;
+				}
+			}
+			if (mods->list_count == 0) {
+				*error_r = "Invalid PREVIEW modifier";
+				return -1;
+			}
+		}
 	}
 	return 0;
 }
