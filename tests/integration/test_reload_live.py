@@ -5,6 +5,7 @@ quota rules in svc-quota (`stratusctl quota get` shows the new limit at
 once). The reload log names them as applied, not as needing a restart; a
 new quota rule that does not parse keeps the old rules."""
 
+import json
 import os
 import re
 import signal
@@ -151,8 +152,14 @@ plugin {{
         self.assertEqual(self.sink1.messages, [])
         self.assertEqual(self.messages("GlobalA"), 1)
         self.assertEqual(self.messages("INBOX"), 1)
-        # and the new quota rule answers at once
+        # and the new quota rule answers at once (also in doveadm's form)
         self.assertEqual(self.storage_limit(), 2048)
+        rows = json.loads(self.stratus.ctl("quota", "get", "--json", "-u", USER).stdout)
+        self.assertEqual([(r["user"], r["type"], r["limit"]) for r in rows if r["type"] == "STORAGE"],
+                         [(USER, "STORAGE", 2048)])
+        out = self.stratus.ctl("quota", "get", "-u", USER).stdout.splitlines()
+        self.assertEqual(out[0], "Username\tQuota name\tType\tValue\tLimit\t%")
+        self.assertRegex(out[1], r"^user1@example\.com\tUser quota\tSTORAGE\t\d+\t2048\t\d+$")
         # a rule that does not parse: refused by svc-quota, old rules kept
         at = len(self.stratus.read_log())
         pid = self.stratus.pid_of("quota")
