@@ -8,6 +8,11 @@ delivery, and the top functions per process.
 
   bench/profile-lmtp.sh BUILD [size rcpts conns seconds]
   bench/profile-pop3.sh BUILD [messages size]
+
+PROFILE_STRACE=1 counts system calls per process instead (strace -c -f),
+PROFILE_NONE=1 only times the load (no profiler slowing it down),
+PROFILE_CONFIG="..." adds configuration (e.g. "mail_fsync = never", as
+bench/run.sh runs Stratus).
 """
 import os
 import re
@@ -45,6 +50,13 @@ def perf_run(st, cmd, label):
     want = [p for n, p in procs.items()
             if n in ("stratus-lmtp", "stratus-pop3", "stratus-index",
                      "stratus-blob")]
+    if os.environ.get("PROFILE_STRACE"):
+        strace_run(cmd, procs, want)
+        return
+    if os.environ.get("PROFILE_NONE"):
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        print(out.stdout.strip())
+        return
     data = "/tmp/profile-%s.data" % label
     perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g",
                              "-o", data, "-p", ",".join(map(str, want))],
@@ -76,9 +88,34 @@ def perf_run(st, cmd, label):
         print("\n".join(lines))
 
 
+def strace_run(cmd, procs, want):
+    """System calls per process while cmd runs (strace -c, one per pid)."""
+    tracers = {}
+    for name, pid in procs.items():
+        if pid in want:
+            out = "/tmp/profile-strace-%s.txt" % name
+            tracers[name] = (out, subprocess.Popen(
+                ["strace", "-c", "-f", "-o", out, "-p", str(pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    time.sleep(0.5)
+    t0 = time.time()
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.time() - t0
+    print(out.stdout.strip())
+    print("elapsed %.2f s" % elapsed)
+    for name, (path, proc) in tracers.items():
+        proc.send_signal(2)
+        proc.wait(timeout=30)
+        with open(path) as f:
+            lines = f.read().splitlines()
+        print("--- %s: syscalls" % name)
+        print("\n".join(lines[:12] + lines[-2:]))
+
+
 def main():
     # the bench's index upload policy (bench/run.sh), not the harness's
-    st = Stratus(users=USERS, extra="plugin {\n  metacache_delay_uploads = yes\n}\n")
+    st = Stratus(users=USERS, extra="plugin {\n  metacache_delay_uploads = yes\n}\n"
+                 + os.environ.get("PROFILE_CONFIG", ""))
     st.start()
     try:
         if MODE == "lmtp":

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.pb-c.h"
 #include "blob.pb-c.h"
@@ -80,8 +81,8 @@ static void pop3_rpc_sasl(struct pop3_server *server,
 		.has_response = has_resp,
 		.abort = abort,
 		.protocol = "pop3",
-		/* plaintext on loopback counts as secured, as in Dovecot */
-		.secured = sasl_client_secured(client->client_ip),
+		/* TLS, loopback or our own address, as in Dovecot */
+		.secured = pop3_client_secured(client),
 	};
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
@@ -255,29 +256,62 @@ static void pop3_rpc_logout(struct pop3_server *server,
 
 /* ---- bodies ---- */
 
+/* Each body is one svc-blob Get round trip before its first byte can go
+ * out; POP3 clients RETR in order, so while message n streams the Get of
+ * n+1 is already in flight (one read-ahead per client, kept as an fd). A
+ * RETR of another message or the end of the session just drops it. */
 struct pop3_body_req {
 	struct pop3_client *client;
-	pop3_body_cb *cb;
+	pop3_body_cb *cb;	/* NULL: a read-ahead */
 	uint32_t uid;
+	size_t idx;		/* in client->msgs */
 };
+
+static void pop3_body_ahead(struct pop3_server *server,
+			    struct pop3_client *client,
+			    const struct pop3_message *msg);
 
 static void pop3_get_reply(const struct rpc_reply *reply, void *ctx)
 {
 	struct pop3_body_req *req = ctx;
+	struct pop3_client *client = req->client;
 	int fd = -1;
 	if (reply->status == STRATUS__STATUS__STATUS_OK && reply->n_fds > 0) {
 		fd = reply->fds[0];
 		reply->fds[0] = -1;	/* ours now */
-	} else {
-		log_error(&req->client->log, "svc-blob Get of uid %u failed: %s",
+	} else if (req->cb != NULL || client->ahead_cb != NULL) {
+		log_error(&client->log, "svc-blob Get of uid %u failed: %s",
 			  req->uid, reply->error != NULL ? reply->error :
 			  rpc_status_name(reply->status));
 	}
-	req->cb(req->client, fd);
+	if (req->cb != NULL) {
+		req->cb(client, fd);
+		free(req);
+		return;
+	}
+	/* the read-ahead: hand it to the RETR waiting for it, or keep it */
+	client->ahead_busy = false;
+	pop3_body_cb *waiting = client->ahead_cb;
+	client->ahead_cb = NULL;
+	if (waiting != NULL) {
+		client->ahead_uid = 0;
+		waiting(client, fd);
+		/* and the one after it, while this one streams */
+		if (!client->disconnected && req->idx < client->n_msgs)
+			pop3_body_ahead(client->server, client,
+					&client->msgs[req->idx]);
+	} else if (client->disconnected || fd < 0) {
+		client->ahead_uid = 0;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		client->ahead_fd = fd;
+	}
 	free(req);
+	pop3_client_unref(&client);	/* the read-ahead's */
 }
 
-static void pop3_rpc_body(struct pop3_server *server,
+static void pop3_body_get(struct pop3_server *server,
 			  struct pop3_client *client,
 			  const struct pop3_message *msg, pop3_body_cb *cb)
 {
@@ -286,6 +320,7 @@ static void pop3_rpc_body(struct pop3_server *server,
 	req->client = client;
 	req->cb = cb;
 	req->uid = msg->uid;
+	req->idx = (size_t)(msg - client->msgs);
 	Stratus__BlobGetRequest greq = STRATUS__BLOB_GET_REQUEST__INIT;
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
@@ -296,6 +331,55 @@ static void pop3_rpc_body(struct pop3_server *server,
 	be->n_gets++;
 	rpc_client_call(be->sc.blob, be->sc.m.blob_get, &ctx, &greq.base, NULL,
 			0, RPC_DEFAULT_TIMEOUT_MS, pop3_get_reply, req);
+}
+
+/* Starts the Get of the message after msg, when there is one to read. */
+static void pop3_body_ahead(struct pop3_server *server,
+			    struct pop3_client *client,
+			    const struct pop3_message *msg)
+{
+	if (client->ahead_busy || client->ahead_fd >= 0 ||
+	    client->disconnected || msg < client->msgs ||
+	    msg >= client->msgs + client->n_msgs)
+		return;
+	const struct pop3_message *next = msg + 1;
+	while (next < client->msgs + client->n_msgs && next->deleted)
+		next++;
+	if (next >= client->msgs + client->n_msgs)
+		return;
+	client->ahead_uid = next->uid;
+	client->ahead_busy = true;
+	pop3_client_ref(client);
+	pop3_body_get(server, client, next, NULL);
+}
+
+static void pop3_rpc_body(struct pop3_server *server,
+			  struct pop3_client *client,
+			  const struct pop3_message *msg, pop3_body_cb *cb)
+{
+	bool ahead = client->ahead_uid == msg->uid && msg->uid != 0;
+	if (ahead && client->ahead_fd >= 0) {
+		/* answered already: the body goes out in this very loop
+		 * iteration (the engine takes an answer before body()
+		 * returns), and the next read-ahead starts first */
+		int fd = client->ahead_fd;
+		client->ahead_fd = -1;
+		client->ahead_uid = 0;
+		pop3_body_ahead(server, client, msg);
+		cb(client, fd);
+		return;
+	}
+	if (ahead && client->ahead_busy && client->ahead_cb == NULL) {
+		client->ahead_cb = cb;	/* its answer goes to this RETR */
+	} else {
+		if (client->ahead_fd >= 0) {	/* not what the client wanted */
+			close(client->ahead_fd);
+			client->ahead_fd = -1;
+			client->ahead_uid = 0;
+		}
+		pop3_body_get(server, client, msg, cb);
+	}
+	pop3_body_ahead(server, client, msg);
 }
 
 static const struct pop3_backend pop3_rpc_backend_ops = {

@@ -111,11 +111,44 @@ static size_t pop3_xfer_run(const struct pop3_xfer *x, const char *data,
 	return i;
 }
 
+/* The length of the whole lines at the start of data that go out as
+ * they are: CRLF-terminated, no other CR, not starting with '.'. A RETR
+ * of a CRLF message is then one append per chunk instead of three calls
+ * per line (pop3_xfer_feed was a quarter of svc-pop3 at 40 KB messages,
+ * bench/PROFILE-lmtp-pop3.md). Keeps in_header for add_eoh. */
+static size_t pop3_xfer_clean_lines(struct pop3_xfer *x, const char *data,
+				    size_t len)
+{
+	size_t i = 0;
+	while (i < len && data[i] != '.') {
+		const char *lf = memchr(data + i, '\n', len - i);
+		if (lf == NULL)
+			break;
+		size_t n = (size_t)(lf - (data + i));	/* bytes before LF */
+		if (n == 0 || data[i + n - 1] != '\r' ||
+		    (n > 1 && memchr(data + i, '\r', n - 1) != NULL))
+			break;		/* a bare LF or CR: the slow path */
+		if (n == 1)
+			x->in_header = false;	/* the empty line */
+		i += n + 1;
+	}
+	return i;
+}
+
 void pop3_xfer_feed(struct pop3_xfer *x, const char *data, size_t len,
 		    struct buf *out)
 {
 	size_t i = 0;
 	while (i < len && !x->done) {
+		if (x->line_start && !x->prev_cr && !x->top &&
+		    !x->nul_to_0x80) {
+			size_t n = pop3_xfer_clean_lines(x, data + i, len - i);
+			if (n > 0) {
+				buf_append(out, data + i, n);
+				i += n;
+				continue;
+			}
+		}
 		char c = data[i];
 		if (x->prev_cr) {
 			x->prev_cr = false;

@@ -93,6 +93,31 @@ static void test_xfer_crlf_and_dots_every_chunking(void **state)
 			 final newline in the stored message */);
 }
 
+/* CRLF messages take the whole-lines path (pop3_xfer_clean_lines); it
+ * must give what the byte path gives at every chunk boundary. */
+static void test_xfer_clean_lines_every_chunking(void **state)
+{
+	(void)state;
+	const char *msg = "A: b\r\nB: c\r\n\r\nline\r\n.dot\r\nbare\nx\ry\r\n"
+			  "\r\n..two\r\nend\r\n";
+	const char *expect = "A: b\r\nB: c\r\n\r\nline\r\n..dot\r\nbare\r\n"
+			     "x\r\ny\r\n\r\n...two\r\nend\r\n";
+	for (size_t step = 1; step <= strlen(msg); step++) {
+		char *o = xfer_all(msg, strlen(msg), false, 0, false, true,
+				   step);
+		assert_string_equal(o, expect);
+		free(o);
+	}
+	/* add_eoh still sees whether the header ended */
+	const char *hdr = "A: b\r\nB: c\r\n";
+	for (size_t step = 1; step <= strlen(hdr); step++) {
+		char *o = xfer_all(hdr, strlen(hdr), false, 0, false, true,
+				   step);
+		assert_string_equal(o, "A: b\r\nB: c\r\n\r\n");
+		free(o);
+	}
+}
+
 static void test_xfer_top(void **state)
 {
 	(void)state;
@@ -124,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_msgnum),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_xfer_crlf_and_dots_every_chunking),
+		cmocka_unit_test(test_xfer_clean_lines_every_chunking),
 		cmocka_unit_test(test_xfer_top),
 		cmocka_unit_test(test_xfer_workarounds),
 	};
