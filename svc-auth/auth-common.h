@@ -76,6 +76,11 @@ struct passdb_driver {
 	 * prefetch userdb). cb may run before this returns. */
 	void (*verify_plain)(struct passdb *db, struct auth_request *req,
 			     passdb_verify_cb *cb);
+	/* Finds req->user without a password (stratusctl auth lookup):
+	 * sets req->passdb_fields, the stored password as "password";
+	 * cb gets OK or USER_UNKNOWN. NULL when the driver cannot. */
+	void (*lookup)(struct passdb *db, struct auth_request *req,
+		       passdb_verify_cb *cb);
 };
 
 struct userdb_driver {

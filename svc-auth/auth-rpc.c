@@ -344,7 +344,7 @@ static void handle_who(struct rpc_call *call, const ProtobufCMessage *msg)
 }
 
 /* Descriptor order: Sasl, UserdbLookup, UserList, Connect, CacheFlush,
- * Trust, Who. */
+ * Trust, Who, PassdbLookup (auth-lookup.c). */
 rpc_handler_fn *const auth_rpc_handlers[] = {
 	auth_sasl_handle,
 	handle_userdb_lookup,
@@ -353,6 +353,7 @@ rpc_handler_fn *const auth_rpc_handlers[] = {
 	handle_cache_flush,
 	handle_trust,
 	handle_who,
+	auth_handle_passdb_lookup,
 };
 const size_t auth_rpc_n_handlers = N_ELEMENTS(auth_rpc_handlers);
 

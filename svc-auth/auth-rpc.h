@@ -9,6 +9,9 @@
 
 /* Handler table in descriptor order, for the service definition. */
 extern rpc_handler_fn *const auth_rpc_handlers[];
+/* auth-lookup.c */
+void auth_handle_passdb_lookup(struct rpc_call *call,
+			       const ProtobufCMessage *msg);
 extern const size_t auth_rpc_n_handlers;
 
 /* Starts the session sweeper and hooks disconnects. */

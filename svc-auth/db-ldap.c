@@ -266,6 +266,44 @@ static void ldap_verify_plain(struct passdb *pdb, struct auth_request *req,
 	ldap_pool_submit(db->pool, job);
 }
 
+/* auth lookup: the pass_filter search with pass_attrs, never a bind
+ * (with auth_bind there is no stored password to show). */
+static void ldap_passdb_lookup_done(struct ldap_job *job, void *ctx)
+{
+	struct ldap_request *lr = ctx;
+	struct auth_request *req = lr->req;
+	enum passdb_result r = job->result == LDAP_JOB_OK ? PASSDB_RESULT_OK :
+		job->result == LDAP_JOB_NOT_FOUND ? PASSDB_RESULT_USER_UNKNOWN :
+		PASSDB_RESULT_INTERNAL_FAILURE;
+	ldap_job_stats(lr->db, job, &req->log);
+	if (r == PASSDB_RESULT_OK)
+		ldap_attr_list_apply(&lr->db->pass_attrs, &job->entries[0],
+				     req, &req->passdb_fields);
+	ldap_job_free(job);
+	passdb_verify_cb *cb = lr->verify_cb;
+	free(lr);
+	cb(req, r);
+}
+
+static void ldap_passdb_lookup(struct passdb *pdb, struct auth_request *req,
+			       passdb_verify_cb *cb)
+{
+	struct ldap_db *db = pdb->ctx;
+	struct ldap_request *lr = xcalloc(1, sizeof(*lr));
+	lr->db = db;
+	lr->req = req;
+	lr->verify_cb = cb;
+	struct ldap_job *job = ldap_job_new(lr, LDAP_JOB_LOOKUP,
+					    db->pass_filter, &db->pass_attrs);
+	if (job == NULL) {
+		free(lr);
+		cb(req, PASSDB_RESULT_INTERNAL_FAILURE);
+		return;
+	}
+	job->done = ldap_passdb_lookup_done;
+	ldap_pool_submit(db->pool, job);
+}
+
 /* ---- userdb ---- */
 
 static void ldap_lookup_done(struct ldap_job *job, void *ctx)
@@ -367,6 +405,7 @@ const struct passdb_driver passdb_ldap = {
 	.init = ldap_passdb_init,
 	.deinit = ldap_passdb_deinit,
 	.verify_plain = ldap_verify_plain,
+	.lookup = ldap_passdb_lookup,
 };
 
 const struct userdb_driver userdb_ldap = {

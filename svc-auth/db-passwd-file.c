@@ -114,6 +114,23 @@ static void pf_verify_plain(struct passdb *pdb, struct auth_request *req,
 	cb(req, r);
 }
 
+static void pf_passdb_lookup(struct passdb *pdb, struct auth_request *req,
+			     passdb_verify_cb *cb)
+{
+	struct passwd_file_db *db = pdb->ctx;
+	bool failed;
+	const struct passwd_entry *e = passwd_file_db_find(db, req, &failed);
+	if (e == NULL) {
+		cb(req, failed ? PASSDB_RESULT_INTERNAL_FAILURE :
+		   PASSDB_RESULT_USER_UNKNOWN);
+		return;
+	}
+	if (e->password != NULL && e->password[0] != '\0')
+		auth_fields_set(&req->passdb_fields, "password", e->password);
+	auth_fields_copy(&req->passdb_fields, &e->extra);
+	cb(req, PASSDB_RESULT_OK);
+}
+
 static int pf_userdb_init(struct auth *auth, struct userdb *udb,
 			  const char *args, char **error_r)
 {
@@ -181,6 +198,7 @@ const struct passdb_driver passdb_passwd_file = {
 	.init = pf_passdb_init,
 	.deinit = pf_passdb_deinit,
 	.verify_plain = pf_verify_plain,
+	.lookup = pf_passdb_lookup,
 };
 
 const struct userdb_driver userdb_passwd_file = {

@@ -57,6 +57,17 @@ static void static_verify_plain(struct passdb *pdb, struct auth_request *req,
 	   passdb_verify_stored(req, pw, "PLAIN"));
 }
 
+static void static_passdb_lookup(struct passdb *pdb,
+				 struct auth_request *req,
+				 passdb_verify_cb *cb)
+{
+	struct static_db *db = pdb->ctx;
+	for (size_t i = 0; i < db->args.n; i++)
+		auth_fields_set(&req->passdb_fields, db->args.v[i].key,
+				db->args.v[i].value);
+	cb(req, PASSDB_RESULT_OK);
+}
+
 static int static_userdb_init(struct auth *auth, struct userdb *udb,
 			      const char *args, char **error_r)
 {
@@ -128,6 +139,7 @@ const struct passdb_driver passdb_static = {
 	.init = static_passdb_init,
 	.deinit = static_passdb_deinit,
 	.verify_plain = static_verify_plain,
+	.lookup = static_passdb_lookup,
 };
 
 const struct userdb_driver userdb_static = {

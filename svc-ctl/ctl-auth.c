@@ -5,6 +5,9 @@
  *                                      list` is the older name
  *   user [--json] [-x k=v] USER        userdb fields (also `user lookup`)
  *   auth test [-x k=v] [-m MECH] [-a AUTHZID] [-r HEX]... USER [PASS]
+ *   auth lookup [--json] [-x k=v] USER...   the passdb fields, stored
+ *                                      password included (doveadm auth
+ *                                      lookup)
  *   auth cache flush [USER]
  *   auth connect [-n N] [-R] USER PROTOCOL IP   take N sessions
  *   auth trust IP [FWD_IP [FWD_PORT [SESSION]]]
@@ -32,7 +35,8 @@
 #define EX_NOPERM 77
 
 enum auth_method {
-	M_SASL, M_USERDB, M_USERLIST, M_CONNECT, M_CACHEFLUSH, M_TRUST, M_WHO
+	M_SASL, M_USERDB, M_USERLIST, M_CONNECT, M_CACHEFLUSH, M_TRUST, M_WHO,
+	M_PASSDBLOOKUP
 };
 
 struct ctl_auth {
@@ -345,6 +349,58 @@ static int ctl_user_lookup(struct ctl_auth *ca, int argc, char **argv)
 	return ret;
 }
 
+/* auth lookup: doveadm's "passdb: USER" and its fields, indented. */
+static int ctl_passdb_lookup(struct ctl_auth *ca, int argc, char **argv)
+{
+	int i = 0, ret = 0;
+	for (; i + 1 < argc && strcmp(argv[i], "-x") == 0; i += 2) {
+		if (ctl_auth_info(ca, argv[i + 1]) < 0)
+			return CTL_EXIT_USAGE;
+	}
+	if (i >= argc)
+		return CTL_EXIT_USAGE;
+	if (ca->json)
+		fputc('[', stdout);
+	for (int n = 0; i < argc; i++, n++) {
+		Stratus__UserdbRequest req = STRATUS__USERDB_REQUEST__INIT;
+		struct rpc_reply r;
+		req.user = argv[i];
+		req.protocol = ca->service;
+		int cr = ctl_auth_call(ca, M_PASSDBLOOKUP, &req.base, &r);
+		if (cr != 0) {
+			ret = cr;
+			continue;
+		}
+		const Stratus__UserdbReply *ur = (const void *)r.msg;
+		if (!ur->found) {
+			fprintf(stderr, "passdb lookup: user %s doesn't "
+				"exist\n", argv[i]);
+			ret = EX_NOUSER;
+		} else if (ca->json) {
+			fputs(n > 0 ? ",{\"passdb\":" : "{\"passdb\":", stdout);
+			ctl_json_string(stdout, ur->user);
+			fputs(",\"fields\":{", stdout);
+			for (size_t k = 0; k < ur->n_fields; k++) {
+				fputs(k > 0 ? "," : "", stdout);
+				ctl_json_string(stdout, ur->fields[k]->key);
+				fputc(':', stdout);
+				ctl_json_string(stdout, ur->fields[k]->value);
+			}
+			fputs("}}", stdout);
+		} else {
+			printf("passdb: %s\n  user      : %s\n", argv[i],
+			       ur->user);
+			for (size_t k = 0; k < ur->n_fields; k++)
+				printf("  %-10s: %s\n", ur->fields[k]->key,
+				       ur->fields[k]->value);
+		}
+		rpc_reply_clear(&r);
+	}
+	if (ca->json)
+		fputs("]\n", stdout);
+	return ret;
+}
+
 /* Every user svc-auth's userdbs list, filtered by a doveadm-style mask
  * ('*' and '?'). */
 static int ctl_user_list(struct ctl_auth *ca, const char *mask)
@@ -566,6 +622,7 @@ static int ctl_auth_usage(void)
 	      "[-x k=v] USER\n"
 	      "       stratusctl auth test [-x k=v] [-m MECH] [-a AUTHZID] "
 	      "[-r HEX] USER [PASS]\n"
+	      "       stratusctl auth lookup [--json] [-x k=v] USER...\n"
 	      "       stratusctl auth cache flush [USER]\n"
 	      "       stratusctl auth connect [-n N] [-R] USER PROTO IP\n"
 	      "       stratusctl auth trust IP [FWD_IP [PORT [SESSION]]]\n",
@@ -599,10 +656,12 @@ int ctl_cmd_user(struct ctl_args *args)
 int ctl_cmd_auth(struct ctl_args *args)
 {
 	struct ctl_auth ca;
+	bool json = ctl_take_flag(args, "--json");
 	if (args->argc < 1)
 		return ctl_auth_usage();
 	if (ctl_auth_open(&ca, args->config_path) < 0)
 		return CTL_EXIT_FAILURE;
+	ca.json = json;
 	int r = CTL_EXIT_USAGE, argc = args->argc - 1;
 	char **argv = args->argv + 1;
 	const char *sub = args->argv[0];
@@ -611,6 +670,8 @@ int ctl_cmd_auth(struct ctl_args *args)
 	else if (strcmp(sub, "cache") == 0 && argc >= 1 && argc <= 2 &&
 		 strcmp(argv[0], "flush") == 0)
 		r = ctl_cache_flush(&ca, argc == 2 ? argv[1] : NULL);
+	else if (strcmp(sub, "lookup") == 0)
+		r = ctl_passdb_lookup(&ca, argc, argv);
 	else if (strcmp(sub, "connect") == 0)
 		r = ctl_connect(&ca, argc, argv);
 	else if (strcmp(sub, "trust") == 0)

@@ -27,7 +27,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "log", ctl_cmd_log, "log errors [--json] [-s UNIX_TIME]  the last warnings and errors of every service" },
 	{ "kick", ctl_cmd_kick, "kick [--json] USER_MASK|IP[/BITS]...  close the users' IMAP and POP3 sessions" },
 	{ "quota", ctl_cmd_quota, "quota get|recalc [--json] -u USER|-A | quota get|recalc|changed USER | quota check USER BOX BYTES  svc-quota" },
-	{ "auth", ctl_cmd_auth, "auth test|cache flush|connect|trust ...  drive svc-auth" },
+	{ "auth", ctl_cmd_auth, "auth test|lookup|cache flush|connect|trust ...  drive svc-auth" },
 	{ "who", ctl_cmd_who, "who [--json] [MASK]  sessions per user, protocol and IP" },
 	{ "reload", ctl_cmd_reload, "reload [--json]  check the configuration, then SIGHUP every service" },
 	{ "metrics", ctl_cmd_metrics, "metrics [serve]  OpenMetrics text of every service's counters (serve: on service stats' inet_listener http)" },

@@ -3,7 +3,7 @@ order (a passwd-file userdb first, then an LDAP userdb behind it on a
 real slapd), masks, `user USER` falling through to the second userdb,
 --json output parsed with the json module, `who` listing real IMAP and
 POP3 sessions per user, protocol and IP, and a clear error when
-svc-auth is not running."""
+svc-auth is not running; `auth lookup` asks the passdbs in order."""
 
 import imaplib
 import json
@@ -91,6 +91,21 @@ userdb {{
         r = self.stratus.ctl("user", "ghost@example.com", check=False)
         self.assertEqual(r.returncode, 67, r.stdout + r.stderr)
         self.assertIn("doesn't exist", r.stderr)
+
+    def test_auth_lookup_passdbs_in_order(self):
+        out = self.stratus.ctl("auth", "lookup", "local1@example.org").stdout
+        self.assertEqual(out, "passdb: local1@example.org\n"
+                              "  user      : local1@example.org\n"
+                              "  password  : {PLAIN}lpass1\n")
+        # behind the passwd-file: LDAP's pass_attrs, without a bind
+        rows = json.loads(self.stratus.ctl("auth", "lookup", "--json", "user3@example.com").stdout)
+        self.assertEqual(rows[0]["passdb"], "user3@example.com")
+        fields = rows[0]["fields"]
+        self.assertEqual(fields["userdb_quota_rule"], "*:storage=3072k")
+        self.assertTrue(fields["password"].startswith("{"), fields)
+        r = self.stratus.ctl("auth", "lookup", "ghost@example.com", check=False)
+        self.assertEqual(r.returncode, 67, r.stdout + r.stderr)
+        self.assertIn("passdb lookup: user ghost@example.com doesn't exist", r.stderr)
 
     def test_who(self):
         imaps = []
