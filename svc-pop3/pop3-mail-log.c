@@ -49,9 +49,13 @@ bool pop3_mail_log_expunge_enabled(const struct config *cfg)
 static char *cached_value(const Stratus__IndexMessage *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_cached; i++) {
-		if (strcasecmp(m->cached[i]->name, name) == 0)
-			return xstrndup((const char *)m->cached[i]->value.data,
-					m->cached[i]->value.len);
+		if (strcasecmp(m->cached[i]->name, name) != 0)
+			continue;
+		/* An empty bytes field has no data pointer. */
+		if (m->cached[i]->value.len == 0)
+			return xstrdup("");
+		return xstrndup((const char *)m->cached[i]->value.data,
+				m->cached[i]->value.len);
 	}
 	return NULL;
 }

@@ -12,17 +12,6 @@ static char *pop3_setting_dup(const struct config *cfg, const char *key,
 	return xstrdup(v != NULL ? v : fallback);
 }
 
-/* mail_log's settings belong to svc-imap in the schema (lib/config), so
- * the generic start-up warning does not name them for POP3: say here that
- * POP3 sessions log no mail_log events (Dovecot logs expunges at QUIT). */
-static void pop3_warn_mail_log(const struct config *cfg)
-{
-	if (config_mail_plugin_enabled(cfg, "pop3", "mail_log"))
-		log_warning(NULL, "mail_plugins: mail_log is accepted but not "
-			    "implemented for POP3 yet: expunges at QUIT are "
-			    "not logged");
-}
-
 int pop3_settings_read(struct pop3_settings *set, const struct config *cfg,
 		       char **error_r)
 {
@@ -54,7 +43,6 @@ int pop3_settings_read(struct pop3_settings *set, const struct config *cfg,
 		}
 	}
 	free(w);
-	pop3_warn_mail_log(cfg);
 	return ret;
 }
 
