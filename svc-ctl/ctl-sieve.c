@@ -393,7 +393,45 @@ static void sieve_settings(const struct config *cfg, struct ctl_sieve *cs)
 static const char sieve_usage[] =
 	"usage: stratusctl sieve list USER | get USER NAME [FILE] |\n"
 	"       put [-a] USER NAME FILE|- | activate USER NAME |\n"
-	"       deactivate USER | delete USER NAME\n";
+	"       deactivate USER | delete USER NAME\n"
+	"       (or -u USER|-A in place of USER, as doveadm sieve)\n";
+
+/* doveadm's form: -u USER|MASK or -A instead of the positional USER, the
+ * command run once per user; with several users each one's output
+ * follows a "USER:" line. */
+static int sieve_run_users(struct ctl_sieve *cs, const struct config *cfg,
+			   struct ctl_args *args)
+{
+	struct ctl_users users;
+	const char *cmd = args->argv[0];
+	struct ctl_args rest = { args->config_path, args->argc - 1,
+				 args->argv + 1 };
+	int r = ctl_users_take(&rest, cfg, &users);
+	if (r != 0)
+		return r < 0 ? CS_FAIL : CS_USAGE;
+	char **argv = xcalloc((size_t)rest.argc + 2, sizeof(char *));
+	int ret = CS_OK;
+	bool flag = rest.argc > 0 && strcmp(rest.argv[0], "-a") == 0;
+	for (size_t u = 0; u < users.n; u++) {
+		int n = 0;
+		if (flag)
+			argv[n++] = rest.argv[0];
+		argv[n++] = users.names[u];
+		for (int i = flag ? 1 : 0; i < rest.argc; i++)
+			argv[n++] = rest.argv[i];
+		if (users.n > 1)
+			printf("%s:\n", users.names[u]);
+		fflush(stdout);
+		int one = sieve_run(cs, cmd, n, argv);
+		if (one != CS_OK && (ret == CS_OK || one == CS_USAGE))
+			ret = one;
+		if (one == CS_USAGE)
+			break;
+	}
+	free(argv);
+	ctl_users_free(&users);
+	return ret;
+}
 
 int ctl_cmd_sieve(struct ctl_args *args)
 {
@@ -415,7 +453,8 @@ int ctl_cmd_sieve(struct ctl_args *args)
 	path = service_rpc_socket_path(cfg, "blob");
 	cs.blob = rpc_client_new(loop, path, &stratus__blob__descriptor,
 				 BLOB_RPC_MAJOR, BLOB_RPC_MINOR);
-	ret = sieve_run(&cs, args->argv[0], args->argc - 1, args->argv + 1);
+	ret = ctl_users_given(args) ? sieve_run_users(&cs, cfg, args) :
+		sieve_run(&cs, args->argv[0], args->argc - 1, args->argv + 1);
 	rpc_client_free(&cs.blob);
 	free(path);
 	loop_free(&loop);

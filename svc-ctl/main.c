@@ -32,7 +32,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "reload", ctl_cmd_reload, "reload [--json]  check the configuration, then SIGHUP every service" },
 	{ "metrics", ctl_cmd_metrics, "metrics [serve]  OpenMetrics text of every service's counters (serve: on service stats' inet_listener http)" },
 	{ "stop", ctl_cmd_stop, "stop [--json]  SIGTERM every service" },
-	{ "sieve", ctl_cmd_sieve, "sieve list|get|put|activate|deactivate|delete USER [NAME] [FILE]  a user's Sieve scripts" },
+	{ "sieve", ctl_cmd_sieve, "sieve list|get|put|activate|deactivate|delete USER|-u USER|-A [NAME] [FILE]  a user's Sieve scripts" },
 };
 
 static void ctl_usage(void)

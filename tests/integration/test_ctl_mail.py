@@ -4,7 +4,8 @@ by a search query (flags set over IMAP, headers decided by svc-index or
 checked against the body from svc-blob, the full text as delivered over
 LMTP); expunge by query (the IMAP session sees the message gone, its
 object is deleted from storage); index status|rebuild; metacache
-list|flush|clean|unload; fs stat|iter|delete|stats under doveadm's names;
+list|flush|clean|unload; fs stat|iter|delete|stats under doveadm's names; sieve list|put|get
+with -u/-A;
 a clear error when a service is down."""
 
 import imaplib
@@ -163,6 +164,17 @@ userdb {
         self.assertTrue(stats)
         self.ctl("fs", "put", U1, "ctl-test/x", "/etc/hostname")
         self.assertIn("deleted 1", self.ctl("fs", "delete", U1, "ctl-test/x").stdout)
+
+    def test_55_sieve_doveadm_form(self):
+        script = self.stratus.dir + "/s.sieve"
+        with open(script, "w") as f:
+            f.write('require "fileinto";\nfileinto "Junk";\n')
+        self.ctl("sieve", "put", "-a", "-u", U1, "filter", script)
+        self.ctl("sieve", "put", "-u", "mail2@example.com", "other", script)
+        self.assertEqual(self.ctl("sieve", "list", "-u", U1).stdout, "filter ACTIVE\n")
+        self.assertEqual(self.ctl("sieve", "list", "-A").stdout,
+                         "mail1@example.com:\nfilter ACTIVE\nmail2@example.com:\nother\n")
+        self.assertIn("fileinto", self.ctl("sieve", "get", "-u", U1, "filter").stdout)
 
     def test_6_service_down(self):
         st = Stratus(users=USERS)
