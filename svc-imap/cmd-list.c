@@ -95,13 +95,14 @@ static void list_send(struct imap_cmd *cmd, const struct list_ctx *l,
 	buf_printf(&out, "* %s (%s) \"%s%c\" ", l->lsub ? "LSUB" : "LIST",
 		   attrs.data != NULL ? attrs.data + 1 : "",
 		   l->sep == '\\' || l->sep == '"' ? "\\" : "", l->sep);
-	imap_append_astring(&out, e->name);
+	imap_append_mailbox(cmd->client, &out, e->name);
 	if (childinfo)
 		buf_append_str(&out, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	imap_client_send(cmd->client, "%s", out.data);
 	if (l->status_items != NULL && !e->nonexistent && e->status != NULL) {
 		buf_reset(&out);
-		imap_status_format(&out, e->name, l->status_items, e->status);
+		imap_status_format(cmd->client, &out, e->name, l->status_items,
+				   e->status);
 		imap_client_send(cmd->client, "%s", out.data);
 	}
 	buf_free(&attrs);
@@ -258,9 +259,12 @@ static bool list_patterns(struct imap_cmd *cmd, struct list_ctx *l,
 		if (!imap_arg_is_astring(&pats[i]) ||
 		    strlen(ref) + pats[i].len > LIST_MAX_PATTERN_LEN)
 			return false;
-		const char *p = pats[i].str;
+		const char *p = imap_mailbox_from_client(cmd, pats[i].str);
+		const char *r = imap_mailbox_from_client(cmd, ref);
+		if (p == NULL || r == NULL)
+			return false;
 		l->patterns[l->n_patterns++] = imap_pool_printf(&cmd->pool,
-			"%s%s", p[0] == l->sep ? "" : ref, p);
+			"%s%s", p[0] == l->sep ? "" : r, p);
 	}
 	return true;
 }

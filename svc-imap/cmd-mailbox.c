@@ -75,6 +75,34 @@ void imap_append_astring(struct buf *out, const char *s)
 		imap_quote_string(out, s);
 }
 
+void imap_append_mailbox(struct imap_client *client, struct buf *out,
+			 const char *name)
+{
+	struct buf utf8 = BUF_INIT;
+	if (client->imap4rev2 && strchr(name, '&') != NULL &&
+	    imap_utf7_to_utf8(name, &utf8) == 0 && utf8.data != NULL)
+		name = utf8.data;
+	imap_append_astring(out, name);
+	buf_free(&utf8);
+}
+
+/* IMAP4rev2 names arrive in UTF-8: the index's form is modified UTF-7
+ * ("&" itself becomes "&-"). NULL when the name is not UTF-8. */
+const char *imap_mailbox_from_client(struct imap_cmd *cmd, const char *name)
+{
+	if (!cmd->client->imap4rev2)
+		return name;
+	struct buf utf7 = BUF_INIT;
+	if (imap_utf8_to_utf7(name, &utf7) < 0) {
+		buf_free(&utf7);
+		return NULL;
+	}
+	char *r = imap_pool_strndup(&cmd->pool, utf7.data != NULL ?
+				    utf7.data : "", utf7.len);
+	buf_free(&utf7);
+	return r;
+}
+
 const char *imap_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg,
 			     bool strip_sep)
 {
@@ -84,7 +112,12 @@ const char *imap_mailbox_arg(struct imap_cmd *cmd, const struct imap_arg *arg,
 		imap_cmd_bad(cmd, "Invalid arguments.");
 		return NULL;
 	}
-	char *name = imap_pool_strndup(&cmd->pool, arg->str, arg->len);
+	const char *in = imap_mailbox_from_client(cmd, arg->str);
+	if (in == NULL) {
+		imap_cmd_reply(cmd, "NO", "Mailbox name is not valid UTF-8");
+		return NULL;
+	}
+	char *name = imap_pool_strndup(&cmd->pool, in, strlen(in));
 	size_t len = strlen(name);
 	if ((strip_sep || (set->workarounds & IMAP_WA_TB_EXTRA_MAILBOX_SEP)) &&
 	    len > 1 && name[len - 1] == sep)
@@ -311,12 +344,12 @@ bool cmd_unsubscribe(struct imap_cmd *cmd)
 
 /* ---- STATUS ---- */
 
-void imap_status_format(struct buf *out, const char *name,
-			const struct imap_arg *items,
+void imap_status_format(struct imap_client *client, struct buf *out,
+			const char *name, const struct imap_arg *items,
 			const Stratus__IndexMailboxStatus *st)
 {
 	buf_append_str(out, "* STATUS ");
-	imap_append_astring(out, name);
+	imap_append_mailbox(client, out, name);
 	buf_append_str(out, " (");
 	for (size_t i = 0; st != NULL && i < items->list_count; i++) {
 		const char *it = items->list[i].str;
@@ -376,7 +409,7 @@ static void status_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	const Stratus__IndexMailboxStatus *st =
 		((const Stratus__IndexMailboxStatusReply *)reply->msg)->status;
 	struct buf out = BUF_INIT;
-	imap_status_format(&out, sc->mailbox, &sc->others, st);
+	imap_status_format(cmd->client, &out, sc->mailbox, &sc->others, st);
 	imap_quota_status_append(sc, &out);
 	imap_client_send(cmd->client, "%s", out.data);
 	buf_free(&out);
@@ -642,8 +675,11 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 				 kw.data : "");
 	buf_free(&kw);
 	imap_client_send(client, "* %u EXISTS", st->messages);
-	imap_client_send(client, "* %zu RECENT", client->n_recent_uids);
-	if (st->first_unseen_seq != 0)
+	/* RFC 9051 6.3.2: neither RECENT nor [UNSEEN] in IMAP4rev2. */
+	if (!client->imap4rev2)
+		imap_client_send(client, "* %zu RECENT",
+				 client->n_recent_uids);
+	if (st->first_unseen_seq != 0 && !client->imap4rev2)
 		imap_client_send(client, "* OK [UNSEEN %u] First unseen.",
 				 st->first_unseen_seq);
 	imap_client_send(client, "* OK [UIDVALIDITY %u] UIDs valid",

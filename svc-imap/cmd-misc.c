@@ -273,6 +273,10 @@ bool cmd_enable(struct imap_cmd *cmd)
 			imap_client_enable_condstore(client);
 			client->qresync = true;
 			buf_append_str(&out, " QRESYNC");
+		} else if (imap_arg_atom_equals(a, "IMAP4rev2") &&
+			   !client->imap4rev2) {
+			client->imap4rev2 = true;
+			buf_append_str(&out, " IMAP4rev2");
 		}
 	}
 	imap_client_send(client, "%s", out.data);

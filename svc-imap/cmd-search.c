@@ -381,6 +381,10 @@ bool imap_search_start(struct imap_cmd *cmd, bool uid_cmd,
 		s->esearch = true;
 		args += 2;
 		n_args -= 2;
+	} else if (cmd->client->imap4rev2) {
+		/* RFC 9051 6.4.4: SEARCH answers ESEARCH, RETURN () = ALL. */
+		s->esearch = true;
+		s->ret = SEARCH_RET_ALL;
 	}
 	return search_begin(cmd, s, args, n_args);
 }

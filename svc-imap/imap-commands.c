@@ -59,7 +59,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 
 /* What this build implements after login. Only commands that work are
  * listed, so a client never relies on a missing extension. */
-#define IMAP_CAPS_COMMON "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE"
+#define IMAP_CAPS_COMMON "IMAP4rev1 IMAP4rev2 SASL-IR LOGIN-REFERRALS ID ENABLE"
 #define IMAP_CAPS_POST_LOGIN "NAMESPACE UNSELECT CHILDREN SPECIAL-USE CREATE-SPECIAL-USE " \
 	"IDLE UIDPLUS MOVE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS " \
 	"STATUS=SIZE MULTIAPPEND " \

@@ -105,6 +105,10 @@ struct imap_client {
 	 * command): FETCH replies with FLAGS carry MODSEQ. QRESYNC: also
 	 * VANISHED instead of EXPUNGE. Both last for the session. */
 	bool condstore, qresync;
+	/* ENABLE IMAP4rev2 (RFC 9051): no \Recent or RECENT, SEARCH answers
+	 * ESEARCH, mailbox names in UTF-8 both ways (converted to and from
+	 * the index's modified UTF-7 at the edges). */
+	bool imap4rev2;
 	/* imap_client_workarounds delay-newmail: this sync leaves new
 	 * messages for a later NOOP/CHECK (or IDLE). */
 	bool hold_new_mail;
@@ -195,6 +199,10 @@ void imap_cmd_wait_line(struct imap_cmd *cmd, imap_cmd_line_fn *fn);
 const struct imap_command_def *imap_command_find(const char *name);
 /* The CAPABILITY list for the client's state (no "* CAPABILITY"). */
 void imap_capability_string(struct imap_client *client, struct buf *out);
+/* A mailbox name from the index (modified UTF-7) as the client wants
+ * it: UTF-8 after ENABLE IMAP4rev2 (quoted, or a literal if 8-bit). */
+void imap_append_mailbox(struct imap_client *client, struct buf *out,
+			 const char *name);
 /* Appends arg as an IMAP string: atom-safe quoted, or a literal. */
 void imap_quote_string(struct buf *out, const char *s);
 void imap_quote_nstring(struct buf *out, const char *s);

@@ -47,9 +47,12 @@ void imap_expunge_cleanup(struct imap_client *client,
 bool imap_status_items_valid(struct imap_client *client,
 			     const struct imap_arg *items);
 /* "* STATUS name (ITEM n ...)" for the items list. */
-void imap_status_format(struct buf *out, const char *name,
-			const struct imap_arg *items,
+void imap_status_format(struct imap_client *client, struct buf *out,
+			const char *name, const struct imap_arg *items,
 			const Stratus__IndexMailboxStatus *st);
+/* A name (or LIST pattern) from the client in the index's form: the
+ * same, or from UTF-8 after ENABLE IMAP4rev2; NULL if not UTF-8. */
+const char *imap_mailbox_from_client(struct imap_cmd *cmd, const char *name);
 /* Appends a mailbox name as an atom when safe, else quoted/literal. */
 void imap_append_astring(struct buf *out, const char *s);
 

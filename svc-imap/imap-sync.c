@@ -64,6 +64,8 @@ static size_t recent_pos(const struct imap_client *client, uint32_t uid)
 
 bool imap_client_is_recent(const struct imap_client *client, uint32_t uid)
 {
+	if (client->imap4rev2)
+		return false;	/* RFC 9051 removed \Recent */
 	size_t i = recent_pos(client, uid);
 	return i < client->n_recent_uids && client->recent_uids[i] == uid;
 }
@@ -164,8 +166,9 @@ bool imap_sync_apply(struct imap_client *client,
 	}
 	if (added > 0) {
 		imap_client_send(client, "* %zu EXISTS", client->n_uids);
-		imap_client_send(client, "* %zu RECENT",
-				 client->n_recent_uids);
+		if (!client->imap4rev2)
+			imap_client_send(client, "* %zu RECENT",
+					 client->n_recent_uids);
 	}
 
 	struct buf out = BUF_INIT;
