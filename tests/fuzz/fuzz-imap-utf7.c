@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_append_c(&a, '\0');
 		if (imap_utf8_to_utf7(a.data, &b) < 0)
 			abort();
-		if (b.len != strlen(s) || memcmp(b.data, s, b.len) != 0)
+		if (b.len != strlen(s) ||
+		    (b.len > 0 && memcmp(b.data, s, b.len) != 0))
 			abort();
 	} else if (valid) {
 		abort();
@@ -39,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (imap_utf7_to_utf8(a.data, &b) < 0)
 			abort();
-		if (b.len != strlen(s) || memcmp(b.data, s, b.len) != 0)
+		if (b.len != strlen(s) ||
+		    (b.len > 0 && memcmp(b.data, s, b.len) != 0))
 			abort();
 	}
 	free(s);
