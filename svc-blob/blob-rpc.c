@@ -227,6 +227,7 @@ void blob_rpc_put(struct rpc_call *call, const ProtobufCMessage *msg)
 	bp->bc = bc;
 	bp->key = full_key(bc, req->key);
 	meta_from_proto(&meta, req->meta);
+	meta.precompressed = req->compressed;
 	if (meta.physical_size == 0)
 		meta.physical_size = (uint64_t)st.st_size;
 	fs_put(fs, bp->key, fd, &meta, blob_put_done, bp);

@@ -132,7 +132,7 @@ static void compress_put(struct fs *fs, const char *key, int fd,
 			 const struct fs_meta *meta, fs_cb *cb, void *ctx)
 {
 	struct fs_compress *c = fs->priv;
-	if (c->level == 0) {
+	if (c->level == 0 || (meta != NULL && meta->precompressed)) {
 		fs_put(fs->parent, key, fd, meta, cb, ctx);
 		return;
 	}

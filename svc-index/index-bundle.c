@@ -130,6 +130,7 @@ void index_bundle_upload(struct index_user *user, index_bundle_done_cb *cb,
 	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
 	req.user = user->name;
 	req.key = (char *)INDEX_BUNDLE_KEY;
+	req.compressed = true;	/* its sections are deflated */
 	rpc_client_call(svc->blob->client, svc->blob->m_put, NULL, &req.base,
 			&fd, 1, INDEX_BLOB_TIMEOUT_MS, index_upload_done, up);
 	close(fd);
@@ -178,8 +179,8 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	}
 	f->svc->n_downloads++;
 	Stratus__Indexfile__State *st = index_bundle_decode(data, len, &error);
-	free(data);
 	if (st == NULL) {
+		free(data);
 		log_error(&lctx, "index bundle unusable (%s); keeping %s",
 			  error, f->local == 1 ? "the local index" :
 			  "what the objects say");
@@ -191,7 +192,7 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	if (f->local != 1 || st->generation > user->generation) {
 		const char *rerr = NULL;
 		uint64_t old = index_user_disk_bytes(user);
-		if (index_user_replace_state(user, st, &rerr) < 0) {
+		if (index_user_replace_state(user, st, data, len, &rerr) < 0) {
 			log_error(&lctx, "index bundle rejected: %s", rerr);
 			index_user_clear_state(user);
 		} else {
@@ -202,6 +203,7 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 		f->svc->total_bytes -= old;
 	}
 	stratus__indexfile__state__free_unpacked(st, NULL);
+	free(data);
 done:
 	index_user_load_done(user, status, error);
 	goto out;
@@ -312,4 +314,5 @@ void index_bundle_deinit(struct index_service *svc)
 {
 	loop_timer_remove(&svc->upload_timer);
 	index_blob_deinit(svc);
+	index_file_deinit();
 }

@@ -65,7 +65,7 @@ struct index_tombstone {
 struct index_waiter;
 
 /* UIDs per record chunk of a bundle: an append re-encodes one chunk. */
-#define INDEX_BUNDLE_CHUNK_SHIFT 9
+#define INDEX_BUNDLE_CHUNK_SHIFT 6
 #define INDEX_BUNDLE_CHUNK_UIDS (1u << INDEX_BUNDLE_CHUNK_SHIFT)
 
 /* The compressed bundle section of one chunk, as last encoded

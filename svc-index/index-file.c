@@ -216,18 +216,55 @@ static uint8_t *index_inflate(const uint8_t *in, size_t in_len,
 	return raw;
 }
 
+/* One deflate state for the process, reset per section: compress2's
+ * deflateInit/deflateEnd allocated and freed ~256 KB for every section
+ * of every bundle upload, which was most of an upload's cost for the
+ * small sections an upload re-encodes. */
+static z_stream section_zs;
+static int section_zs_level = -1;
+
+static z_stream *index_section_deflater(int level)
+{
+	if (section_zs_level == level) {
+		if (deflateReset(&section_zs) == Z_OK)
+			return &section_zs;
+		index_file_deinit();
+	} else if (section_zs_level >= 0) {
+		index_file_deinit();
+	}
+	memset(&section_zs, 0, sizeof(section_zs));
+	if (deflateInit(&section_zs, level) != Z_OK)
+		return NULL;
+	section_zs_level = level;
+	return &section_zs;
+}
+
+void index_file_deinit(void)
+{
+	if (section_zs_level >= 0)
+		(void)deflateEnd(&section_zs);
+	section_zs_level = -1;
+}
+
 uint8_t *index_bundle_section(const uint8_t *raw, size_t len, int level,
 			      size_t *out_r)
 {
-	uLong bound = compressBound((uLong)len);
+	z_stream *zs = len > UINT32_MAX ? NULL : index_section_deflater(level);
+	if (zs == NULL)
+		return NULL;
+	uLong bound = deflateBound(zs, (uLong)len);
+	if (bound > UINT32_MAX)
+		return NULL;
 	uint8_t *out = xmalloc(INDEX_SECTION_HDR + bound);
-	uLongf clen = bound;
-	if (len > UINT32_MAX || compress2(out + INDEX_SECTION_HDR, &clen, raw,
-					  (uLong)len, level) != Z_OK ||
-	    clen > UINT32_MAX) {
+	zs->next_in = (Bytef *)(uintptr_t)raw;
+	zs->avail_in = (uInt)len;
+	zs->next_out = out + INDEX_SECTION_HDR;
+	zs->avail_out = (uInt)bound;
+	if (deflate(zs, Z_FINISH) != Z_STREAM_END || zs->total_out > UINT32_MAX) {
 		free(out);
 		return NULL;
 	}
+	size_t clen = zs->total_out;
 	put_u32(out, (uint32_t)len);
 	put_u32(out + 4, (uint32_t)clen);
 	put_u32(out + 8, index_crc(raw, len));
@@ -241,29 +278,63 @@ void index_bundle_header(uint8_t *out, uint32_t n_sections, uint64_t body_len)
 				 n_sections, body_len);
 }
 
+/* Chunks are merged into the header section's State as they are read;
+ * records arrays grow geometrically (caps per mailbox), so a bundle of
+ * many small chunks merges in linear time, and consecutive chunks of
+ * one mailbox find it without a search. */
+struct index_bundle_merger {
+	Stratus__Indexfile__State *st;
+	size_t *caps;		/* records capacity, per st->mailboxes[i] */
+	size_t last;		/* mailbox of the previous chunk */
+};
+
+static Stratus__Indexfile__Mailbox *
+index_bundle_merge_target(struct index_bundle_merger *m, const char *guid)
+{
+	Stratus__Indexfile__State *st = m->st;
+	if (m->caps == NULL) {
+		m->caps = xcalloc(st->n_mailboxes + 1, sizeof(*m->caps));
+		for (size_t i = 0; i < st->n_mailboxes; i++)
+			m->caps[i] = st->mailboxes[i]->n_records;
+	}
+	if (m->last < st->n_mailboxes &&
+	    strcmp(st->mailboxes[m->last]->guid, guid) == 0)
+		return st->mailboxes[m->last];
+	for (size_t i = 0; i < st->n_mailboxes; i++) {
+		if (strcmp(st->mailboxes[i]->guid, guid) == 0) {
+			m->last = i;
+			return st->mailboxes[i];
+		}
+	}
+	return NULL;
+}
+
 /* Moves a record-chunk section's records to the end of its mailbox in
  * the header section's State. */
-static int index_bundle_merge(Stratus__Indexfile__State *st,
+static int index_bundle_merge(struct index_bundle_merger *m,
 			      Stratus__Indexfile__Mailbox *chunk,
 			      const char **error_r)
 {
-	Stratus__Indexfile__Mailbox *mb = NULL;
-	for (size_t i = 0; i < st->n_mailboxes && mb == NULL; i++) {
-		if (strcmp(st->mailboxes[i]->guid, chunk->guid) == 0)
-			mb = st->mailboxes[i];
-	}
+	Stratus__Indexfile__Mailbox *mb =
+		index_bundle_merge_target(m, chunk->guid);
 	if (mb == NULL) {
 		*error_r = "bundle section for an unknown mailbox";
 		return -1;
 	}
 	if (chunk->n_records == 0)
 		return 0;
-	mb->records = xreallocarray(mb->records,
-				    mb->n_records + chunk->n_records,
-				    sizeof(*mb->records));
+	size_t need = mb->n_records + chunk->n_records;
+	if (need > m->caps[m->last]) {
+		size_t cap = m->caps[m->last] * 2;
+		if (cap < need)
+			cap = need;
+		mb->records = xreallocarray(mb->records, cap,
+					    sizeof(*mb->records));
+		m->caps[m->last] = cap;
+	}
 	memcpy(mb->records + mb->n_records, chunk->records,
 	       chunk->n_records * sizeof(*chunk->records));
-	mb->n_records += chunk->n_records;
+	mb->n_records = need;
 	free(chunk->records);
 	chunk->records = NULL;
 	chunk->n_records = 0;
@@ -273,7 +344,7 @@ static int index_bundle_merge(Stratus__Indexfile__State *st,
 /* One section at *pos: the State (first) or a chunk merged into it. */
 static int index_bundle_section_decode(const uint8_t *data, size_t len,
 				       size_t *pos, uint64_t *total_raw,
-				       Stratus__Indexfile__State **st,
+				       struct index_bundle_merger *m,
 				       const char **error_r)
 {
 	if (len - *pos < INDEX_SECTION_HDR) {
@@ -298,9 +369,9 @@ static int index_bundle_section_decode(const uint8_t *data, size_t len,
 		return -1;
 	*pos += clen;
 	int ret = 0;
-	if (*st == NULL) {
-		*st = index_state_unpack(raw, raw_len, error_r);
-		ret = *st == NULL ? -1 : 0;
+	if (m->st == NULL) {
+		m->st = index_state_unpack(raw, raw_len, error_r);
+		ret = m->st == NULL ? -1 : 0;
 	} else {
 		Stratus__Indexfile__Mailbox *chunk =
 			stratus__indexfile__mailbox__unpack(NULL, raw_len, raw);
@@ -308,7 +379,7 @@ static int index_bundle_section_decode(const uint8_t *data, size_t len,
 			*error_r = "bundle section does not decode";
 			ret = -1;
 		} else {
-			ret = index_bundle_merge(*st, chunk, error_r);
+			ret = index_bundle_merge(m, chunk, error_r);
 			stratus__indexfile__mailbox__free_unpacked(chunk, NULL);
 		}
 	}
@@ -329,22 +400,24 @@ index_bundle_sections_decode(const uint8_t *data, size_t len,
 		*error_r = "bundle has no sections";
 		return NULL;
 	}
-	Stratus__Indexfile__State *st = NULL;
+	struct index_bundle_merger m = { .st = NULL };
 	size_t pos = INDEX_FILE_HDR;
 	uint64_t total_raw = 0;
 	for (uint32_t i = 0; i < n_sections; i++) {
 		if (index_bundle_section_decode(data, len, &pos, &total_raw,
-						&st, error_r) < 0)
+						&m, error_r) < 0)
 			goto fail;
 	}
 	if (pos != len) {
 		*error_r = "bundle has bytes after its last section";
 		goto fail;
 	}
-	return st;
+	free(m.caps);
+	return m.st;
 fail:
-	if (st != NULL)
-		stratus__indexfile__state__free_unpacked(st, NULL);
+	free(m.caps);
+	if (m.st != NULL)
+		stratus__indexfile__state__free_unpacked(m.st, NULL);
 	return NULL;
 }
 
@@ -385,6 +458,16 @@ Stratus__Indexfile__State *index_bundle_decode(const uint8_t *data,
 							   error_r);
 	free(raw);
 	return st;
+}
+
+Stratus__Indexfile__State *index_local_snapshot_decode(const uint8_t *data,
+						       size_t len,
+						       const char **error_r)
+{
+	if (len >= INDEX_MAGIC_LEN &&
+	    memcmp(data, INDEX_BUNDLE_MAGIC, INDEX_MAGIC_LEN) == 0)
+		return index_bundle_decode(data, len, error_r);
+	return index_snapshot_decode(data, len, error_r);
 }
 
 int index_file_read_all(const char *path, uint64_t max, uint8_t **data_r,

@@ -64,6 +64,13 @@ Stratus__Indexfile__State *index_snapshot_decode(const uint8_t *data,
  * zlib fails), and the header before n_sections of body_len bytes. */
 uint8_t *index_bundle_section(const uint8_t *raw, size_t len, int level,
 			      size_t *out_r);
+/* The local snapshot file: a snapshot, or a bundle as downloaded (a
+ * cold open keeps the bundle's bytes as its snapshot). */
+Stratus__Indexfile__State *index_local_snapshot_decode(const uint8_t *data,
+						       size_t len,
+						       const char **error_r);
+/* Frees the deflate state index_bundle_section keeps between calls. */
+void index_file_deinit(void);
 void index_bundle_header(uint8_t *out, uint32_t n_sections,
 			 uint64_t body_len);
 /* Bundle version 1 (kept for tests and old objects): compress a packed

@@ -104,7 +104,7 @@ static void index_rebuild_apply(struct index_rebuild *rb,
 					     &stats);
 	const char *error = NULL;
 	uint64_t old_bytes = index_user_disk_bytes(user);
-	int ret = index_user_replace_state(user, st, &error);
+	int ret = index_user_replace_state(user, st, NULL, 0, &error);
 	rb->svc->total_bytes += index_user_disk_bytes(user);
 	rb->svc->total_bytes -= old_bytes;
 	stratus__indexfile__state__free_unpacked(st, NULL);

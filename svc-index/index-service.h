@@ -92,9 +92,11 @@ int index_user_compact(struct index_user *user, int crash_point);
  * 1 loaded, 0 no local state, -1 corrupt (files moved aside). */
 int index_user_load_local(struct index_user *user);
 /* Replaces the user's state with a decoded one (bundle or rebuild) and
- * writes it locally as the new snapshot. */
+ * writes it locally as the new snapshot: file (the bundle st was decoded
+ * from) as it is, or, when NULL, st encoded as a snapshot. */
 int index_user_replace_state(struct index_user *user,
 			     const Stratus__Indexfile__State *st,
+			     const uint8_t *file, size_t flen,
 			     const char **error_r);
 /* Creates INBOX and the auto=create|subscribe mailboxes that are missing. */
 int index_user_autocreate(struct index_user *user, const char **error_r);

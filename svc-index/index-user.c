@@ -218,7 +218,7 @@ int index_user_load_local(struct index_user *user)
 		goto corrupt;
 	if (have_snap > 0) {
 		Stratus__Indexfile__State *st =
-			index_snapshot_decode(data, len, &error);
+			index_local_snapshot_decode(data, len, &error);
 		free(data);
 		data = NULL;
 		if (st == NULL)
@@ -374,14 +374,16 @@ int index_user_commit(struct index_user *user,
 	return 0;
 }
 
-int index_user_compact(struct index_user *user, int crash_point)
+/* Makes file (a whole state: snapshot or bundle) the user's snapshot
+ * with a fresh log. The snapshot is renamed over the old one before the
+ * log is, so a crash between the two leaves the new snapshot and the
+ * old log, whose records it already holds: replaying them again is a
+ * no-op by their sequence numbers. */
+static int index_user_install_snapshot(struct index_user *user,
+				       const uint8_t *file, size_t flen,
+				       int crash_point)
 {
 	const char *error = NULL;
-	size_t slen, flen;
-	uint64_t old_bytes = index_user_disk_bytes(user);
-	uint8_t *state = index_state_pack(user, &slen);
-	uint8_t *file = index_snapshot_encode(state, slen, &flen);
-	free(state);
 	char *path = index_user_path(user, INDEX_SNAP_NAME);
 	int ret = -1;
 	if (crash_point == 1) {
@@ -409,8 +411,6 @@ int index_user_compact(struct index_user *user, int crash_point)
 		ret = 0;
 		goto out;
 	}
-	/* The snapshot holds everything: a fresh log replaces the old one
-	 * atomically, so a crash here leaves either log, both fine. */
 	char *log_path = index_user_path(user, INDEX_LOG_NAME);
 	if (index_file_write_atomic(log_path, (const uint8_t *)INDEX_LOG_MAGIC,
 				    INDEX_MAGIC_LEN,
@@ -423,24 +423,45 @@ int index_user_compact(struct index_user *user, int crash_point)
 	free(log_path);
 	if (index_log_open(user, false) < 0)
 		goto out;
-	user->svc->n_compactions++;
 	ret = 0;
 out:
-	free(file);
 	free(path);
+	return ret;
+}
+
+int index_user_compact(struct index_user *user, int crash_point)
+{
+	size_t slen, flen;
+	uint64_t old_bytes = index_user_disk_bytes(user);
+	uint8_t *state = index_state_pack(user, &slen);
+	uint8_t *file = index_snapshot_encode(state, slen, &flen);
+	free(state);
+	int ret = index_user_install_snapshot(user, file, flen, crash_point);
+	if (ret == 0 && crash_point == 0)
+		user->svc->n_compactions++;
+	free(file);
 	index_user_account(user, old_bytes);
 	return ret;
 }
 
 int index_user_replace_state(struct index_user *user,
 			     const Stratus__Indexfile__State *st,
+			     const uint8_t *file, size_t flen,
 			     const char **error_r)
 {
 	index_user_clear_state(user);
 	if (index_state_load(user, st, error_r) < 0)
 		return -1;
-	/* The loaded state becomes the local snapshot with a fresh log. */
-	if (index_user_compact(user, 0) < 0) {
+	/* The loaded state becomes the local snapshot with a fresh log:
+	 * the downloaded bundle as it is when there is one (no re-encoding
+	 * of the whole state, and a fifth of the bytes on disk). */
+	uint64_t old_bytes = index_user_disk_bytes(user);
+	int ret = file != NULL ?
+		index_user_install_snapshot(user, file, flen, 0) :
+		index_user_compact(user, 0);
+	if (file != NULL)
+		index_user_account(user, old_bytes);
+	if (ret < 0) {
 		*error_r = "cannot write the local snapshot";
 		return -1;
 	}

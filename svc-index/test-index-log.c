@@ -235,7 +235,7 @@ static void test_bundle_chunks(void **state)
 	struct index_user *u = index_test_user(t, "erin");
 	index_test_append(u, "Sent", "");
 	struct index_mailbox *inbox = index_user_find_box(u, "INBOX");
-	uint32_t n = 2 * INDEX_BUNDLE_CHUNK_UIDS + 100;	/* 3 chunks */
+	uint32_t n = 2 * INDEX_BUNDLE_CHUNK_UIDS + INDEX_BUNDLE_CHUNK_UIDS / 4; /* 3 chunks */
 	apply_records(u, inbox, n, STRATUS__INDEXFILE__OP_KIND__OP_APPEND, 1);
 	size_t encoded;
 	Stratus__Indexfile__State *s = build_and_decode(u, &encoded);

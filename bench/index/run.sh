@@ -19,6 +19,8 @@
 #   INDEXBENCH_BUILD   meson build folder (default: build). Use a build
 #                      without sanitizers for figures worth quoting.
 #   INDEXBENCH_KEEP=1  keep the temp folder.
+#   INDEXBENCH_PERF=F  record svc-index with perf (cpu-clock, call graphs)
+#                      during the cold opens into the file F.
 set -euo pipefail
 
 PROFILE=quick
@@ -136,6 +138,13 @@ done < <(ib open --runs "$RUNS" --expect "$TOTAL")
 
 LOCAL_BYTES=$("$CTL" -c "$W/stratus.conf" metacache list |
 	sed -n "s/^$USER_NAME bytes=\([0-9]*\) .*/\1/p")
+PERF_PID=""
+if [ -n "${INDEXBENCH_PERF:-}" ]; then
+	# The cold opens under perf: where a bundle load spends its time.
+	IDX_PID=$(pgrep -n -f -- "/stratus-index -c $W/stratus.conf")
+	perf record -e cpu-clock -g -o "$INDEXBENCH_PERF" -p "$IDX_PID" 2>/dev/null &
+	PERF_PID=$!
+fi
 for run in $(seq 1 "$RUNS"); do
 	"$CTL" -c "$W/stratus.conf" metacache clean "$USER_NAME" >/dev/null
 	[ -z "$(find "$W/home" -type f 2>/dev/null | head -1)" ] ||
@@ -143,6 +152,9 @@ for run in $(seq 1 "$RUNS"); do
 	out=$(ib open --runs 1 --expect "$TOTAL")
 	row open_cold "$run" "$(echo "$out" | field ms)"
 done
+if [ -n "$PERF_PID" ]; then
+	kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
+fi
 BUNDLE=$(find "$W/objects" -name index.bundle | head -1)
 BUNDLE_BYTES=$(stat -c %s "$BUNDLE")
 # version 2 (svc-index/index-file.h): "STXBNDL\n" u32le version

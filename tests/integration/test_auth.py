@@ -193,10 +193,13 @@ service anvil {
         self.assertEqual(self.counters()["userip_sessions"], 0)
 
     def test_no_penalty_with_spec_mode_0(self):
+        # The reported delay says it; the time bound only catches a
+        # penalty (2 s, 4 s, 8 s ... for these four) on a loaded machine.
         t0 = time.time()
         for i in range(4):
-            self.auth("-x", "rip=192.0.2.99", "user1@example.com", "bad%d" % i, check=77)
-        self.assertLess(time.time() - t0, 2.0)
+            r = self.auth("-x", "rip=192.0.2.99", "user1@example.com", "bad%d" % i, check=77)
+            self.assertNotRegex(r.stdout, r"delay: [1-9]")
+        self.assertLess(time.time() - t0, 10.0)
 
 
 class PenaltyTest(AuthTestMixin, StratusTestCase):
