@@ -134,10 +134,10 @@ trap 'exit 130' INT TERM
 # -- prerequisites (idempotent) ---------------------------------------------
 if [ -n "${BENCH_NO_BUILD:-}" ]; then
 	:	# a test: installs nothing (Dovecot is used only when installed)
-elif ! dpkg -s dovecot-imapd dovecot-pop3d dovecot-lmtpd >/dev/null 2>&1; then
-	log "installing Dovecot CE from Debian"
+elif ! dpkg -s dovecot-imapd dovecot-pop3d dovecot-lmtpd rsync >/dev/null 2>&1; then
+	log "installing Dovecot CE (and rsync for the build snapshot) from Debian"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		dovecot-imapd dovecot-pop3d dovecot-lmtpd >"$W/apt.log" 2>&1 ||
+		dovecot-imapd dovecot-pop3d dovecot-lmtpd rsync >"$W/apt.log" 2>&1 ||
 		{ cat "$W/apt.log" >&2; exit 1; }
 fi
 STRATUS_VERSION=""
