@@ -3,9 +3,12 @@
  * reader holds at most TEXT_CONN_OUT_HIGH of output). While the backend
  * works the client reads nothing, so pipelined commands stay in order. */
 #include "pop3-common.h"
+#include "sasl-client.h"
 #include "text-line.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,9 +219,59 @@ static const struct text_conn_ops pop3_conn_ops = {
 	.closed = pop3_client_closed,
 };
 
-struct pop3_client *pop3_client_create(struct pop3_server *server, int fd,
-				       const char *client_ip,
-				       unsigned int client_port)
+static int pop3_client_tls_layer(void *ctx, struct stream **sp)
+{
+	struct pop3_client *client = ctx;
+	struct pop3_server *server = client->server;
+	if (server->tls_start == NULL || server->tls_start(server, sp) < 0)
+		return -1;
+	client->tls = true;
+	return 0;
+}
+
+void pop3_client_starttls(struct pop3_client *client)
+{
+	text_conn_upgrade(client->conn, pop3_client_tls_layer, client);
+}
+
+bool pop3_client_secured(const struct pop3_client *client)
+{
+	return client->tls || sasl_client_secured(client->client_ip) ||
+	       (client->local_ip[0] != '\0' &&
+		strcmp(client->local_ip, client->client_ip) == 0);
+}
+
+bool pop3_client_plaintext_allowed(const struct pop3_client *client)
+{
+	struct pop3_server *server = client->server;
+	bool secured = pop3_client_secured(client);
+	if (server->plaintext_allowed == NULL)
+		return true;
+	return server->plaintext_allowed(server, secured);
+}
+
+static void pop3_local_ip(int fd, char *ip, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ip[0] = '\0';
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip,
+			  (socklen_t)size);
+	} else if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
+			  ip, (socklen_t)size);
+		if (strncmp(ip, "::ffff:", 7) == 0 && strchr(ip + 7, '.'))
+			memmove(ip, ip + 7, strlen(ip + 7) + 1);
+	}
+}
+
+static struct pop3_client *pop3_client_new(struct pop3_server *server, int fd,
+					   const char *client_ip,
+					   unsigned int client_port,
+					   bool implicit_tls)
 {
 	struct pop3_client *client = xcalloc(1, sizeof(*client));
 	client->server = server;
@@ -233,9 +286,34 @@ struct pop3_client *pop3_client_create(struct pop3_server *server, int fd,
 	client->conn = text_conn_new(server->loop, fd, POP3_MAX_LINE + 2,
 				     POP3_IDLE_MSECS_AUTH, &pop3_conn_ops,
 				     client);
+	pop3_local_ip(fd, client->local_ip, sizeof(client->local_ip));
 	TEXT_CLIENT_LINK(&server->clients, server->n_clients, client);
 	if (server->clients_changed != NULL)
 		server->clients_changed(server);
+	if (implicit_tls) {
+		/* pop3s: the greeting is the first thing written in TLS */
+		struct pop3_client *ref = client;
+		pop3_client_ref(ref);
+		text_conn_upgrade(client->conn, pop3_client_tls_layer, client);
+		bool gone = client->disconnected;
+		pop3_client_unref(&ref);
+		if (gone)
+			return NULL;
+	}
 	pop3_client_reply(client, "+OK %s", server->set.login_greeting);
 	return client;
+}
+
+struct pop3_client *pop3_client_create(struct pop3_server *server, int fd,
+				       const char *client_ip,
+				       unsigned int client_port)
+{
+	return pop3_client_new(server, fd, client_ip, client_port, false);
+}
+
+struct pop3_client *pop3_client_create_tls(struct pop3_server *server, int fd,
+					   const char *client_ip,
+					   unsigned int client_port)
+{
+	return pop3_client_new(server, fd, client_ip, client_port, true);
 }

@@ -151,6 +151,45 @@ static void pop3_sasl_step(struct pop3_client *client, const char *mech,
 			      has_resp, abort, pop3_auth_done);
 }
 
+static bool pop3_stls_offered(struct pop3_client *client)
+{
+	struct pop3_server *server = client->server;
+	return !client->tls && server->tls_available != NULL &&
+	       server->tls_available(server);
+}
+
+/* RFC 2595 4: STLS only in the AUTHORIZATION state, once. */
+static void cmd_stls(struct pop3_client *client)
+{
+	if (client->state != POP3_STATE_AUTH) {
+		pop3_client_reply(client, "-ERR Unknown command.");
+		return;
+	}
+	if (client->tls) {
+		pop3_client_reply(client, "-ERR TLS is already active.");
+		return;
+	}
+	if (!pop3_stls_offered(client)) {
+		pop3_client_reply(client, "-ERR TLS support isn't enabled.");
+		return;
+	}
+	free(client->user_cmd);
+	client->user_cmd = NULL;
+	pop3_client_reply(client, "+OK Begin TLS negotiation now.");
+	pop3_client_starttls(client);
+}
+
+/* disable_plaintext_auth / ssl = required before TLS: refused with
+ * Dovecot's words, and the caller answers nothing else. */
+static bool pop3_plaintext_refused(struct pop3_client *client)
+{
+	if (pop3_client_plaintext_allowed(client))
+		return false;
+	pop3_client_reply(client, "-ERR [AUTH] Plaintext authentication "
+			  "disallowed on non-secure (SSL/TLS) connections.");
+	return true;
+}
+
 static void cmd_pass(struct pop3_client *client, const char *args)
 {
 	if (client->user_cmd == NULL) {
@@ -245,7 +284,12 @@ static void cmd_capa(struct pop3_client *client)
 	struct buf *out = text_conn_out(client->conn);
 	buf_append_str(out, "+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
 		       "PIPELINING\r\nAUTH-RESP-CODE\r\n");
-	if (client->state == POP3_STATE_AUTH) {
+	if (client->state == POP3_STATE_AUTH && pop3_stls_offered(client))
+		buf_append_str(out, "STLS\r\n");
+	/* Plaintext mechanisms are all there is: none before TLS when
+	 * disable_plaintext_auth applies (as Dovecot hides them). */
+	if (client->state == POP3_STATE_AUTH &&
+	    pop3_client_plaintext_allowed(client)) {
 		buf_append_str(out, "USER\r\nSASL");
 		char *mechs = xstrdup(client->server->set.auth_mechanisms);
 		char *save = NULL;
@@ -553,7 +597,7 @@ void pop3_client_command(struct pop3_client *client, char *line, size_t len)
 		cmd_quit(client);
 		return;
 	case POP3_CMD_STLS:
-		pop3_client_reply(client, "-ERR TLS is not available.");
+		cmd_stls(client);
 		return;
 	default:
 		break;
@@ -561,6 +605,8 @@ void pop3_client_command(struct pop3_client *client, char *line, size_t len)
 	if (client->state == POP3_STATE_AUTH) {
 		switch (cmd.verb) {
 		case POP3_CMD_USER:
+			if (pop3_plaintext_refused(client))
+				return;
 			if (*args == '\0') {
 				pop3_bad_command(client,
 					"-ERR No username given.");
@@ -571,9 +617,13 @@ void pop3_client_command(struct pop3_client *client, char *line, size_t len)
 			pop3_client_reply(client, "+OK");
 			return;
 		case POP3_CMD_PASS:
+			if (pop3_plaintext_refused(client))
+				return;
 			cmd_pass(client, args);
 			return;
 		case POP3_CMD_AUTH:
+			if (*args != '\0' && pop3_plaintext_refused(client))
+				return;
 			cmd_auth(client, args);
 			return;
 		default:

@@ -101,6 +101,12 @@ struct pop3_server {
 	const struct pop3_backend *backend;
 	void *backend_ctx;
 	void (*clients_changed)(struct pop3_server *server);
+	/* TLS, set by main.c (lib/tls); NULL: STLS is not offered and
+	 * plaintext login follows only the loopback rule. */
+	bool (*tls_available)(struct pop3_server *server);
+	int (*tls_start)(struct pop3_server *server, struct stream **sp);
+	bool (*plaintext_allowed)(struct pop3_server *server, bool secured);
+	struct tls_service *tls;	/* main.c's, for the three above */
 	void *svc;
 	unsigned int n_clients;
 	struct pop3_client *clients;
@@ -117,6 +123,8 @@ struct pop3_client {
 	struct pop3_server *server;
 	struct pop3_client *prev, *next;
 	struct text_conn *conn;
+	bool tls;		/* STLS done, or a pop3s connection */
+	char local_ip[64];	/* our end: same-address counts as secured */
 	int refcount;
 	bool disconnected;
 	char session[24];
@@ -157,9 +165,21 @@ void pop3_server_init(struct pop3_server *server, struct loop *loop,
 		      const struct config *cfg,
 		      const struct pop3_backend *backend, void *backend_ctx);
 void pop3_server_deinit(struct pop3_server *server);
+struct stream;
+struct tls_service;
 struct pop3_client *pop3_client_create(struct pop3_server *server, int fd,
 				       const char *client_ip,
 				       unsigned int client_port);
+/* The same on a pop3s listener: TLS from the first byte. */
+struct pop3_client *pop3_client_create_tls(struct pop3_server *server, int fd,
+					   const char *client_ip,
+					   unsigned int client_port);
+/* STLS: TLS starts once the reply queued now is written. */
+void pop3_client_starttls(struct pop3_client *client);
+/* TLS is on, or the peer is loopback / our own address (Dovecot's
+ * "secured"); and whether USER/PASS and AUTH PLAIN/LOGIN may run. */
+bool pop3_client_secured(const struct pop3_client *client);
+bool pop3_client_plaintext_allowed(const struct pop3_client *client);
 void pop3_client_ref(struct pop3_client *client);
 void pop3_client_unref(struct pop3_client **client);
 void pop3_client_reply(struct pop3_client *client, const char *fmt, ...)

@@ -81,8 +81,8 @@ static void pop3_rpc_sasl(struct pop3_server *server,
 		.has_response = has_resp,
 		.abort = abort,
 		.protocol = "pop3",
-		/* plaintext on loopback counts as secured, as in Dovecot */
-		.secured = sasl_client_secured(client->client_ip),
+		/* TLS, loopback or our own address, as in Dovecot */
+		.secured = pop3_client_secured(client),
 	};
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);

@@ -1,7 +1,11 @@
 /* Non-blocking text connection (see text-conn.h). Ops are called only from
  * the loop; freeing the conn from inside an op is deferred to the end of
- * that callback so no op ever returns into freed memory. */
+ * that callback so no op ever returns into freed memory. Bytes go through
+ * a struct stream, which a TLS layer may replace (text_conn_upgrade): its
+ * handshake can make a read wait for EPOLLOUT or a write for EPOLLIN, and
+ * it can hold bytes epoll never reports, read from the kick timer. */
 #include "text-conn.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +18,7 @@
 struct text_conn {
 	struct loop *loop;
 	int fd;
+	struct stream *stream;
 	struct loop_io *io;
 	struct loop_timer *idle_timer;
 	struct loop_timer *kick_timer;	/* re-runs input / closed report */
@@ -28,10 +33,15 @@ struct text_conn {
 	bool closing;		/* close once the output is written */
 	bool closed_reported;
 	bool free_pending;
+	bool read_kick;		/* the stream holds bytes: read on kick */
 	const char *close_reason;
+	/* text_conn_upgrade: swap the stream once the output is written */
+	text_conn_upgrade_fn *upgrade;
+	void *upgrade_ctx;
 };
 
 static void text_conn_update_events(struct text_conn *conn);
+static void text_conn_schedule_kick(struct text_conn *conn);
 static void text_conn_report_closed(struct text_conn *conn,
 				    const char *reason);
 
@@ -40,8 +50,7 @@ static void text_conn_really_free(struct text_conn *conn)
 	loop_io_remove(&conn->io);
 	loop_timer_remove(&conn->idle_timer);
 	loop_timer_remove(&conn->kick_timer);
-	if (conn->fd >= 0)
-		close(conn->fd);
+	stream_destroy(&conn->stream);
 	buf_free(&conn->in);
 	buf_free(&conn->out);
 	free(conn);
@@ -68,20 +77,38 @@ static void text_conn_call_input(struct text_conn *conn)
 	}
 }
 
+/* The owner's reply that announced the new layer is out: any input
+ * already read came before it, in the old layer, and is dropped (STARTTLS
+ * command injection, RFC 3207 and RFC 8314). */
+static void text_conn_run_upgrade(struct text_conn *conn)
+{
+	text_conn_upgrade_fn *fn = conn->upgrade;
+	conn->upgrade = NULL;
+	buf_consume(&conn->in, conn->in.len);
+	if (fn(conn->upgrade_ctx, &conn->stream) < 0)
+		text_conn_report_closed(conn, "TLS could not start");
+}
+
 static void text_conn_do_write(struct text_conn *conn)
 {
 	while (conn->out.len > 0) {
-		ssize_t n = send(conn->fd, conn->out.data, conn->out.len,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = stream_write(conn->stream, conn->out.data,
+					 conn->out.len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
-			text_conn_report_closed(conn, "write failed");
+			text_conn_report_closed(conn, errno == EPROTO ?
+						"TLS error" : "write failed");
 			return;
 		}
 		buf_consume(&conn->out, (size_t)n);
+	}
+	if (conn->out.len == 0 && conn->upgrade != NULL) {
+		text_conn_run_upgrade(conn);
+		if (conn->closed_reported)
+			return;
 	}
 	if (conn->out_paused && conn->out.len < TEXT_CONN_OUT_LOW) {
 		conn->out_paused = false;
@@ -104,12 +131,15 @@ static void text_conn_update_events(struct text_conn *conn)
 {
 	if (conn->io == NULL)
 		return;
-	uint32_t ev = 0;
-	if (!conn->paused && !conn->out_paused && !conn->closing &&
-	    conn->in.len < conn->in.max)
-		ev |= EPOLLIN;
-	if (conn->out.len > 0)
-		ev |= EPOLLOUT;
+	bool want_input = !conn->paused && !conn->out_paused &&
+			  !conn->closing && conn->upgrade == NULL &&
+			  conn->in.len < conn->in.max;
+	uint32_t ev = stream_events(conn->stream, want_input,
+				    conn->out.len > 0);
+	if (want_input && stream_pending(conn->stream) > 0) {
+		conn->read_kick = true;
+		text_conn_schedule_kick(conn);
+	}
 	if (ev != conn->events) {
 		conn->events = ev;
 		loop_io_set_events(conn->io, ev);
@@ -137,7 +167,7 @@ static void text_conn_read(struct text_conn *conn)
 	char *p = buf_append_space(&conn->in, room);
 	if (p == NULL)
 		return;
-	ssize_t n = recv(conn->fd, p, room, MSG_DONTWAIT);
+	ssize_t n = stream_read(conn->stream, p, room);
 	int err = errno;
 	conn->in.len -= room;
 	if (n > 0)
@@ -149,7 +179,8 @@ static void text_conn_read(struct text_conn *conn)
 	}
 	if (n < 0) {
 		if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR)
-			text_conn_report_closed(conn, "read failed");
+			text_conn_report_closed(conn, err == EPROTO ?
+						"TLS error" : "read failed");
 		return;
 	}
 	if (conn->idle_timer != NULL)
@@ -164,9 +195,12 @@ static void text_conn_io(struct loop_io *io, uint32_t events, void *ctx)
 	conn->depth++;
 	if ((events & EPOLLOUT) != 0 && !conn->closed_reported)
 		text_conn_do_write(conn);
-	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 &&
+	/* EPOLLOUT with want_write: a TLS handshake step waited for room */
+	if (((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 ||
+	     conn->stream->want_write) &&
 	    !conn->closed_reported && !conn->free_pending) {
-		if ((events & EPOLLIN) != 0 && !conn->closing)
+		if (((events & EPOLLIN) != 0 || conn->stream->want_write) &&
+		    !conn->closing && conn->upgrade == NULL)
 			text_conn_read(conn);
 		else if ((events & (EPOLLHUP | EPOLLERR)) != 0)
 			text_conn_report_closed(conn, "disconnected");
@@ -196,7 +230,12 @@ static void text_conn_kick(struct loop_timer *t, void *ctx)
 	(void)t;
 	loop_timer_remove(&conn->kick_timer);
 	conn->depth++;
-	if (!conn->closed_reported) {
+	if (conn->read_kick && !conn->closed_reported && !conn->closing &&
+	    conn->upgrade == NULL) {
+		conn->read_kick = false;
+		text_conn_read(conn);
+	}
+	if (!conn->closed_reported && !conn->free_pending) {
 		text_conn_call_input(conn);
 		if (!conn->free_pending && !conn->closed_reported)
 			text_conn_do_write(conn);
@@ -219,6 +258,9 @@ struct text_conn *text_conn_new(struct loop *loop, int fd, size_t in_max,
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	conn->loop = loop;
 	conn->fd = fd;
+	conn->stream = stream_plain_new(fd);
+	if (conn->stream == NULL)
+		abort();
 	conn->ops = ops;
 	conn->ctx = ctx;
 	conn->idle_msecs = idle_msecs;
@@ -307,4 +349,21 @@ bool text_conn_closing(const struct text_conn *conn)
 int text_conn_fd(const struct text_conn *conn)
 {
 	return conn->fd;
+}
+
+void text_conn_upgrade(struct text_conn *conn, text_conn_upgrade_fn *fn,
+		       void *ctx)
+{
+	conn->upgrade = fn;
+	conn->upgrade_ctx = ctx;
+	buf_consume(&conn->in, conn->in.len);
+	if (conn->out.len == 0 && conn->depth == 0) {
+		text_conn_run_upgrade(conn);
+		text_conn_update_events(conn);
+		return;
+	}
+	/* Written (and the upgrade run) on the way out of the callback
+	 * we are in, or by the kick. */
+	text_conn_update_events(conn);
+	text_conn_schedule_kick(conn);
 }

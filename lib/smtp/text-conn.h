@@ -57,4 +57,15 @@ void text_conn_close_after_flush(struct text_conn *conn);
 bool text_conn_closing(const struct text_conn *conn);
 int text_conn_fd(const struct text_conn *conn);
 
+struct stream;
+/* Replaces *sp by a new layer (TLS) around it; -1 on failure (the
+ * connection is then closed with reason "TLS could not start"). */
+typedef int text_conn_upgrade_fn(void *ctx, struct stream **sp);
+/* STARTTLS: once what is queued in the output (the "go ahead" reply) is
+ * written, fn wraps the stream. Input already read, and anything read
+ * before that point, is dropped unprocessed; nothing is read meanwhile.
+ * With empty output (implicit TLS) it runs at once. */
+void text_conn_upgrade(struct text_conn *conn, text_conn_upgrade_fn *fn,
+		       void *ctx);
+
 #endif
