@@ -1,6 +1,8 @@
 /* Gathers the SORT/THREAD fields of the matching messages: their metadata
- * from svc-index Fetch (in as many replies as it cuts), then each body's
- * header from svc-blob, one message at a time. */
+ * and cached header lines (header.fields, which holds every header SORT
+ * and THREAD read) from svc-index Fetch, in as many replies as it cuts;
+ * only a message without that cache has its header read from svc-blob,
+ * one message at a time. */
 #include "imap-index.h"
 #include "imap-mail.h"
 #include "imap-msgset.h"
@@ -9,6 +11,7 @@
 #include "imap-sort.h"
 #include "blob.pb-c.h"
 #include "mail-decode.h"
+#include "mail-header-cache.h"
 #include "mail-header.h"
 #include "mail-rfc822.h"
 
@@ -171,6 +174,24 @@ static void msg_defaults(struct imap_sort_msg *m)
 
 static void body_next(struct imap_cmd *cmd, struct imap_sort_job *job);
 
+/* The header lines cached at delivery: one flag byte, then the raw
+ * lines, which read like a header block. */
+static void msg_cached_headers(struct imap_sort_msg *m,
+			       const Stratus__IndexMessage *im)
+{
+	for (size_t i = 0; i < im->n_cached; i++) {
+		const Stratus__IndexCachedField *f = im->cached[i];
+		if (strcmp(f->name, MAIL_HEADER_CACHE_FIELD) != 0 ||
+		    f->value.len < 1)
+			continue;
+		msg_headers(m, (const char *)f->value.data + 1,
+			    f->value.len - 1);
+		msg_defaults(m);
+		m->have_headers = true;
+		return;
+	}
+}
+
 static void body_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
 	struct imap_sort_job *job = imap_search_user(cmd);
@@ -200,6 +221,8 @@ static void body_next(struct imap_cmd *cmd, struct imap_sort_job *job)
 			msg_defaults(&job->msgs[i]);
 		job->next = job->n_msgs;
 	}
+	while (job->next < job->n_msgs && job->msgs[job->next].have_headers)
+		job->next++;
 	if (job->next >= job->n_msgs) {
 		job->ready(cmd, job);
 		return;
@@ -235,6 +258,7 @@ static void meta_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 		m->date = im->internal_date;
 		m->size = im->virtual_size;
 		m->object_id = xstrdup(im->object_id);
+		msg_cached_headers(m, im);
 	}
 	if (r->next_uid != 0) {
 		meta_request(cmd, job, r->next_uid);
@@ -270,6 +294,11 @@ static void meta_request(struct imap_cmd *cmd, struct imap_sort_job *job,
 	req.mailbox = client->selected;
 	req.uids = rp;
 	req.n_uids = n;
+	char *fields[] = { (char *)MAIL_HEADER_CACHE_FIELD };
+	if (!job->metadata_only) {
+		req.fields = fields;
+		req.n_fields = 1;
+	}
 	imap_index_call(cmd, IMAP_INDEX_FETCH, &req.base, meta_reply);
 	free(rp);
 	free(ranges);

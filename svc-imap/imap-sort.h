@@ -19,6 +19,7 @@ struct imap_sort_msg {
 	char *message_id;		/* "<...>" or "" */
 	char **refs;			/* References, else In-Reply-To */
 	size_t n_refs;
+	bool have_headers;		/* from the index's header.fields */
 };
 
 struct imap_sort_job;
