@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "service.h"
+#include "privdrop.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,8 +111,16 @@ static int run_open_sockets(struct run_service *rs, char **error_r)
 		return -1;
 	rs->fds = xcalloc(rs->plan.n_specs, sizeof(int));
 	for (size_t i = 0; i < rs->plan.n_specs; i++) {
-		rs->fds[i] = listener_open(&rs->plan.specs[i], error_r);
+		const struct listener_spec *spec = &rs->plan.specs[i];
+		rs->fds[i] = listener_open(spec, error_r);
 		if (rs->fds[i] < 0)
+			return -1;
+		/* The service drops to its user after taking the sockets
+		 * (privdrop.c); its RPC socket must stay reachable by the
+		 * others, as systemd's SocketUser=/SocketGroup= make it. */
+		if (strcmp(spec->fdname, "rpc") == 0 &&
+		    service_rpc_socket_give(rs->run->cfg, rs->name, spec->path,
+					    error_r) < 0)
 			return -1;
 	}
 	return 0;
@@ -291,6 +300,14 @@ static int run_notify_open(struct run_ctx *run, char **error_r)
 		       sizeof(one)) < 0 ||
 	    bind(run->notify_fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		*error_r = xasprintf("notify socket %s: %s", run->notify_path,
+				     strerror(errno));
+		return -1;
+	}
+	/* Services that dropped root must be able to send READY=1. Anyone
+	 * may write; only datagrams whose kernel-checked sender pid is one
+	 * of our children count (run_notify_read). */
+	if (geteuid() == 0 && chmod(run->notify_path, 0666) < 0) {
+		*error_r = xasprintf("chmod %s: %s", run->notify_path,
 				     strerror(errno));
 		return -1;
 	}

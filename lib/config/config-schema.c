@@ -48,7 +48,7 @@ const struct config_setting_def config_main_schema[] = {
 	{ "default_vsz_limit", SIZE, "256M", TODO, "all" },
 	{ "default_idle_kill", TIME, "1 min", TODO, "all" },
 	{ "default_login_user", STR, "dovenull", TODO, "all" },
-	{ "default_internal_user", STR, "dovecot", TODO, "all" },
+	{ "default_internal_user", STR, "dovecot", IMPL, "all" },
 	{ "login_greeting", STR, "Dovecot ready.", TODO, "all" },
 	{ "login_log_format_elements", STR,
 	  "user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}>",
@@ -99,8 +99,8 @@ const struct config_setting_def config_main_schema[] = {
 	/* mail storage */
 	{ "mail_home", STR, "", TODO, "index" },
 	{ "mail_location", STR, "", TODO, "index" },
-	{ "mail_uid", STR, "", TODO, "index" },
-	{ "mail_gid", STR, "", TODO, "index" },
+	{ "mail_uid", STR, "", IMPL, "index" },
+	{ "mail_gid", STR, "", IMPL, "index" },
 	{ "mail_privileged_group", STR, "", TODO, "index" },
 	{ "mail_access_groups", STR, "", TODO, "index" },
 	{ "first_valid_uid", UINT, "500", TODO, "index" },
@@ -221,8 +221,9 @@ static const struct config_setting_def authdb_schema[] = {
 
 static const struct config_setting_def service_schema[] = {
 	{ "executable", STR, "", TODO, "all" },
-	{ "user", STR, "", TODO, "all" },
-	{ "group", STR, "", TODO, "all" },
+	/* lib/service/privdrop.c */
+	{ "user", STR, "", IMPL, "all" },
+	{ "group", STR, "", IMPL, "all" },
 	{ "privileged_group", STR, "", TODO, "all" },
 	{ "extra_groups", STR, "", TODO, "all" },
 	{ "chroot", STR, "", TODO, "all" },

@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "log.h"
 #include "histogram.h"
+#include "privdrop.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -271,9 +272,12 @@ static int service_take_sockets(struct service *svc, char **error_r)
 	if (listener_plan_build(svc->cfg, svc->def->name, &plan, error_r) < 0)
 		return -1;
 	for (size_t i = 0; i < plan.n_specs && ret == 0; i++) {
-		int fd = listener_open(&plan.specs[i], error_r);
-		if (fd < 0 || service_take_fd(svc, plan.specs[i].fdname, fd,
-					      error_r) < 0)
+		const struct listener_spec *spec = &plan.specs[i];
+		int fd = listener_open(spec, error_r);
+		if (fd < 0 || (strcmp(spec->fdname, "rpc") == 0 &&
+			       service_rpc_socket_give(svc->cfg, svc->def->name,
+						       spec->path, error_r) < 0) ||
+		    service_take_fd(svc, spec->fdname, fd, error_r) < 0)
 			ret = -1;
 	}
 	listener_plan_free(&plan);
@@ -296,7 +300,11 @@ static int service_run(struct service *svc)
 				  RPC_CONTROL_MAJOR, def->rpc_minor,
 				  def->rpc_handlers, def->rpc_n_handlers, svc);
 	rpc_server_set_status_cb(svc->rpc, def->name, service_status_cb, svc);
+	/* Listeners first (ports below 1024, root-owned base_dir), then
+	 * the configured user for everything else, init included: files
+	 * the service creates are that user's. */
 	if (service_take_sockets(svc, &error) < 0 ||
+	    service_privileges_drop(svc->cfg, def->name, &error) < 0 ||
 	    (def->init != NULL && def->init(svc, &error) < 0)) {
 		log_msg(LOG_LEVEL_FATAL, NULL, "%s", error);
 		free(error);
