@@ -234,9 +234,10 @@ static void lmtp_client_trust_done(struct lmtp_client *client, bool trusted)
 	lmtp_client_unref(&client);
 }
 
-struct lmtp_client *lmtp_client_create(struct lmtp_server *server, int fd,
-				       const char *client_ip,
-				       unsigned int client_port)
+static struct lmtp_client *lmtp_client_new(struct lmtp_server *server,
+					   int fd, const char *client_ip,
+					   unsigned int client_port,
+					   bool implicit_tls)
 {
 	struct lmtp_client *client = xcalloc(1, sizeof(*client));
 	client->server = server;
@@ -253,6 +254,11 @@ struct lmtp_client *lmtp_client_create(struct lmtp_server *server, int fd,
 				     LMTP_MAX_COMMAND_LINE + 2,
 				     server->set.idle_msecs, &lmtp_conn_ops,
 				     client);
+	if (implicit_tls && lmtp_client_tls_wrap(client) < 0) {
+		text_conn_free(&client->conn);
+		lmtp_client_unref(&client);
+		return NULL;
+	}
 	TEXT_CLIENT_LINK(&server->clients, server->n_clients, client);
 	server->n_connections++;
 	if (server->clients_changed != NULL)
@@ -266,4 +272,18 @@ struct lmtp_client *lmtp_client_create(struct lmtp_server *server, int fd,
 		server->backend->trust(server, client, lmtp_client_trust_done);
 	}
 	return client;
+}
+
+struct lmtp_client *lmtp_client_create(struct lmtp_server *server, int fd,
+				       const char *client_ip,
+				       unsigned int client_port)
+{
+	return lmtp_client_new(server, fd, client_ip, client_port, false);
+}
+
+struct lmtp_client *lmtp_client_create_tls(struct lmtp_server *server,
+					   int fd, const char *client_ip,
+					   unsigned int client_port)
+{
+	return lmtp_client_new(server, fd, client_ip, client_port, true);
 }

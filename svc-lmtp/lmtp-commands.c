@@ -43,6 +43,8 @@ static void cmd_lhlo(struct lmtp_client *client, const char *args)
 		       "250-ENHANCEDSTATUSCODES\r\n250-PIPELINING\r\n");
 	buf_printf(out, "250-SIZE %llu\r\n",
 		   (unsigned long long)set->max_message_size);
+	if (lmtp_client_starttls_offered(client))
+		buf_append_str(out, "250-STARTTLS\r\n");
 	if (client->trusted)
 		buf_append_str(out, "250-XCLIENT ADDR PORT SESSION LOGIN\r\n");
 	buf_append_str(out, "250 SMTPUTF8\r\n");
@@ -574,7 +576,7 @@ void lmtp_client_command(struct lmtp_client *client, char *line, size_t len)
 		cmd_xclient(client, args);
 		break;
 	case LMTP_CMD_STARTTLS:
-		lmtp_client_reply(client, "502 5.5.1 TLS is not available");
+		lmtp_cmd_starttls(client, args);
 		break;
 	case LMTP_CMD_UNKNOWN:
 		lmtp_client_reply(client, "500 5.5.1 Unknown command");

@@ -115,6 +115,9 @@ struct lmtp_server {
 	void *backend_ctx;
 	void (*clients_changed)(struct lmtp_server *server);
 	void *svc;		/* struct service *, NULL in unit tests */
+	/* main.c's TLS settings and certificate (lib/tls); NULL: STARTTLS
+	 * is refused as not enabled (unit tests without TLS) */
+	struct tls_service *tls;
 	unsigned int n_clients;
 	struct lmtp_client *clients;
 	uint64_t n_connections, n_delivered, n_failed, n_rejected_rcpts;
@@ -137,6 +140,7 @@ struct lmtp_client {
 	char *client_ip;	/* "" on a UNIX socket */
 	unsigned int client_port;
 	char *login;		/* XCLIENT LOGIN */
+	bool tls;		/* STARTTLS done, or an ssl = yes listener */
 	struct log_ctx log;
 	enum lmtp_state state;
 	bool lhlo_done;
@@ -169,6 +173,11 @@ void lmtp_server_deinit(struct lmtp_server *server);
 struct lmtp_client *lmtp_client_create(struct lmtp_server *server, int fd,
 				       const char *client_ip,
 				       unsigned int client_port);
+/* The same on an ssl = yes listener: TLS from the first byte; NULL
+ * when TLS could not start (the fd is closed). */
+struct lmtp_client *lmtp_client_create_tls(struct lmtp_server *server,
+					   int fd, const char *client_ip,
+					   unsigned int client_port);
 void lmtp_client_ref(struct lmtp_client *client);
 void lmtp_client_unref(struct lmtp_client **client);
 void lmtp_client_reply(struct lmtp_client *client, const char *fmt, ...)
@@ -181,5 +190,13 @@ void lmtp_client_txn_reset(struct lmtp_client *client);
 void lmtp_client_command(struct lmtp_client *client, char *line, size_t len);
 void lmtp_client_body_done(struct lmtp_client *client);
 void lmtp_client_greet(struct lmtp_client *client);
+
+/* lmtp-tls.c */
+struct tls_service;
+/* STARTTLS goes in LHLO's reply: not yet in TLS, a certificate loaded. */
+bool lmtp_client_starttls_offered(const struct lmtp_client *client);
+void lmtp_cmd_starttls(struct lmtp_client *client, const char *args);
+/* Implicit TLS on a new client, before anything is written. */
+int lmtp_client_tls_wrap(struct lmtp_client *client);
 
 #endif

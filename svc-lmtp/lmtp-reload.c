@@ -1,5 +1,6 @@
-/* SIGHUP in svc-lmtp: the Sieve settings (sieve_before/sieve_after
- * scripts, compiled again, and the outgoing mail's submission_host,
+/* SIGHUP in svc-lmtp: a renewed TLS certificate for the next STARTTLS
+ * (lib/tls), and the Sieve settings (sieve_before/sieve_after scripts,
+ * compiled again, and the outgoing mail's submission_host,
  * submission_timeout and rejection texts) are rebuilt from the new
  * configuration and serve the next deliveries. The replaced settings
  * stay allocated until exit: a delivery in progress may still run their
@@ -8,6 +9,7 @@
 #include "lmtp-common.h"
 #include "lmtp-rpc.h"
 #include "lmtp-sieve.h"
+#include "tls-service.h"
 
 #include <stdlib.h>
 
@@ -34,6 +36,8 @@ void lmtp_service_reload(struct service *svc)
 	struct lmtp_server *server = svc->ctx;
 	if (server == NULL || svc->reload_cfg == NULL)
 		return;
+	/* a renewed certificate serves the next STARTTLS */
+	tls_service_reload(server->tls, svc->reload_cfg);
 	struct lmtp_rpc_backend *be = server->backend_ctx;
 	if (be == NULL)
 		return;

@@ -5,6 +5,7 @@
 #include "lmtp-common.h"
 #include "lmtp-delivery.h"
 #include "lmtp-reload.h"
+#include "tls-service.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@ static void lmtp_server_cleanup(void *ctx)
 	struct lmtp_server *server = ctx;
 	void *be = server->backend_ctx;
 	lmtp_server_deinit(server);
+	tls_service_deinit(server->tls);
+	free(server->tls);
 	lmtp_rpc_backend_free(be);
 	free(server);
 }
@@ -38,6 +41,10 @@ static struct lmtp_server *lmtp_server_get(struct service *svc)
 	lmtp_server_init(server, svc->loop, svc->cfg, be, be_ctx);
 	server->svc = svc;
 	server->clients_changed = lmtp_clients_changed;
+	server->tls = xcalloc(1, sizeof(*server->tls));
+	char *error = NULL;
+	if (tls_service_init(server->tls, svc->cfg, "lmtp", &error) < 0)
+		log_fatal("%s", error);
 	svc->ctx = server;
 	service_add_cleanup(svc, lmtp_server_cleanup, server);
 	return server;
@@ -49,13 +56,21 @@ static void lmtp_accepted(int fd, const char *ip, unsigned int port,
 	lmtp_client_create(lmtp_server_get(ctx), fd, ip, port);
 }
 
+static void lmtps_accepted(int fd, const char *ip, unsigned int port,
+			   void *ctx)
+{
+	lmtp_client_create_tls(lmtp_server_get(ctx), fd, ip, port);
+}
+
 static int lmtp_listener(struct service *svc, const char *fdname, int fd,
 			 char **error_r)
 {
 	/* The server is created first so its cleanup runs after the
 	 * listener's. */
 	lmtp_server_get(svc);
-	return service_listener_accept(svc, fdname, fd, lmtp_accepted, svc,
+	bool implicit_tls = service_listener_ssl(svc->cfg, "lmtp", fdname);
+	return service_listener_accept(svc, fdname, fd, implicit_tls ?
+				       lmtps_accepted : lmtp_accepted, svc,
 				       error_r);
 }
 

@@ -14,6 +14,7 @@
 struct ms_listener {
 	struct ms_ctx *ctx;
 	int fd;
+	bool tls;		/* ssl = yes: TLS from the first byte */
 	struct loop_io *io;
 };
 
@@ -93,7 +94,7 @@ static void ms_accept(struct loop_io *io, uint32_t events, void *ctx)
 					  strerror(errno));
 			return;
 		}
-		ms_client_create(l->ctx, fd);
+		ms_client_create(l->ctx, fd, l->tls);
 	}
 }
 
@@ -114,6 +115,9 @@ static struct ms_ctx *ctx_get(struct service *svc)
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->svc = svc;
 	settings_read(svc->cfg, &ctx->set);
+	char *error = NULL;
+	if (tls_service_init(&ctx->tls, svc->cfg, "sieve", &error) < 0)
+		log_fatal("%s", error);
 	ms_auth_init(ctx);
 	ms_storage_init(ctx);
 	svc->ctx = ctx;
@@ -124,8 +128,9 @@ static int managesieve_listener(struct service *svc, const char *fdname,
 				int fd, char **error_r)
 {
 	struct ms_listener *l;
+	bool tls = service_listener_ssl(svc->cfg, "managesieve", fdname);
 
-	if (strcmp(fdname, "inet-sieve") != 0)
+	if (strcmp(fdname, "inet-sieve") != 0 && !tls)
 		return service_listener_refuse(svc, fd, "BYE \"Unknown "
 					       "listener\"");
 	/* The accept loop drains the backlog until EAGAIN. */
@@ -136,6 +141,7 @@ static int managesieve_listener(struct service *svc, const char *fdname,
 	l = xcalloc(1, sizeof(*l));
 	l->ctx = ctx_get(svc);
 	l->fd = fd;
+	l->tls = tls;
 	l->io = loop_io_add(svc->loop, fd, EPOLLIN, ms_accept, l);
 	service_add_cleanup(svc, listener_free, l);
 	return 0;
@@ -155,8 +161,18 @@ static void managesieve_deinit(struct service *svc)
 	}
 	ms_storage_deinit(ctx);
 	ms_auth_deinit(ctx);
+	tls_service_deinit(&ctx->tls);
 	free(ctx);
 	svc->ctx = NULL;
+}
+
+/* SIGHUP: a renewed certificate serves the next connections. */
+static void managesieve_reload(struct service *svc)
+{
+	struct ms_ctx *ctx = svc->ctx;
+
+	if (ctx != NULL && svc->reload_cfg != NULL)
+		tls_service_reload(&ctx->tls, svc->reload_cfg);
 }
 
 static const struct service_def managesieve_service = {
@@ -164,6 +180,7 @@ static const struct service_def managesieve_service = {
 	.protocol = "sieve",
 	.listener = managesieve_listener,
 	.deinit = managesieve_deinit,
+	.reload = managesieve_reload,
 	.settings_implemented = implemented,
 };
 

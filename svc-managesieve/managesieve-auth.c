@@ -36,10 +36,11 @@ void ms_auth_deinit(struct ms_ctx *ctx)
 	rpc_client_free(&ctx->auth);
 }
 
-/* The TCP peer decides, never a forwarded address. */
+/* The TCP peer decides, never a forwarded address: TLS, loopback or
+ * our own address (managesieve-tls.c). */
 static bool secured(const struct ms_client *client)
 {
-	return sasl_client_secured(client->peer_ip);
+	return ms_client_secured(client);
 }
 
 static void client_context(struct ms_client *client, Stratus__Context *c)
@@ -383,6 +384,13 @@ void cmd_authenticate(struct ms_client *client)
 
 	if (cmd->n_args < 1 || cmd->n_args > 2) {
 		ms_reply(client, "NO", NULL, "Invalid arguments.");
+		return;
+	}
+	/* PLAIN and LOGIN are all there are, and both are plaintext */
+	if (!ms_client_plaintext_allowed(client)) {
+		ms_reply(client, "NO", "ENCRYPT-NEEDED", "Plaintext "
+			 "authentication disallowed on non-secure (SSL/TLS) "
+			 "connections.");
 		return;
 	}
 	if (strcasecmp(cmd->args[0].str, "PLAIN") == 0) {

@@ -23,7 +23,6 @@ static void cmd_capability(struct ms_client *client);
 static void cmd_noop(struct ms_client *client);
 static void cmd_logout(struct ms_client *client);
 static void cmd_unauthenticate(struct ms_client *client);
-static void cmd_starttls(struct ms_client *client);
 
 static const struct {
 	const char *name;
@@ -61,29 +60,59 @@ void ms_quote(struct buf *out, const char *s)
 	buf_append_c(out, '"');
 }
 
+static void client_read_deferred(void *ctx);
+
+/* The epoll events the client waits for. A TLS stream may hold bytes
+ * already decrypted that epoll will not report: they are read from the
+ * loop's deferred queue. */
+static void update_io(struct ms_client *client)
+{
+	bool want_input = !client->busy && !client->starttls_pending &&
+			  !client->disconnecting;
+
+	if (client->fd < 0)
+		return;
+	loop_io_set_events(client->io, stream_events(client->stream,
+		want_input, client->out.len > 0));
+	if (want_input && !client->read_scheduled &&
+	    stream_pending(client->stream) > 0) {
+		client->read_scheduled = true;
+		ms_client_ref(client);
+		loop_defer(client->ctx->svc->loop, client_read_deferred,
+			   client);
+	}
+}
+
 static void flush(struct ms_client *client)
 {
 	while (client->out.len > 0) {
-		ssize_t n = send(client->fd, client->out.data, client->out.len,
-				 MSG_NOSIGNAL);
+		ssize_t n = stream_write(client->stream, client->out.data,
+					 client->out.len);
 
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				loop_io_set_events(client->io,
-						   EPOLLIN | EPOLLOUT);
-				return;
-			}
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
 			client->out.len = 0;
-			ms_client_disconnect(client, "write failed");
+			ms_client_disconnect(client, errno == EPROTO ?
+					     "TLS error" : "write failed");
 			return;
 		}
 		buf_consume(&client->out, (size_t)n);
+		/* The STARTTLS OK is out: TLS from here; it queues the
+		 * capabilities, written inside TLS by this loop. */
+		if (client->out.len == 0 && client->starttls_pending &&
+		    ms_client_start_tls(client) < 0) {
+			ms_client_disconnect(client, "TLS could not start");
+			return;
+		}
 	}
-	if (client->disconnecting) {
+	if (client->out.len == 0 && client->disconnecting) {
 		ms_client_disconnect(client, NULL);
 		return;
 	}
-	loop_io_set_events(client->io, client->busy ? 0 : EPOLLIN);
+	update_io(client);
 }
 
 void ms_client_send_raw(struct ms_client *client, const void *data,
@@ -163,7 +192,7 @@ void ms_client_disconnect(struct ms_client *client, const char *reason)
 	ms_auth_release(client);
 	loop_io_remove(&client->io);
 	loop_timer_remove(&client->idle);
-	close(client->fd);
+	stream_destroy(&client->stream);
 	client->fd = -1;
 	if (client->refcount == 0)
 		client_free(client);
@@ -171,28 +200,30 @@ void ms_client_disconnect(struct ms_client *client, const char *reason)
 
 void ms_capability(struct ms_client *client)
 {
+	struct buf *out = &client->out;
 	const struct ms_settings *set = &client->ctx->set;
-	struct buf b = BUF_INIT;
 
-	buf_append_str(&b, "\"IMPLEMENTATION\" ");
-	ms_quote(&b, set->implementation);
-	buf_append_str(&b, "\r\n\"SIEVE\" ");
-	ms_quote(&b, set->sieve_capability);
+	buf_append_str(out, "\"IMPLEMENTATION\" ");
+	ms_quote(out, set->implementation);
+	buf_append_str(out, "\r\n\"SIEVE\" ");
+	ms_quote(out, set->sieve_capability);
 	/* No NOTIFY: enotify is not implemented, and Pigeonhole only
 	 * announces it when it is. */
-	/* STARTTLS only with TLS configured, and it never is yet. */
-	if (client->user == NULL)
-		buf_append_str(&b, "\r\n\"SASL\" \"PLAIN LOGIN\"");
+	/* Plaintext mechanisms are all there are: none are announced
+	 * where AUTHENTICATE would refuse them (before TLS). */
+	if (client->user == NULL && ms_client_plaintext_allowed(client))
+		buf_append_str(out, "\r\n\"SASL\" \"PLAIN LOGIN\"");
 	else
-		buf_append_str(&b, "\r\n\"SASL\" \"\"");
-	buf_printf(&b, "\r\n\"MAXREDIRECTS\" \"%u\"", set->max_redirects);
-	buf_append_str(&b, "\r\n\"VERSION\" \"1.0\"");
+		buf_append_str(out, "\r\n\"SASL\" \"\"");
+	if (ms_client_starttls_offered(client))
+		buf_append_str(out, "\r\n\"STARTTLS\"");
+	buf_printf(out, "\r\n\"MAXREDIRECTS\" \"%u\"", set->max_redirects);
+	buf_append_str(out, "\r\n\"VERSION\" \"1.0\"");
 	/* Only a proxy in login_trusted_networks may forward, so only it
 	 * hears of XCLIENT (as Pigeonhole's managesieve-login). */
 	if (client->trusted && client->user == NULL)
-		buf_append_str(&b, "\r\n\"XCLIENT\"");
-	ms_client_send(client, "%s", b.data);
-	buf_free(&b);
+		buf_append_str(out, "\r\n\"XCLIENT\"");
+	buf_append_str(out, "\r\n");
 }
 
 static void handle_input(struct ms_client *client);
@@ -275,11 +306,6 @@ static void cmd_logout(struct ms_client *client)
 {
 	client->disconnecting = true;
 	ms_reply(client, "OK", NULL, "Logout completed.");
-}
-
-static void cmd_starttls(struct ms_client *client)
-{
-	ms_reply(client, "NO", NULL, "TLS support isn't enabled.");
 }
 
 static void cmd_unauthenticate(struct ms_client *client)
@@ -427,34 +453,63 @@ static void handle_input_locked(struct ms_client *client)
 	}
 }
 
+/* Reads what the stream has now; false when the client is gone. */
+static bool client_read(struct ms_client *client)
+{
+	char *space = buf_append_space(&client->in, MS_INPUT_CHUNK);
+	ssize_t n;
+
+	if (space == NULL) {
+		ms_client_disconnect(client, "input buffer full");
+		return false;
+	}
+	n = stream_read(client->stream, space, MS_INPUT_CHUNK);
+	client->in.len -= MS_INPUT_CHUNK - (n > 0 ? (size_t)n : 0);
+	client->in.data[client->in.len] = '\0';
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		       errno != EINTR)) {
+		ms_client_disconnect(client, n == 0 ? "Connection closed" :
+				     errno == EPROTO && client->tls ?
+				     "TLS handshake or record failed" :
+				     "read failed");
+		return false;
+	}
+	return true;
+}
+
 static void client_input(struct loop_io *io, uint32_t events, void *ctx)
 {
 	struct ms_client *client = ctx;
+	/* events == 0: the deferred read of bytes TLS holds; EPOLLOUT with
+	 * want_write: a handshake step that waited for room. */
+	bool readable = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 ||
+			events == 0 || client->stream->want_write;
 
 	(void)io;
-	if (events & EPOLLOUT)
+	/* any wake-up may be the one a TLS write waited for (want_read) */
+	if ((events & EPOLLOUT) != 0 || client->out.len > 0)
 		flush(client);
-	if (client->fd < 0 || !(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (client->fd < 0)
 		return;
-	if (!client->busy && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-		char *space = buf_append_space(&client->in, MS_INPUT_CHUNK);
-		ssize_t n;
-
-		if (space == NULL) {
-			ms_client_disconnect(client, "input buffer full");
-			return;
-		}
-		n = recv(client->fd, space, MS_INPUT_CHUNK, 0);
-		client->in.len -= MS_INPUT_CHUNK - (n > 0 ? (size_t)n : 0);
-		client->in.data[client->in.len] = '\0';
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			ms_client_disconnect(client, n == 0 ?
-					     "Connection closed" :
-					     "read failed");
-			return;
-		}
-	}
+	if (readable && !client->busy && !client->starttls_pending &&
+	    !client->disconnecting && !client_read(client))
+		return;
+	ms_client_ref(client);
 	handle_input(client);
+	/* a read may have finished a handshake that output waited for */
+	if (client->fd >= 0)
+		flush(client);
+	ms_client_unref(client);
+}
+
+static void client_read_deferred(void *ctx)
+{
+	struct ms_client *client = ctx;
+
+	client->read_scheduled = false;
+	if (!ms_client_unref(client))
+		return;
+	client_input(client->io, 0, client);
 }
 
 static void client_idle(struct loop_timer *timer, void *ctx)
@@ -485,7 +540,7 @@ static void addr_string(const struct sockaddr_storage *ss, char *ip,
 	}
 }
 
-void ms_client_create(struct ms_ctx *ctx, int fd)
+void ms_client_create(struct ms_ctx *ctx, int fd, bool implicit_tls)
 {
 	struct ms_client *client = xcalloc(1, sizeof(*client));
 	struct sockaddr_storage ss;
@@ -497,6 +552,20 @@ void ms_client_create(struct ms_ctx *ctx, int fd)
 
 	client->ctx = ctx;
 	client->fd = fd;
+	client->stream = stream_plain_new(fd);
+	if (client->stream == NULL)
+		abort();
+	if (implicit_tls) {
+		/* the greeting is the first thing written inside TLS */
+		if (tls_service_start(&ctx->tls, &client->stream) < 0) {
+			log_error(NULL, "sieve: TLS could not start for a new "
+				  "connection");
+			stream_destroy(&client->stream);
+			free(client);
+			return;
+		}
+		client->tls = true;
+	}
 	memset(&ss, 0, sizeof(ss));
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		addr_string(&ss, client->ip, sizeof(client->ip), &client->port);

@@ -14,6 +14,8 @@
 #include "service.h"
 #include "sieve-storage.h"
 #include "managesieve-parser.h"
+#include "stream.h"
+#include "tls-service.h"
 
 #define MS_INPUT_CHUNK 16384
 #define MS_IDLE_TIMEOUT_MSECS (30 * 60 * 1000)
@@ -44,6 +46,7 @@ struct ms_ctx {
 	struct rpc_client *auth;
 	struct rpc_client *blob;
 	struct ms_client *clients;
+	struct tls_service tls;	/* ssl settings of protocol sieve */
 };
 
 struct ms_client;
@@ -54,7 +57,11 @@ typedef void ms_line_fn(struct ms_client *client,
 struct ms_client {
 	struct ms_ctx *ctx;
 	struct ms_client *prev, *next;
-	int fd;
+	int fd;			/* -1 once disconnected */
+	struct stream *stream;	/* plain, or TLS after STARTTLS */
+	bool tls;
+	bool starttls_pending;	/* TLS starts once the OK is written */
+	bool read_scheduled;	/* TLS holds bytes: a deferred read */
 	struct loop_io *io;
 	struct loop_timer *idle;
 	/* ip/port/session: the client's, possibly forwarded by a trusted
@@ -88,7 +95,8 @@ struct ms_client {
 };
 
 /* managesieve-client.c */
-void ms_client_create(struct ms_ctx *ctx, int fd);
+/* implicit_tls: an ssl = yes listener, TLS from the first byte */
+void ms_client_create(struct ms_ctx *ctx, int fd, bool implicit_tls);
 void ms_client_send(struct ms_client *client, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void ms_client_send_raw(struct ms_client *client, const void *data,
@@ -101,11 +109,26 @@ void ms_client_disconnect(struct ms_client *client, const char *reason);
 void ms_client_ref(struct ms_client *client);
 /* false when the client is gone (the caller must return at once). */
 bool ms_client_unref(struct ms_client *client);
+/* Queues the capability lines, CRLF-terminated; the status line that
+ * follows them writes them. (Not writing here: a write that fails
+ * frees the client, and the caller still has the status to send.) */
 void ms_capability(struct ms_client *client);
 void ms_quote(struct buf *out, const char *s);
 /* NO (TRYLATER) with Pigeonhole's internal-error text and a time stamp;
  * the cause is logged by the caller. */
 void ms_reply_internal(struct ms_client *client);
+
+/* managesieve-tls.c */
+void cmd_starttls(struct ms_client *client);
+/* Once the STARTTLS OK is written: TLS on the stream, then the
+ * capabilities again (RFC 5804 2.2). -1: the client must be closed. */
+int ms_client_start_tls(struct ms_client *client);
+/* TLS, loopback, or the same address as ours (the TCP peer's). */
+bool ms_client_secured(const struct ms_client *client);
+/* AUTHENTICATE PLAIN/LOGIN may run: not before TLS under
+ * disable_plaintext_auth or ssl = required, unless secured. */
+bool ms_client_plaintext_allowed(const struct ms_client *client);
+bool ms_client_starttls_offered(const struct ms_client *client);
 
 /* managesieve-auth.c */
 void ms_auth_init(struct ms_ctx *ctx);

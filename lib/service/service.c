@@ -377,17 +377,6 @@ int service_main(const struct service_def *def, int argc, char **argv)
 					       "mail_debug"));
 	config_foreach_not_yet(svc.cfg, def->name, warn_not_yet,
 			       (void *)def);
-	const char *ssl = config_get(svc.cfg, def->protocol, "ssl");
-	/* svc-imap and svc-pop3 do TLS (lib/tls); these two not yet */
-	bool tls_todo = def->protocol != NULL &&
-			(strcmp(def->protocol, "lmtp") == 0 ||
-			 strcmp(def->protocol, "sieve") == 0);
-	if (def->listener != NULL && tls_todo && ssl != NULL &&
-	    strcmp(ssl, "no") != 0)
-		log_warning(NULL, "ssl = %s: TLS is not implemented; clients "
-			    "are served in plaintext and ssl listeners are "
-			    "not opened (the spec's backends use ssl = no)",
-			    ssl);
 	svc.loop = loop_new();
 	int ret = service_run(&svc);
 	service_run_cleanups(&svc);

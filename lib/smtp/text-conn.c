@@ -367,3 +367,12 @@ void text_conn_upgrade(struct text_conn *conn, text_conn_upgrade_fn *fn,
 	text_conn_update_events(conn);
 	text_conn_schedule_kick(conn);
 }
+
+int text_conn_wrap(struct text_conn *conn, text_conn_upgrade_fn *fn,
+		   void *ctx)
+{
+	if (fn(ctx, &conn->stream) < 0)
+		return -1;
+	text_conn_update_events(conn);
+	return 0;
+}

@@ -67,5 +67,10 @@ typedef int text_conn_upgrade_fn(void *ctx, struct stream **sp);
  * With empty output (implicit TLS) it runs at once. */
 void text_conn_upgrade(struct text_conn *conn, text_conn_upgrade_fn *fn,
 		       void *ctx);
+/* Implicit TLS: a new connection, nothing read or written yet, gets the
+ * layer at once. -1 when fn failed; nothing is reported then, and the
+ * caller frees the conn. */
+int text_conn_wrap(struct text_conn *conn, text_conn_upgrade_fn *fn,
+		   void *ctx);
 
 #endif

@@ -9,37 +9,23 @@ import imaplib
 import os
 import shutil
 import socket
-import ssl
 import struct
 import subprocess
 import tempfile
-import time
 import unittest
 
-from stratus_harness import SANITIZER_RE, main
-from tls_harness import TlsStratus, client_context, make_ca, make_server_cert
+from stratus_harness import main
+from tls_harness import TlsTestCase, closed_soon
 
 USER, PASS = "user1@example.com", "pass1"
 
 
-class TlsImapTest(unittest.TestCase):
+class TlsImapTest(TlsTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.certs = tempfile.mkdtemp(prefix="stratus-tls-")
-        cls.ca = make_ca(cls.certs)
-        make_server_cert(cls.certs, "server")
-        cls.stratus = TlsStratus(cert_dir=cls.certs).start()
+        super().setUpClass()
         cls.port = cls.stratus.ports["imap"]
         cls.imaps = cls.stratus.ports_tls["imaps"]
-        cls.ctx = client_context(cls.ca)
-
-    @classmethod
-    def tearDownClass(cls):
-        text = cls.stratus.cleanup()
-        shutil.rmtree(cls.certs, ignore_errors=True)
-        m = SANITIZER_RE.search(text)
-        if m:
-            raise AssertionError("sanitizer report:\n" + text[max(0, m.start() - 2000):m.start() + 4000])
 
     def test_starttls_advertised_then_login(self):
         c = imaplib.IMAP4("127.0.0.1", self.port, timeout=10)
@@ -143,18 +129,6 @@ class TlsImapTest(unittest.TestCase):
         c.login(USER, PASS)
         c.logout()
 
-    def closed_soon(self, s):
-        s.settimeout(10)
-        try:
-            while True:
-                data = s.recv(4096)
-                if not data:
-                    return True
-        except (ConnectionResetError, ssl.SSLError):
-            return True
-        except socket.timeout:
-            return False
-
     def test_bad_tls_input_closes_only_that_connection(self):
         pid = self.stratus.pid_of("imap")
         session = imaplib.IMAP4_SSL("127.0.0.1", self.imaps, ssl_context=self.ctx, timeout=10)
@@ -163,7 +137,7 @@ class TlsImapTest(unittest.TestCase):
         # garbage instead of a ClientHello on imaps
         s = socket.create_connection(("127.0.0.1", self.imaps), timeout=10)
         s.sendall(b"a LOGIN user pass\r\n" * 10)
-        self.assertTrue(self.closed_soon(s))
+        self.assertTrue(closed_soon(s))
         s.close()
         # garbage after STARTTLS
         s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
@@ -172,7 +146,7 @@ class TlsImapTest(unittest.TestCase):
         s.sendall(b"a STARTTLS\r\n")
         self.assertTrue(f.readline().startswith(b"a OK"))
         s.sendall(b"\x16\x03\x01\x00\x05hello-this-is-no-tls" + os.urandom(200))
-        self.assertTrue(self.closed_soon(s))
+        self.assertTrue(closed_soon(s))
         s.close()
         self.assert_others_keep_working(session)
         # a truncated record: a header promising 1000 bytes, 10 sent, EOF
@@ -182,7 +156,7 @@ class TlsImapTest(unittest.TestCase):
         inner = socket.socket(fileno=os.dup(t.fileno()))
         inner.sendall(struct.pack("!BHH", 23, 0x0303, 1000) + b"0123456789")
         inner.shutdown(socket.SHUT_WR)
-        self.assertTrue(self.closed_soon(inner))
+        self.assertTrue(closed_soon(inner))
         inner.close()
         t.close()
         # a renegotiation request (TLS 1.2), refused

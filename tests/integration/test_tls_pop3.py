@@ -1,7 +1,8 @@
 """POP3 over TLS against the real service set: STLS (poplib), pop3s on an
 ssl = yes listener, plaintext pipelined after STLS dropped, garbage on
-pop3s closing only that connection; and SIGHUP reloading the certificate
-for new IMAP/POP3 connections while one in TLS goes on."""
+pop3s closing only that connection; fetchmail over STLS and pop3s; and
+SIGHUP reloading the certificate for new IMAP/POP3 connections while one
+in TLS goes on."""
 
 import imaplib
 import os
@@ -9,34 +10,22 @@ import poplib
 import shutil
 import signal
 import socket
-import ssl
+import subprocess
 import tempfile
 import unittest
 
-from stratus_harness import SANITIZER_RE, main
-from tls_harness import TlsStratus, client_context, make_ca, make_server_cert
+from stratus_harness import main
+from tls_harness import TlsTestCase, closed_soon, make_server_cert
 
 USER, PASS = "user1@example.com", "pass1"
 
 
-class TlsPop3Test(unittest.TestCase):
+class TlsPop3Test(TlsTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.certs = tempfile.mkdtemp(prefix="stratus-tls-")
-        cls.ca = make_ca(cls.certs)
-        make_server_cert(cls.certs, "server")
-        cls.stratus = TlsStratus(cert_dir=cls.certs).start()
+        super().setUpClass()
         cls.port = cls.stratus.ports["pop3"]
         cls.pop3s = cls.stratus.ports_tls["pop3s"]
-        cls.ctx = client_context(cls.ca)
-
-    @classmethod
-    def tearDownClass(cls):
-        text = cls.stratus.cleanup()
-        shutil.rmtree(cls.certs, ignore_errors=True)
-        m = SANITIZER_RE.search(text)
-        if m:
-            raise AssertionError("sanitizer report:\n" + text[max(0, m.start() - 2000):m.start() + 4000])
 
     def test_stls_then_login(self):
         p = poplib.POP3("127.0.0.1", self.port, timeout=10)
@@ -75,12 +64,7 @@ class TlsPop3Test(unittest.TestCase):
         p.pass_(PASS)
         s = socket.create_connection(("127.0.0.1", self.pop3s), timeout=10)
         s.sendall(b"USER x\r\n" * 20)
-        s.settimeout(10)
-        try:
-            while s.recv(4096):
-                pass
-        except (ConnectionResetError, ssl.SSLError):
-            pass
+        self.assertTrue(closed_soon(s))
         s.close()
         p.noop()
         p.quit()
@@ -106,6 +90,39 @@ class TlsPop3Test(unittest.TestCase):
         old.user(USER)
         old.pass_(PASS)
         old.quit()
+
+    @unittest.skipUnless(shutil.which("fetchmail"), "fetchmail not installed")
+    def test_fetchmail_stls_and_pop3s(self):
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.stratus.ports_tls["imaps"],
+                              ssl_context=self.ctx, timeout=10)
+        c.login(USER, PASS)
+        c.append("INBOX", None, None, b"Subject: for fetchmail\r\n\r\nhello\r\n")
+        c.logout()
+        # no ssl: STLS, required by sslproto; ssl: pop3s
+        for name, port, implicit in (("stls", self.port, ""), ("pop3s", self.pop3s, "ssl")):
+            w = tempfile.mkdtemp(prefix="fetchmail-")
+            try:
+                out = os.path.join(w, "mbox")
+                rc = os.path.join(w, "fetchmailrc")
+                with open(rc, "w") as f:
+                    f.write(f"""set no syslog
+poll localhost proto POP3 port {port}
+  user "{USER}" there with password "{PASS}" is "root" here
+  options keep fetchall {implicit} sslproto 'TLS1.2+' sslcertck sslcertfile "{self.ca}"
+  mda "/bin/sh -c 'cat >> {out}'"
+""")
+                os.chmod(rc, 0o600)
+                r = subprocess.run(["fetchmail", "-f", rc, "--nodetach", "-v"], capture_output=True,
+                                   timeout=60, env={**os.environ, "HOME": w,
+                                                    "FETCHMAILHOME": w})
+                log = (r.stdout + r.stderr).decode("latin-1")
+                self.assertEqual(r.returncode, 0, log)
+                with open(out, "rb") as f:
+                    self.assertIn(b"Subject: for fetchmail", f.read(), name)
+                if not implicit:
+                    self.assertIn("STLS", log)
+            finally:
+                shutil.rmtree(w, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """TLS test helpers: a CA and a server certificate made with the openssl
 command for each run, a Stratus set with ssl settings and implicit-TLS
-listeners (imaps, pop3s), and client contexts that verify against the CA."""
+listeners (imaps, pop3s, lmtps, sieves), client contexts that verify
+against the CA, and TlsTestCase, the set-up every test_tls_*.py shares."""
 
 import os
+import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 
-from stratus_harness import Stratus, free_port
+from stratus_harness import Stratus, StratusTestCase, free_port
 
 
 def openssl(*args, cwd):
@@ -56,21 +59,20 @@ class TlsStratus(Stratus):
         self.cert_dir = d
         self.ca = os.path.join(d, "ca.pem")
         self.cert, self.key = os.path.join(d, "server.pem"), os.path.join(d, "server.key")
-        self.ports_tls = {"imaps": free_port(), "pop3s": free_port()}
+        self.ports_tls = {name: free_port() for name in ("imaps", "pop3s", "lmtps", "sieves")}
         tls = (f"ssl = {ssl_mode}\nssl_cert = <{self.cert}\nssl_key = <{self.key}\n"
                f"disable_plaintext_auth = {disable_plaintext_auth}\n")
         super().__init__(tls + extra, **kw)
 
     def render_config(self, protocols):
         text = super().render_config(protocols)
-        text = text.replace(
-            "service imap-login {\n",
-            "service imap-login {\n  inet_listener imaps {\n    address = %s\n"
-            "    port = %d\n    ssl = yes\n  }\n" % (self.address, self.ports_tls["imaps"]))
-        text = text.replace(
-            "service pop3-login {\n",
-            "service pop3-login {\n  inet_listener pop3s {\n    address = %s\n"
-            "    port = %d\n    ssl = yes\n  }\n" % (self.address, self.ports_tls["pop3s"]))
+        for section, name in (("imap-login", "imaps"), ("pop3-login", "pop3s"),
+                              ("lmtp", "lmtps"), ("managesieve-login", "sieves")):
+            text = text.replace(
+                "service %s {\n" % section,
+                "service %s {\n  inet_listener %s {\n    address = %s\n"
+                "    port = %d\n    ssl = yes\n  }\n" % (section, name, self.address,
+                                                     self.ports_tls[name]))
         return text.replace("127.0.0.1", self.address)
 
 
@@ -83,3 +85,66 @@ def connect(port, address="127.0.0.1", source=None, timeout=10):
     s = socket.create_connection((address, port), timeout=timeout,
                                  source_address=(source, 0) if source else None)
     return s
+
+
+def closed_soon(s, timeout=10):
+    """True when the server ends the connection (EOF, reset or a TLS
+    alert) within timeout; False when it is still open."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            if not s.recv(4096):
+                return True
+    except (ConnectionResetError, ssl.SSLError):
+        return True
+    except socket.timeout:
+        return False
+
+
+class TlsTestCase(StratusTestCase):
+    """One TLS service set per test class: a fresh CA and server
+    certificate in a temporary folder, TlsStratus(**tls_options), and a
+    client context (cls.ctx) that verifies against that CA. A class whose
+    services printed a sanitizer report fails (StratusTestCase)."""
+
+    tls_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = tempfile.mkdtemp(prefix="stratus-tls-")
+        cls.ca = make_ca(cls.certs)
+        make_server_cert(cls.certs, "server")
+        cls.stratus = TlsStratus(cert_dir=cls.certs, **cls.tls_options).start()
+        cls.ctx = client_context(cls.ca)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.certs, ignore_errors=True)
+
+
+def sieve_session(sock):
+    """A ManageSieve session (test_managesieve.Sieve's reader) on an
+    already connected socket, plain or TLS; the greeting is read."""
+    from test_managesieve import Sieve
+
+    class TlsSieve(Sieve):
+        def __init__(self, s):
+            self.s = s
+            self.s.settimeout(10)
+            self.buf = b""
+            self.greeting = self.response()
+
+        def starttls(self, ctx):
+            """STARTTLS and the handshake; returns the capabilities the
+            server sends again inside TLS (status line, lines)."""
+            st, _ = self.cmd("STARTTLS\r\n")
+            if not st.startswith(b"OK"):
+                raise AssertionError(st)
+            self.s = ctx.wrap_socket(self.s, server_hostname="localhost")
+            self.s.settimeout(10)
+            return self.response()
+
+    return TlsSieve(sock)
