@@ -14,7 +14,6 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,12 +192,9 @@ static int identity_become(const struct service_identity *id, char **error_r)
 		*error_r = xstrdup("root could be taken back after the drop");
 		return -1;
 	}
-	/* A process that changed its uid is not dumpable, which keeps the
-	 * same user from ptrace and /proc and stops LeakSanitizer's tracer.
-	 * The memory holds nothing root-only (listeners and the config are
-	 * all it opened as root), so it is made dumpable again: the state a
-	 * unit's User= gives, as exec resets the flag there. */
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	/* The kernel leaves a process that changed its uid undumpable:
+	 * no core dumps and no ptrace or /proc access by other processes
+	 * of the same user (the other services), which is kept. */
 	return 0;
 }
 

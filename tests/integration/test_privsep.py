@@ -20,12 +20,14 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import smtplib
+import socket
 import subprocess
-import tempfile
+import time
 import unittest
 
-from stratus_harness import SANITIZER_RE, SRC, Stratus
+from stratus_harness import SANITIZER_RE, SRC, Stratus, service_binary
 
 UNIT_DIR = os.path.join(SRC, "systemd")
 MAX_EXPOSURE = 2.0
@@ -84,6 +86,12 @@ class UnitSecurityTest(unittest.TestCase):
         self.assertEqual(problems, [])
 
 
+def sanitizer_report(text):
+    # also LeakSanitizer failing to run at exit (the dropped services
+    # are not dumpable after their uid change)
+    return SANITIZER_RE.search(text) or re.search(r"LeakSanitizer has encountered a fatal error", text)
+
+
 def ids(name):
     pw = pwd.getpwnam(name)
     return pw.pw_uid, pw.pw_gid
@@ -99,22 +107,50 @@ def proc_status(pid):
     return fields
 
 
-@unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")
-class PrivdropTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if shutil.which("adduser") is None:
-            raise unittest.SkipTest("no adduser for the postinst")
-        # The package's own script creates the users (idempotent).
-        subprocess.run(["sh", os.path.join(SRC, "debian", "stratus-common.postinst"), "configure"],
-                       check=True, timeout=60)
-        cls.stratus = Stratus(extra="""
+USERS_CONFIG = """
 default_internal_user = stratus
 mail_uid = email
 mail_gid = email
 service auth {
   user = stratus-auth
 }
+"""
+
+
+def ensure_users():
+    if shutil.which("adduser") is None:
+        raise unittest.SkipTest("no adduser for the postinst")
+    # The package's own script creates the users (idempotent).
+    subprocess.run(["sh", os.path.join(SRC, "debian", "stratus-common.postinst"), "configure"],
+                   check=True, timeout=60)
+
+
+def free_privileged_port():
+    for port in range(990, 600, -1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise unittest.SkipTest("no free port below 1024")
+
+
+def wait_for(predicate, what, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")
+class PrivdropTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        ensure_users()
+        cls.stratus = Stratus(extra=USERS_CONFIG + """
 service imap-login {
   user = dovenull
 }
@@ -134,7 +170,7 @@ service imap-login {
     @classmethod
     def tearDownClass(cls):
         text = cls.stratus.cleanup()
-        m = SANITIZER_RE.search(text) or re.search(r"LeakSanitizer has encountered a fatal error", text)
+        m = sanitizer_report(text)
         if m:
             raise AssertionError("sanitizer report in service output:\n" + text[max(0, m.start() - 2000):])
 
@@ -205,6 +241,76 @@ service imap-login {
             with self.subTest(service=service):
                 self.assertNotEqual(r.returncode, 0)
                 self.assertIn("Permission denied", r.stderr)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "privilege drop needs root")
+class StandaloneTest(unittest.TestCase):
+    """A service started by hand, without LISTEN_FDS: it binds its own
+    sockets as root (here a port below 1024) and drops after that; one
+    started as another user stays that user."""
+
+    def setUp(self):
+        ensure_users()
+        self.stratus = Stratus(extra=USERS_CONFIG)
+        self.procs = []
+
+    def tearDown(self):
+        for proc, out in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=20)
+            out.close()
+        text = self.stratus.read_log() if os.path.exists(self.stratus.log_path) else ""
+        self.stratus.cleanup()
+        self.assertIsNone(sanitizer_report(text), text)
+
+    def spawn(self, service, preexec=None):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")}
+        out = open(self.stratus.log_path, "a")
+        proc = subprocess.Popen([service_binary(service), "-c", self.stratus.config],
+                                stdout=out, stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=preexec)
+        self.procs.append((proc, out))
+        return proc
+
+    def test_binds_a_privileged_port_then_drops(self):
+        port = free_privileged_port()
+        with open(self.stratus.config) as f:
+            conf = f.read().replace("port = %d\n" % self.stratus.ports["imap"], "port = %d\n" % port)
+        with open(self.stratus.config, "w") as f:
+            f.write(conf)
+        os.mkdir(self.stratus.run_dir)
+        proc = self.spawn("imap")
+        wait_for(lambda: "started" in self.stratus.read_log() or proc.poll() is not None, "imap start")
+        self.assertIsNone(proc.poll(), self.stratus.read_log())
+        uid, gid = ids("stratus")
+        st = proc_status(proc.pid)
+        self.assertEqual((st["Uid"], st["Gid"]), ([uid] * 4, [gid] * 4))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            self.assertTrue(c.recv(256).startswith(b"* OK"))
+        sock = os.stat(os.path.join(self.stratus.run_dir, "stratus-imap"))
+        self.assertEqual((sock.st_uid, sock.st_gid, sock.st_mode & 0o777), (uid, gid, 0o660))
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=20), 0)
+
+    def test_not_root_stays_as_started(self):
+        uid, gid = ids("stratus")
+        for sub in ("run", "objects"):
+            os.makedirs(os.path.join(self.stratus.dir, sub), exist_ok=True)
+            os.chown(os.path.join(self.stratus.dir, sub), uid, gid)
+
+        def become_stratus():
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        proc = self.spawn("blob", preexec=become_stratus)
+        wait_for(lambda: "started" in self.stratus.read_log() or proc.poll() is not None, "blob start")
+        self.assertIsNone(proc.poll(), self.stratus.read_log())
+        self.assertEqual(proc_status(proc.pid)["Uid"], [uid] * 4)
+        self.assertRegex(self.stratus.read_log(),
+                         r"mail_uid names uid %d but this process was started as uid %d "
+                         r"\(not root\): it stays uid %d" % (ids("email")[0], uid, uid))
 
 
 if __name__ == "__main__":
