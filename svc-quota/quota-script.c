@@ -150,6 +150,13 @@ static void quota_script_exec(const char *path, char **argv,
 			dprintf(STDERR_FILENO, "cannot run as user %s\n", run_as);
 			_exit(126);
 		}
+	} else if (run_as != NULL) {
+		/* svc-quota dropped root (lib/service/privdrop.c) or was
+		 * never root: say whose the script's rights are. */
+		struct passwd *pw = getpwnam(run_as);
+		if (pw == NULL || pw->pw_uid != geteuid())
+			dprintf(STDERR_FILENO, "not root: runs as uid %ld, "
+				"not as user %s\n", (long)geteuid(), run_as);
 	}
 	execv(path, argv);
 	dprintf(STDERR_FILENO, "exec %s: %s\n", path, strerror(errno));

@@ -154,8 +154,28 @@ class PrivdropTest(unittest.TestCase):
 service imap-login {
   user = dovenull
 }
+mail_plugins = $mail_plugins quota
+plugin {
+  quota = count:User quota
+  quota_rule = *:storage=1k
+  quota_warning = storage=50%% quota-warning 50 %u
+}
+service quota-warning {
+  executable = script SCRIPT
+  user = email
+}
 """)
         d = cls.stratus.dir
+        # No unix_listener: svc-quota runs the script itself, after its
+        # drop as stratus rather than as the service's user email.
+        script = os.path.join(d, "warn.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\necho \"warned $* as uid $(id -u)\"\n")
+        os.chmod(script, 0o755)
+        with open(cls.stratus.config) as f:
+            conf = f.read().replace("script SCRIPT", "script " + script)
+        with open(cls.stratus.config, "w") as f:
+            f.write(conf)
         mail_uid, mail_gid = ids("email")
         # What stratus-common.tmpfiles does for /var/vmail and
         # /var/cache/mails: the mail user's folders, 0700.
@@ -190,6 +210,16 @@ service imap-login {
                          % ids("stratus-auth")[0])
         self.assertRegex(log, r"index.*running as email uid %d .*from mail_uid" % ids("email")[0])
         self.assertIn("service imap-login { user } has no effect", log)
+
+    def test_quota_warning_script_runs_as_the_dropped_quota_user(self):
+        user = "user2@example.com"
+        self.stratus.ctl("quota", "get", user)          # remembers usage 0
+        for _ in range(6):                               # 600 bytes > 50% of 1k
+            self.stratus.ctl("mailbox", "append", user, "INBOX")
+        self.stratus.ctl("quota", "changed", user)
+        uid = ids("stratus")[0]
+        self.stratus.wait_log(r"warned 50 %s as uid %d" % (re.escape(user), uid))
+        self.assertIn("not root: runs as uid %d, not as user email" % uid, self.stratus.read_log())
 
     def test_rpc_sockets_belong_to_the_internal_group(self):
         internal_gid = grp.getgrnam("stratus").gr_gid
