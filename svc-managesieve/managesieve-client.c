@@ -486,19 +486,19 @@ static void client_input(struct loop_io *io, uint32_t events, void *ctx)
 			events == 0 || client->stream->want_write;
 
 	(void)io;
+	/* a failed write or read frees the client: held until the end */
+	ms_client_ref(client);
 	/* any wake-up may be the one a TLS write waited for (want_read) */
 	if ((events & EPOLLOUT) != 0 || client->out.len > 0)
 		flush(client);
-	if (client->fd < 0)
-		return;
-	if (readable && !client->busy && !client->starttls_pending &&
-	    !client->disconnecting && !client_read(client))
-		return;
-	ms_client_ref(client);
-	handle_input(client);
-	/* a read may have finished a handshake that output waited for */
-	if (client->fd >= 0)
-		flush(client);
+	if (client->fd >= 0 &&
+	    (!readable || client->busy || client->starttls_pending ||
+	     client->disconnecting || client_read(client))) {
+		handle_input(client);
+		/* a read may have finished a handshake output waited for */
+		if (client->fd >= 0)
+			flush(client);
+	}
 	ms_client_unref(client);
 }
 

@@ -7,6 +7,8 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
  libldap-dev libsystemd-dev libssl-dev libcrypt-dev libcmocka-dev systemd \
  slapd ldap-utils python3 curl postfix isync"
 PKGS="$PKGS fetchmail getmail6"
+# ip(8): test_tls_nonloopback.py puts test addresses in its own netns
+PKGS="$PKGS iproute2"
 PKGS="$PKGS mutt"
 PKGS="$PKGS redis-server redis-tools libhiredis-dev"
 PKGS="$PKGS libpcre2-dev sieve-connect"

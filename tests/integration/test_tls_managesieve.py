@@ -2,17 +2,21 @@
 STARTTLS offered with a certificate loaded, the capabilities sent again
 inside TLS (without STARTTLS), AUTHENTICATE and scripts over TLS, the
 plaintext pipelined behind STARTTLS dropped, `openssl s_client -starttls
-sieve`, a listener with ssl = yes, bad TLS input closing only that
-connection, and SIGHUP loading a renewed certificate. (Plaintext SASL
+sieve`, sieve-connect over STARTTLS, a listener with ssl = yes, bad TLS
+input closing only that connection, and SIGHUP loading a renewed
+certificate. (Plaintext SASL
 refused before TLS is tested from a non-loopback address in
 test_tls_nonloopback.py: loopback counts as secured.)"""
 
 import base64
 import os
+import shutil
 import signal
 import socket
 import struct
 import subprocess
+import tempfile
+import unittest
 
 from stratus_harness import main
 from tls_harness import TlsTestCase, closed_soon, make_server_cert, sieve_session
@@ -101,6 +105,36 @@ class TlsManageSieveTest(TlsTestCase):
         out = r.stdout.decode("latin-1")
         self.assertIn('OK "Logged in."', out, out + r.stderr.decode("latin-1"))
         self.assertIn('OK "Logout completed."', out)
+
+    @unittest.skipUnless(shutil.which("sieve-connect"), "sieve-connect not installed")
+    def test_sieve_connect_over_starttls(self):
+        w = tempfile.mkdtemp(prefix="sieve-connect-")
+        self.addCleanup(shutil.rmtree, w, True)
+        local = os.path.join(w, "tls.sieve")
+        with open(local, "w") as f:
+            f.write("keep;\n")
+
+        def sc(*args):
+            r, wfd = os.pipe()
+            os.write(wfd, PASS.encode() + b"\n")
+            os.close(wfd)
+            try:
+                # no --clearchan: STARTTLS, the certificate checked
+                # against the test CA for the name localhost
+                return subprocess.run(
+                    ["sieve-connect", "--nosrv", "-s", "localhost", "-p", str(self.port),
+                     "-u", USER, "--passwordfd", str(r), "--authmech", "PLAIN",
+                     "--tlscafile", self.ca, "--noclearauth", "--debug", *args],
+                    capture_output=True, text=True, timeout=30, pass_fds=(r,))
+            finally:
+                os.close(r)
+
+        r = sc("--upload", "--localsieve", local, "--remotesieve", "via-sieve-connect")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout + r.stderr, r"(?i)starttls")
+        r = sc("--list")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("via-sieve-connect", r.stdout)
 
     def test_sieves_implicit_tls(self):
         c = self.tls_session()
