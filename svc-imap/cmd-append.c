@@ -312,11 +312,21 @@ static const char *append_parse(struct imap_cmd *cmd, struct append_ctx *a)
 				return "Invalid internal date";
 			i++;
 		}
-		if (i >= n || args[i].type != IMAP_ARG_LITERAL)
+		const struct imap_arg *lit = &args[i];
+		if (i < n && imap_arg_atom_equals(&args[i], "UTF8")) {
+			/* RFC 6855 section 4: UTF8 (literal8), a message
+			 * whose header may carry UTF-8. */
+			if (i + 1 >= n || args[i + 1].type != IMAP_ARG_LIST ||
+			    args[i + 1].list_count != 1)
+				return "Invalid UTF8 APPEND data.";
+			lit = &args[i + 1].list[0];
+			i++;
+		}
+		if (i >= n || lit->type != IMAP_ARG_LITERAL)
 			return "Invalid arguments.";
-		if (args[i].len == 0)
+		if (lit->len == 0)
 			return NULL;	/* refused below with NO */
-		m->fd = literal_fd(&args[i]);
+		m->fd = literal_fd(lit);
 		if (m->fd < 0)
 			return "Internal error";
 		i++;

@@ -34,7 +34,7 @@ struct fetch_msg {
 	uint32_t uid;
 	char **flags;
 	size_t n_flags;
-	int64_t internal_date;
+	int64_t internal_date, save_date;
 	uint64_t vsize, modseq;
 	char *object_id;
 	char *guid;		/* EMAILID */
@@ -336,6 +336,15 @@ static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 	case IMAP_FETCH_INTERNALDATE:
 		imap_datetime_format((time_t)m->internal_date, date);
 		buf_printf(&b, "INTERNALDATE \"%s\"", date);
+		break;
+	case IMAP_FETCH_SAVEDATE:
+		/* RFC 8514: NIL for a message whose save date is unknown. */
+		if (m->save_date == 0) {
+			buf_append_str(&b, "SAVEDATE NIL");
+			break;
+		}
+		imap_datetime_format((time_t)m->save_date, date);
+		buf_printf(&b, "SAVEDATE \"%s\"", date);
 		break;
 	case IMAP_FETCH_RFC822_SIZE:
 		buf_printf(&b, "RFC822.SIZE %llu",
@@ -652,6 +661,7 @@ static void fetch_index_reply(struct imap_cmd *cmd,
 			m->flags[k] = xstrdup(im->flags[k]);
 		m->n_flags = im->n_flags;
 		m->internal_date = im->internal_date;
+		m->save_date = im->save_date;
 		m->vsize = im->virtual_size;
 		m->modseq = im->modseq;
 		m->object_id = xstrdup(im->object_id);

@@ -79,18 +79,18 @@ void imap_append_mailbox(struct imap_client *client, struct buf *out,
 			 const char *name)
 {
 	struct buf utf8 = BUF_INIT;
-	if (client->imap4rev2 && strchr(name, '&') != NULL &&
+	if (imap_client_utf8_names(client) && strchr(name, '&') != NULL &&
 	    imap_utf7_to_utf8(name, &utf8) == 0 && utf8.data != NULL)
 		name = utf8.data;
 	imap_append_astring(out, name);
 	buf_free(&utf8);
 }
 
-/* IMAP4rev2 names arrive in UTF-8: the index's form is modified UTF-7
+/* IMAP4rev2 and UTF8=ACCEPT names arrive in UTF-8: the index's form is modified UTF-7
  * ("&" itself becomes "&-"). NULL when the name is not UTF-8. */
 const char *imap_mailbox_from_client(struct imap_cmd *cmd, const char *name)
 {
-	if (!cmd->client->imap4rev2)
+	if (!imap_client_utf8_names(cmd->client))
 		return name;
 	struct buf utf7 = BUF_INIT;
 	if (imap_utf8_to_utf7(name, &utf7) < 0) {

@@ -277,6 +277,10 @@ bool cmd_enable(struct imap_cmd *cmd)
 			   !client->imap4rev2) {
 			client->imap4rev2 = true;
 			buf_append_str(&out, " IMAP4rev2");
+		} else if (imap_arg_atom_equals(a, "UTF8=ACCEPT") &&
+			   !client->utf8_accept) {
+			client->utf8_accept = true;
+			buf_append_str(&out, " UTF8=ACCEPT");
 		}
 	}
 	imap_client_send(client, "%s", out.data);

@@ -329,6 +329,13 @@ static bool search_begin(struct imap_cmd *cmd, struct search_ctx *s,
 {
 	struct imap_client *client = cmd->client;
 	if (n_args >= 2 && imap_arg_atom_equals(&args[0], "CHARSET")) {
+		/* RFC 6855 section 3 (errata 4029): the strings are UTF-8
+		 * once UTF8=ACCEPT is on, so a charset label conflicts. */
+		if (client->utf8_accept) {
+			imap_cmd_bad(cmd, "CHARSET not allowed after ENABLE "
+				     "UTF8=ACCEPT");
+			return true;
+		}
 		if (!imap_arg_is_astring(&args[1]) ||
 		    (strcasecmp(args[1].str, "UTF-8") != 0 &&
 		     strcasecmp(args[1].str, "US-ASCII") != 0)) {

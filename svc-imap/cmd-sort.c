@@ -186,6 +186,12 @@ bool imap_sort_charset_ok(struct imap_cmd *cmd, const struct imap_arg *arg)
 		imap_cmd_bad(cmd, "Missing charset");
 		return false;
 	}
+	/* RFC 6855 errata 4029: after ENABLE UTF8=ACCEPT only UTF-8. */
+	if (cmd->client->utf8_accept && strcasecmp(arg->str, "UTF-8") != 0) {
+		imap_cmd_bad(cmd, "Only CHARSET UTF-8 after ENABLE "
+			     "UTF8=ACCEPT");
+		return false;
+	}
 	if (strcasecmp(arg->str, "UTF-8") != 0 &&
 	    strcasecmp(arg->str, "US-ASCII") != 0) {
 		imap_cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] "

@@ -8,6 +8,7 @@
  * EPOLLIN (stream_events), and it can hold decrypted bytes that epoll
  * never reports (stream_pending), which are read from a deferred call. */
 #include "imap-common.h"
+#include "imap-compress.h"
 #include "imap-stats.h"
 #include "tls-service.h"
 
@@ -226,6 +227,13 @@ void imap_clients_destroy_all(struct imap_ctx *ctx)
 	}
 }
 
+/* Bytes still to go out: queued here, or taken by a compression layer
+ * that the socket has not taken yet. */
+static size_t imap_client_output_left(struct imap_client *client)
+{
+	return client->out.len + imap_compress_held(client->stream);
+}
+
 /* Writes what the socket takes now; once a STARTTLS reply is all out,
  * switches to TLS. Returns -1 if the connection died. */
 static int imap_client_flush(struct imap_client *client)
@@ -243,6 +251,8 @@ static int imap_client_flush(struct imap_client *client)
 		client->out_bytes += (uint64_t)n;
 		buf_consume(&client->out, (size_t)n);
 	}
+	if (imap_compress_flush(client->stream) < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 	if (client->starttls_pending && imap_client_start_tls(client) < 0)
 		return -1;
 	return 0;
@@ -274,7 +284,8 @@ void imap_client_disconnect(struct imap_client *client, const char *reason)
 	if (client->destroyed || client->disconnecting)
 		return;
 	client->disconnecting = true;
-	if (imap_client_flush(client) < 0 || client->out.len == 0) {
+	if (imap_client_flush(client) < 0 ||
+	    imap_client_output_left(client) == 0) {
 		imap_client_destroy(client, reason);
 		return;
 	}
@@ -333,7 +344,7 @@ static void imap_client_update_io(struct imap_client *client)
 	bool want_input = !imap_client_busy(client) &&
 			  client->in.len < IMAP_INPUT_CHUNK;
 	loop_io_set_events(client->io, stream_events(client->stream,
-		want_input, client->out.len > 0));
+		want_input, imap_client_output_left(client) > 0));
 	if (want_input && stream_pending(client->stream) > 0)
 		imap_client_schedule_pending_read(client);
 }
@@ -558,7 +569,8 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 					    "TLS error" : "Connection closed");
 			return;
 		}
-		if (client->disconnecting && client->out.len == 0) {
+		if (client->disconnecting &&
+		    imap_client_output_left(client) == 0) {
 			imap_client_destroy(client, "Logged out");
 			return;
 		}

@@ -45,6 +45,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "GETQUOTAROOT", cmd_getquotaroot, IMAP_CMD_AUTH },
 	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
 	{ "SETQUOTA", cmd_setquota, IMAP_CMD_AUTH },
+	{ "COMPRESS", cmd_compress, IMAP_CMD_AUTH },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -64,7 +65,8 @@ const struct imap_command_def *imap_command_find(const char *name)
 	"IDLE UIDPLUS MOVE CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS " \
 	"STATUS=SIZE MULTIAPPEND " \
 	"ESEARCH SEARCHRES WITHIN SORT SORT=DISPLAY ESORT " \
-	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES OBJECTID BINARY PREVIEW"
+	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES OBJECTID BINARY PREVIEW " \
+	"COMPRESS=DEFLATE UTF8=ACCEPT SAVEDATE"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

@@ -63,6 +63,7 @@ struct imap_client {
 	 * for epoll and socket addresses. */
 	struct stream *stream;
 	bool tls;		/* stream is TLS (STARTTLS or imaps) */
+	bool compressed;	/* COMPRESS DEFLATE is on (RFC 4978) */
 	/* STARTTLS answered: TLS starts once that reply is written, and
 	 * until then nothing is read (it would be plaintext). */
 	bool starttls_pending;
@@ -109,6 +110,9 @@ struct imap_client {
 	 * ESEARCH, mailbox names in UTF-8 both ways (converted to and from
 	 * the index's modified UTF-7 at the edges). */
 	bool imap4rev2;
+	/* ENABLE UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8 as under
+	 * IMAP4rev2, SEARCH CHARSET refused, SORT/THREAD only UTF-8. */
+	bool utf8_accept;
 	/* imap_client_workarounds delay-newmail: this sync leaves new
 	 * messages for a later NOOP/CHECK (or IDLE). */
 	bool hold_new_mail;
@@ -195,6 +199,12 @@ void imap_cmd_done(struct imap_cmd *cmd);
 /* The command goes on reading raw lines: each one goes to fn. */
 void imap_cmd_wait_line(struct imap_cmd *cmd, imap_cmd_line_fn *fn);
 
+/* Mailbox names go both ways in UTF-8 (IMAP4rev2 or UTF8=ACCEPT). */
+static inline bool imap_client_utf8_names(const struct imap_client *client)
+{
+	return client->imap4rev2 || client->utf8_accept;
+}
+
 /* imap-commands.c */
 const struct imap_command_def *imap_command_find(const char *name);
 /* The CAPABILITY list for the client's state (no "* CAPABILITY"). */
@@ -241,6 +251,7 @@ bool cmd_idle(struct imap_cmd *cmd);
 bool cmd_getquota(struct imap_cmd *cmd);
 bool cmd_sort(struct imap_cmd *cmd);
 bool cmd_thread(struct imap_cmd *cmd);
+bool cmd_compress(struct imap_cmd *cmd);
 /* The shared bodies of X and UID X: args are the command's arguments
  * after the UID sub-command name. */
 bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,

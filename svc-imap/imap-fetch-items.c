@@ -154,6 +154,8 @@ static int parse_item(struct imap_pool *pool, struct imap_fetch_items *it,
 		add(pool, it, IMAP_FETCH_FLAGS);
 	} else if (strcasecmp(a, "INTERNALDATE") == 0) {
 		add(pool, it, IMAP_FETCH_INTERNALDATE);
+	} else if (strcasecmp(a, "SAVEDATE") == 0) {
+		add(pool, it, IMAP_FETCH_SAVEDATE);
 	} else if (strcasecmp(a, "RFC822.SIZE") == 0) {
 		add(pool, it, IMAP_FETCH_RFC822_SIZE);
 	} else if (strcasecmp(a, "MODSEQ") == 0) {

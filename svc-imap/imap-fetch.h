@@ -25,6 +25,7 @@ enum imap_fetch_kind {
 	IMAP_FETCH_BINARY,		/* BINARY[part], BINARY.PEEK[part] */
 	IMAP_FETCH_BINARY_SIZE,		/* BINARY.SIZE[part] (RFC 3516) */
 	IMAP_FETCH_PREVIEW,		/* PREVIEW [(LAZY)] (RFC 8970) */
+	IMAP_FETCH_SAVEDATE,		/* SAVEDATE (RFC 8514) */
 };
 
 struct imap_fetch_item {

@@ -272,6 +272,19 @@ static Stratus__IndexSearchKey *parse_atom(struct sp *p, const char *a,
 		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ON, NULL);
 	if (strcasecmp(a, "SINCE") == 0)
 		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SINCE, NULL);
+	/* SAVEDATE (RFC 8514): every message has a save date here, so
+	 * SAVEDATESUPPORTED matches all of them. */
+	if (strcasecmp(a, "SAVEDBEFORE") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SAVEDBEFORE,
+				NULL);
+	if (strcasecmp(a, "SAVEDON") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SAVEDON,
+				NULL);
+	if (strcasecmp(a, "SAVEDSINCE") == 0)
+		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_SAVEDSINCE,
+				NULL);
+	if (strcasecmp(a, "SAVEDATESUPPORTED") == 0)
+		return key_new(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ALL);
 	if (strcasecmp(a, "SENTBEFORE") == 0)
 		return date_key(p, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY,
 				IMAP_SEARCH_FIELD_SENTBEFORE);

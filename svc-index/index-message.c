@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ST_OK 0
 #define ST_INVALID STRATUS__STATUS__STATUS_INVALID
@@ -297,6 +298,7 @@ int index_mailbox_copy(struct index_user *user, struct index_mailbox *src,
 	}
 	size_t old_kw = dest->n_keywords;
 	uint64_t modseq = dest->highest_modseq + 1;
+	int64_t now = (int64_t)time(NULL);
 	Stratus__Indexfile__Record *recs = xcalloc(n, sizeof(*recs));
 	Stratus__Indexfile__Record **rp = xcalloc(n, sizeof(*rp));
 	size_t n_cached = 0;
@@ -322,6 +324,9 @@ int index_mailbox_copy(struct index_user *user, struct index_mailbox *src,
 		}
 		recs[j].uid = dest->uidnext + (uint32_t)j;
 		recs[j].modseq = modseq;
+		/* RFC 8514: the save date is when the message came into
+		 * the mailbox it is in now, so a copy gets its own. */
+		recs[j].save_date = now;
 		if (req->n_dest_object_ids > 0)
 			recs[j].object_id = req->dest_object_ids[j];
 		rp[j] = &recs[j];
