@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "lmtp-common.h"
+#include "tls-service.h"
 
 struct fake_op {
 	struct lmtp_client *client;
@@ -207,6 +208,29 @@ static void test_sequence_errors(void **state)
 			    "221 2.0.0 mx.test Bye\r\n");
 }
 
+/* STARTTLS without a loaded certificate (lmtp-tls.c): never offered;
+ * ssl = no is "not enabled", ssl = yes without a certificate a
+ * temporary failure; arguments are a syntax error either way. */
+static void test_starttls_without_certificate(void **state)
+{
+	struct fixture *fx = *state;
+	fx_lines(fx, 1);
+	fx_send(fx, "LHLO x\r\n");
+	assert_null(strstr(fx_lines(fx, 7), "STARTTLS"));
+	fx_send(fx, "STARTTLS x\r\nSTARTTLS\r\n");
+	assert_string_equal(fx_lines(fx, 2),
+		"501 5.5.4 Syntax error (no parameters allowed)\r\n"
+		"502 5.5.1 TLS support isn't enabled\r\n");
+	struct tls_service tls = { .mode = TLS_SSL_YES };
+	fx->server.tls = &tls;
+	fx_send(fx, "LHLO x\r\n");
+	assert_null(strstr(fx_lines(fx, 7), "STARTTLS"));
+	fx_send(fx, "STARTTLS\r\nNOOP\r\n");
+	assert_string_equal(fx_lines(fx, 2), "454 4.7.0 TLS not available due "
+			    "to temporary reason\r\n250 2.0.0 OK\r\n");
+	fx->server.tls = NULL;
+}
+
 static void test_pipelined_delivery_replies_in_order(void **state)
 {
 	struct fixture *fx = *state;
@@ -364,6 +388,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_errors, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_starttls_without_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_pipelined_delivery_replies_in_order, setup,
 			teardown),
