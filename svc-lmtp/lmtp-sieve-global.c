@@ -1,5 +1,6 @@
-/* Loading sieve_before/sieve_after scripts (see lmtp-sieve-global.h).
- * Runs at start-up only, so plain blocking file reads are fine here. */
+/* Loading sieve_before/sieve_after and the sieve_global include scripts
+ * (see lmtp-sieve-global.h). Runs at start-up and at a reload, outside
+ * any delivery, so plain blocking file reads are fine here. */
 #include "lmtp-sieve-global.h"
 
 #include <dirent.h>
@@ -145,12 +146,59 @@ static void lmtp_sieve_globals_read(const struct config *cfg,
 	}
 }
 
+/* sieve_global, else sieve_global_dir: a directory of NAME.sieve files. */
+static void lmtp_sieve_includes_read(const struct config *cfg,
+				     struct lmtp_sieve_globals *g)
+{
+	const char *v = config_plugin_get(cfg, "lmtp", "sieve_global");
+	if (v == NULL || *v == '\0')
+		v = config_plugin_get(cfg, "lmtp", "sieve_global_dir");
+	if (v == NULL || *v == '\0')
+		return;
+	char *path = lmtp_sieve_location_path(v);
+	struct stat st;
+	if (path[0] != '/')
+		log_error(NULL, "sieve: sieve_global %s is not an absolute "
+			  "path; include :global finds nothing", v);
+	else if (stat(path, &st) < 0)
+		log_error(NULL, "sieve: sieve_global %s: %s; include :global "
+			  "finds nothing", path, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		log_error(NULL, "sieve: sieve_global %s is not a directory; "
+			  "include :global finds nothing", path);
+	else
+		lmtp_sieve_global_dir(&g->includes, &g->n_includes, path);
+	free(path);
+}
+
 void lmtp_sieve_globals_load(struct lmtp_sieve_globals *g,
 			     const struct config *cfg)
 {
 	memset(g, 0, sizeof(*g));
 	lmtp_sieve_globals_read(cfg, "sieve_before", &g->before, &g->n_before);
 	lmtp_sieve_globals_read(cfg, "sieve_after", &g->after, &g->n_after);
+	lmtp_sieve_includes_read(cfg, g);
+	const char *depth = config_plugin_get(cfg, "lmtp",
+					      "sieve_include_max_nesting_depth");
+	if (depth != NULL && *depth != '\0') {
+		unsigned long n = strtoul(depth, NULL, 10);
+		g->max_include_depth = n > 1000 ? 1000 : (unsigned int)n;
+	}
+}
+
+const struct sieve_script *
+lmtp_sieve_global_include(const struct lmtp_sieve_globals *g,
+			  const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < g->n_includes; i++) {
+		const char *base = strrchr(g->includes[i].path, '/');
+		base = base != NULL ? base + 1 : g->includes[i].path;
+		if (strncmp(base, name, len) == 0 &&
+		    strcmp(base + len, ".sieve") == 0)
+			return g->includes[i].script;
+	}
+	return NULL;
 }
 
 static void lmtp_sieve_globals_free_list(struct lmtp_sieve_global *list,
@@ -167,5 +215,6 @@ void lmtp_sieve_globals_free(struct lmtp_sieve_globals *g)
 {
 	lmtp_sieve_globals_free_list(g->before, g->n_before);
 	lmtp_sieve_globals_free_list(g->after, g->n_after);
+	lmtp_sieve_globals_free_list(g->includes, g->n_includes);
 	memset(g, 0, sizeof(*g));
 }

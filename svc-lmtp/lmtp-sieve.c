@@ -693,6 +693,22 @@ void lmtp_sieve_next(struct lmtp_sieve_run *sr)
 
 /* ---- running the scripts ---- */
 
+/* `include`: :global scripts come from sieve_global, compiled with the
+ * settings this delivery started with. :personal would name another of
+ * the user's own scripts, which are fetched from svc-blob only as the
+ * active one; it is logged and not found. */
+static const struct sieve_script *
+lmtp_sieve_include(void *ctx, bool global, const char *name)
+{
+	struct lmtp_sieve_run *sr = ctx;
+	if (!global) {
+		log_error(&sr->log, "sieve: include :personal \"%s\": only "
+			  "include :global is supported", name);
+		return NULL;
+	}
+	return lmtp_sieve_global_include(&sr->be->sieve->globals, name);
+}
+
 static void lmtp_sieve_env_init(struct lmtp_sieve_run *sr)
 {
 	const struct lmtp_sieve_settings *set = sr->be->sieve;
@@ -707,6 +723,9 @@ static void lmtp_sieve_env_init(struct lmtp_sieve_run *sr)
 	env->user_addresses = sr->user_addresses;
 	env->n_user_addresses = 1;
 	env->recipient_delimiter = sr->server->set.recipient_delimiter;
+	env->include = lmtp_sieve_include;
+	env->include_ctx = sr;
+	env->max_include_depth = set->globals.max_include_depth;
 	if (sr->tracking != NULL) {
 		env->tracking = &lmtp_sieve_tracking_ops;
 		env->tracking_ctx = sr->tracking;
