@@ -118,8 +118,9 @@ int quota_settings_load(struct quota_settings *set, const struct config *cfg,
 		      set->vsizes;
 	if (mail_plugin_enabled(cfg, "quota_clone")) {
 		const char *dict = config_plugin_get(cfg, NULL, "quota_clone_dict");
+		/* proxy::NAME is dict { NAME = URI } of the same file */
 		if (dict != NULL && *dict != '\0')
-			set->clone_dict = xstrdup(dict);
+			set->clone_dict = config_dict_resolve(cfg, dict);
 	}
 	if (quota_settings_numbered(set, cfg, "quota_rule", quota_rule_parse,
 				    error_r) < 0 ||

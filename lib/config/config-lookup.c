@@ -266,6 +266,11 @@ static void not_yet_section(const struct config *cfg,
 		if (def->support != CONFIG_NOT_YET ||
 		    !owner_matches(ctx->owner, def->owner))
 			continue;
+		/* a dict a setting refers to is as implemented as that
+		   setting, which is reported on its own */
+		if (strcmp(sec->type, "dict") == 0 &&
+		    config_dict_is_used(cfg, e->key))
+			continue;
 		report_once(ctx, global ? xstrdup(e->key) :
 				  xasprintf("%s/%s", path, e->key), e);
 	}

@@ -55,6 +55,9 @@ int config_value_check(const struct config_setting_def *schema,
 const char *const *config_enum_values(const struct config_setting_def *schema,
 				      const char *key);
 
+/* Whether a setting outside dict { } refers to dict NAME (proxy::NAME). */
+bool config_dict_is_used(const struct config *cfg, const char *name);
+
 void config_section_free(struct config_section *sec);
 const struct config_entry *
 config_section_entry(const struct config_section *sec, const char *key);

@@ -331,6 +331,15 @@ static const struct config_setting_def plugin_schema[] = {
 	{ NULL, 0, NULL, 0, NULL }
 };
 
+/* dict { NAME = URI }: any name. Dovecot's dict process serves these to
+ * settings that say proxy:[SOCKET]:NAME; Stratus reads them in place
+ * (config_dict_resolve). A name no setting refers to is reported as
+ * accepted but unused (config-lookup.c). */
+static const struct config_setting_def dict_schema[] = {
+	{ "*", STR, NULL, TODO, "all" },
+	{ NULL, 0, NULL, 0, NULL }
+};
+
 const struct config_setting_def config_ldap_schema[] = {
 	{ "hosts", STR, "", TODO, "auth" },
 	{ "uris", STR, "", TODO, "auth" },
@@ -481,7 +490,8 @@ config_setting_find(const struct config_setting_def *schema, const char *key)
 
 /* Section types and where they may appear. */
 static const char *const root_children[] = {
-	"service", "passdb", "userdb", "namespace", "plugin", "protocol", NULL
+	"service", "passdb", "userdb", "namespace", "plugin", "protocol", "dict",
+	NULL
 };
 static const char *const protocol_children[] = {
 	"plugin", "passdb", "userdb", "namespace", NULL
@@ -511,6 +521,7 @@ static const struct config_section_def section_defs[] = {
 	  namespace_children },
 	{ "mailbox", CONFIG_NAME_REQUIRED, true, mailbox_schema, no_children },
 	{ "plugin", CONFIG_NAME_NONE, true, plugin_schema, no_children },
+	{ "dict", CONFIG_NAME_NONE, true, dict_schema, no_children },
 	{ "protocol", CONFIG_NAME_REQUIRED, true, config_main_schema,
 	  protocol_children },
 	{ NULL, 0, false, NULL, NULL }

@@ -110,6 +110,14 @@ int config_parse_size(const char *value, uint64_t *bytes_r);
 int config_parse_msecs(const char *value, uint64_t *msecs_r);
 int config_parse_bool(const char *value, bool *bool_r);
 
+/* dict { NAME = URI }: the URI of NAME (NULL when there is none), and a
+ * setting's value with a leading proxy:[SOCKET]:NAME replaced by that URI
+ * (malloc'd; the value itself when it is no such reference or NAME is
+ * not defined). A dict no setting refers to is reported by
+ * config_foreach_not_yet() as "dict/NAME". */
+const char *config_dict_uri(const struct config *cfg, const char *name);
+char *config_dict_resolve(const struct config *cfg, const char *value);
+
 /* Whether word is one of the space-, tab- or comma-separated words of
  * list (NULL = empty). */
 bool config_list_has(const char *list, const char *word);

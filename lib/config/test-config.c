@@ -1296,6 +1296,56 @@ static void test_not_yet_report(void **state)
 	config_free(&cfg);
 }
 
+/* dict { NAME = URI } as in the stock dovecot.conf: the names are kept,
+ * a proxy::NAME reference resolves to the URI, and only the names no
+ * setting refers to are reported. */
+static void test_dict_section(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("dict {\n}\n");
+	config_free(&cfg);
+	cfg = load_ok(
+		"dict {\n"
+		"  quota = redis:host=127.0.0.1:port=6379\n"
+		"  #acl = pgsql:/etc/dovecot/dovecot-dict-sql.conf.ext\n"
+		"  lastlogin = mysql:/etc/dovecot/dovecot-dict-sql.conf.ext\n"
+		"}\n"
+		"dict {\n"
+		"  expire = sqlite:/etc/dovecot/dovecot-dict-sql.conf.ext\n"
+		"}\n"
+		"plugin {\n"
+		"  quota_clone_dict = proxy::quota\n"
+		"  last_login_dict = proxy:/run/dovecot/dict:lastlogin\n"
+		"}\n");
+	assert_string_equal(config_dict_uri(cfg, "quota"),
+			    "redis:host=127.0.0.1:port=6379");
+	assert_string_equal(config_dict_uri(cfg, "expire"),
+			    "sqlite:/etc/dovecot/dovecot-dict-sql.conf.ext");
+	assert_null(config_dict_uri(cfg, "acl"));
+	char *v = config_dict_resolve(cfg, config_plugin_get(cfg, NULL,
+		"quota_clone_dict"));
+	assert_string_equal(v, "redis:host=127.0.0.1:port=6379");
+	free(v);
+	v = config_dict_resolve(cfg, "proxy::nosuch");
+	assert_string_equal(v, "proxy::nosuch");
+	free(v);
+	v = config_dict_resolve(cfg, "file:/tmp/x");
+	assert_string_equal(v, "file:/tmp/x");
+	free(v);
+	struct buf b = BUF_INIT;
+	config_foreach_not_yet(cfg, "quota", collect, &b);
+	assert_string_equal(b.data, "dict/expire@7;plugin/quota_clone_dict@10;");
+	buf_free(&b);
+	char *dump = dump_to_string(cfg, false);
+	assert_non_null(strstr(dump, "quota = redis:host=127.0.0.1:port=6379"));
+	free(dump);
+	config_free(&cfg);
+	load_err("dict quota {\n}\n",
+		 "t.conf:1: section 'dict' takes no name");
+	load_err("plugin {\n  dict {\n  }\n}\n",
+		 "t.conf:2: section 'dict' is not allowed inside 'plugin'");
+}
+
 /* ---- regressions found by fuzz-config ---- */
 
 static void test_fuzz_regressions(void **state)
@@ -1352,6 +1402,7 @@ int main(void)
 		cmocka_unit_test(test_error_file_too_large),
 		cmocka_unit_test(test_error_load_path),
 		cmocka_unit_test(test_not_yet_report),
+		cmocka_unit_test(test_dict_section),
 		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
