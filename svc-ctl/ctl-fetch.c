@@ -7,11 +7,20 @@
  *   mailbox MASK | mailbox-guid GUID | all | uid SET | not KEY |
  *   seen answered flagged deleted draft (and unseen, unanswered...) |
  *   keyword K | unkeyword K | larger N | smaller N (k, M, G) |
- *   before|on|since DATE | savedbefore|savedon|savedsince DATE
+ *   before|on|since DATE | savedbefore|savedon|savedsince DATE |
+ *   sentbefore|senton|sentsince DATE
  *   (DATE: YYYY-MM-DD, or an age such as 30d, 2w, 12h) |
- *   header NAME TEXT | from|to|cc|bcc|subject TEXT
- * svc-index decides what its cache can; messages it cannot decide (an
- * uncached header) are checked against their header from svc-blob.
+ *   header NAME TEXT | from|to|cc|bcc|subject TEXT |
+ *   body TEXT | text TEXT (header and body) |
+ *   ( KEY... ) | KEY OR KEY
+ * As in doveadm (doveadm-search-query(7)), an OR anywhere in a list makes
+ * the whole list an OR of its keys, so mixing ANDs and ORs needs
+ * parentheses, each "(" and ")" its own argument: `seen ( flagged OR
+ * body x )`. mailbox and mailbox-guid choose the mailboxes and belong
+ * outside parentheses. svc-index decides what its cache can; the
+ * messages it cannot decide (body text, sent dates, an uncached header)
+ * are checked here against their bodies from svc-blob, the whole query
+ * evaluated with svc-imap's SEARCH matcher (imap-search-match.c).
  * Output: doveadm's pager format, "field: value" lines and a form feed
  * line between messages; --json one object per message. Expunge deletes
  * the objects no mailbox references any more, then tells svc-quota. */
@@ -22,6 +31,7 @@
 #include "blob.pb-c.h"
 #include "index.pb-c.h"
 #include "quota.pb-c.h"
+#include "imap-search.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -34,25 +44,20 @@
 
 #define CTL_QUERY_MAX_KEYS 64
 
-/* A header key svc-index may answer "maybe" for, checked here. */
-struct ctl_hdr_key {
-	const char *name, *text;
-};
+#define CTL_QUERY_MAX_DEPTH 16
 
 struct ctl_query {
 	char **boxes;			/* mailbox masks; none = "*" */
 	size_t n_boxes;
 	const char *box_guid;
-	Stratus__IndexSearchKey and_key;
-	Stratus__IndexSearchKey *subs[CTL_QUERY_MAX_KEYS];
+	Stratus__IndexSearchKey *root;	/* the top list */
 	Stratus__IndexSearchKey keys[CTL_QUERY_MAX_KEYS * 2];
 	Stratus__IndexUidRange ranges[CTL_QUERY_MAX_KEYS * 8];
 	Stratus__IndexUidRange *range_ptrs[CTL_QUERY_MAX_KEYS * 8];
 	size_t n_keys, n_ranges;
-	Stratus__IndexSearchKey *operands[CTL_QUERY_MAX_KEYS];	/* of NOTs */
+	/* the operands of lists and NOTs, each list's contiguous */
+	Stratus__IndexSearchKey *operands[CTL_QUERY_MAX_KEYS * 2];
 	size_t n_operands;
-	struct ctl_hdr_key hdrs[CTL_QUERY_MAX_KEYS];
-	size_t n_hdrs;
 	bool box_named;			/* a mailbox or mailbox-guid key */
 };
 
@@ -219,20 +224,75 @@ static int query_date_key(struct ctl_query *q, const char *name,
 	return 0;
 }
 
+static Stratus__IndexSearchKey *query_parse_list(struct ctl_query *q,
+						 int argc, char **argv, int *i,
+						 unsigned int depth);
+
+/* body/text/sent* keys: only a body decides them (op BODY, as svc-imap's
+ * SEARCH sends them). 1 when w is one, 0 when not, -1 on a bad value. */
+static int query_body_key(struct ctl_query *q, const char *w, const char *arg,
+			  Stratus__IndexSearchKey **k_r)
+{
+	static const char *const sent[] = { IMAP_SEARCH_FIELD_SENTBEFORE,
+		IMAP_SEARCH_FIELD_SENTON, IMAP_SEARCH_FIELD_SENTSINCE };
+	const char *field = NULL;
+	if (strcasecmp(w, "text") == 0)
+		field = IMAP_SEARCH_FIELD_TEXT;
+	else if (strcasecmp(w, "body") == 0)
+		field = "";
+	for (size_t s = 0; s < N_ELEMENTS(sent); s++) {
+		if (strcasecmp(w, sent[s]) == 0)
+			field = sent[s];
+	}
+	if (field == NULL)
+		return 0;
+	*k_r = query_key(q, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY);
+	if (*k_r == NULL)
+		return -1;
+	(*k_r)->field = (char *)field;
+	(*k_r)->text = (char *)arg;
+	if (field[0] != 's')
+		return 1;
+	bool age;
+	if (query_date(arg, &(*k_r)->number, &age) < 0 || age)
+		return -1;
+	return 1;
+}
+
 /* One key at argv[*i]; NULL with an error printed. */
 static Stratus__IndexSearchKey *query_parse_key(struct ctl_query *q,
 						int argc, char **argv, int *i,
-						bool negated)
+						unsigned int depth)
 {
 	const char *w = argv[(*i)++];
 	const char *arg = *i < argc ? argv[*i] : NULL;
 	Stratus__IndexSearchKey *k = NULL;
 	static const char *const hdr_names[] = { "from", "to", "cc", "bcc",
 						 "subject" };
+	if (depth > CTL_QUERY_MAX_DEPTH) {
+		fprintf(stderr, "stratusctl: search query nested too deep\n");
+		return NULL;
+	}
+	if (strcmp(w, "(") == 0) {
+		k = query_parse_list(q, argc, argv, i, depth + 1);
+		if (k != NULL && (*i >= argc || strcmp(argv[*i], ")") != 0)) {
+			fprintf(stderr, "stratusctl: missing ')' in the "
+				"search query\n");
+			return NULL;
+		}
+		(*i)++;
+		return k;
+	}
 	if (strcasecmp(w, "all") == 0)
 		return query_key(q, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_ALL);
 	if (strcasecmp(w, "not") == 0 && *i < argc)
-		return query_negate(q, query_parse_key(q, argc, argv, i, true));
+		return query_negate(q, query_parse_key(q, argc, argv, i,
+						       depth + 1));
+	if (strcasecmp(w, "mailbox") == 0 || strcasecmp(w, "mailbox-guid") == 0) {
+		fprintf(stderr, "stratusctl: %s belongs at the top of the "
+			"query, outside ( ), NOT and OR\n", w);
+		return NULL;
+	}
 	for (size_t f = 0; f < N_ELEMENTS(query_flags); f++) {
 		if (strcasecmp(w, query_flags[f].name) != 0)
 			continue;
@@ -269,10 +329,13 @@ static Stratus__IndexSearchKey *query_parse_key(struct ctl_query *q,
 		return NULL;
 	}
 	int d = query_date_key(q, w, arg, &k);
+	if (d == 0)
+		d = query_body_key(q, w, arg, &k);
 	if (d != 0) {
 		if (d < 0)
-			fprintf(stderr, "stratusctl: bad date %s (YYYY-MM-DD "
-				"or an age like 30d)\n", arg);
+			fprintf(stderr, "stratusctl: bad value %s for %s "
+				"(a date is YYYY-MM-DD, or an age like 30d "
+				"where one is allowed)\n", arg, w);
 		return d > 0 ? k : NULL;
 	}
 	const char *hdr = NULL, *text = arg;
@@ -288,12 +351,6 @@ static Stratus__IndexSearchKey *query_parse_key(struct ctl_query *q,
 		fprintf(stderr, "stratusctl: unknown search key %s\n", w);
 		return NULL;
 	}
-	if (negated || q->n_hdrs >= N_ELEMENTS(q->hdrs)) {
-		fprintf(stderr, "stratusctl: %s cannot be negated here\n", w);
-		return NULL;
-	}
-	q->hdrs[q->n_hdrs].name = hdr;
-	q->hdrs[q->n_hdrs++].text = text;
 	k = query_key(q, STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER);
 	if (k != NULL) {
 		k->field = (char *)hdr;
@@ -302,32 +359,83 @@ static Stratus__IndexSearchKey *query_parse_key(struct ctl_query *q,
 	return k;
 }
 
+/* Keys up to ")" or the end, as an AND, or as an OR when an OR stands
+ * between any two of them (doveadm's reading). At the top (depth 0)
+ * mailbox and mailbox-guid choose mailboxes instead. */
+static Stratus__IndexSearchKey *query_parse_list(struct ctl_query *q,
+						 int argc, char **argv, int *i,
+						 unsigned int depth)
+{
+	Stratus__IndexSearchKey *subs[CTL_QUERY_MAX_KEYS];
+	size_t n = 0;
+	bool is_or = false, want_key = true;
+	while (*i < argc && !(depth > 0 && strcmp(argv[*i], ")") == 0)) {
+		if (depth == 0 && *i + 1 < argc &&
+		    strcasecmp(argv[*i], "mailbox") == 0) {
+			q->boxes[q->n_boxes++] = argv[*i + 1];
+			q->box_named = true;
+			*i += 2;
+			continue;
+		}
+		if (depth == 0 && *i + 1 < argc &&
+		    strcasecmp(argv[*i], "mailbox-guid") == 0) {
+			q->box_guid = argv[*i + 1];
+			q->box_named = true;
+			*i += 2;
+			continue;
+		}
+		if (strcasecmp(argv[*i], "or") == 0) {
+			if (want_key) {
+				fprintf(stderr, "stratusctl: OR needs a key "
+					"on each side\n");
+				return NULL;
+			}
+			is_or = true;
+			want_key = true;
+			(*i)++;
+			continue;
+		}
+		Stratus__IndexSearchKey *k = query_parse_key(q, argc, argv, i,
+							     depth);
+		if (k == NULL)
+			return NULL;
+		if (n >= N_ELEMENTS(subs)) {
+			fprintf(stderr, "stratusctl: too many search keys\n");
+			return NULL;
+		}
+		subs[n++] = k;
+		want_key = false;
+	}
+	if (is_or && want_key) {
+		fprintf(stderr, "stratusctl: OR needs a key on each side\n");
+		return NULL;
+	}
+	if (depth > 0 && n == 0) {
+		fprintf(stderr, "stratusctl: empty ( ) in the search query\n");
+		return NULL;
+	}
+	Stratus__IndexSearchKey *list = query_key(q, is_or ?
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_OR :
+		STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_AND);
+	if (list == NULL || q->n_operands + n > N_ELEMENTS(q->operands)) {
+		fprintf(stderr, "stratusctl: too many search keys\n");
+		return NULL;
+	}
+	list->sub = &q->operands[q->n_operands];
+	list->n_sub = n;
+	memcpy(list->sub, subs, n * sizeof(*subs));
+	q->n_operands += n;
+	return list;
+}
+
 static int query_parse(struct ctl_query *q, int argc, char **argv)
 {
 	memset(q, 0, sizeof(*q));
-	stratus__index_search_key__init(&q->and_key);
-	q->and_key.op = STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_AND;
-	q->and_key.sub = q->subs;
 	q->boxes = xcalloc((size_t)argc + 1, sizeof(char *));
-	for (int i = 0; i < argc;) {
-		if (strcasecmp(argv[i], "mailbox") == 0 && i + 1 < argc) {
-			q->boxes[q->n_boxes++] = argv[i + 1];
-			q->box_named = true;
-			i += 2;
-			continue;
-		}
-		if (strcasecmp(argv[i], "mailbox-guid") == 0 && i + 1 < argc) {
-			q->box_guid = argv[i + 1];
-			q->box_named = true;
-			i += 2;
-			continue;
-		}
-		Stratus__IndexSearchKey *k = query_parse_key(q, argc, argv, &i,
-							     false);
-		if (k == NULL || q->and_key.n_sub >= N_ELEMENTS(q->subs))
-			return -1;
-		q->subs[q->and_key.n_sub++] = k;
-	}
+	int i = 0;
+	q->root = query_parse_list(q, argc, argv, &i, 0);
+	if (q->root == NULL)
+		return -1;
 	if (q->n_boxes == 0)
 		q->boxes[q->n_boxes++] = "*";
 	return 0;
@@ -424,49 +532,17 @@ static size_t header_length(const char *body, size_t len)
 	return len;
 }
 
-/* Case-insensitive substring of the unfolded field's values. */
-static bool header_has(const char *hdr, size_t len, const char *name,
-		       const char *text)
+/* A message svc-index could not decide: the whole query against its
+ * record and body, as svc-imap's SEARCH decides it. */
+static bool fetch_body_matches(const struct ctl_fetch *cf,
+			       const Stratus__IndexMessage *m,
+			       const char *body, size_t len)
 {
-	size_t nlen = strlen(name);
-	struct buf value = BUF_INIT;
-	bool found = false;
-	for (size_t i = 0; i < len && !found;) {
-		size_t e = i;
-		while (e < len && hdr[e] != '\n')
-			e++;
-		bool match = e - i > nlen && hdr[i + nlen] == ':' &&
-			strncasecmp(hdr + i, name, nlen) == 0;
-		size_t start = i + nlen + 1;
-		i = e + 1;
-		if (!match)
-			continue;
-		buf_reset(&value);
-		buf_append(&value, hdr + start, e - start);
-		while (i < len && (hdr[i] == ' ' || hdr[i] == '\t')) {
-			e = i;
-			while (e < len && hdr[e] != '\n')
-				e++;
-			buf_append(&value, hdr + i, e - i);
-			i = e + 1;
-		}
-		buf_append_c(&value, '\0');
-		found = strcasestr(value.data, text) != NULL;
-	}
-	buf_free(&value);
-	return found;
-}
-
-static bool fetch_header_matches(const struct ctl_fetch *cf,
-				 const char *body, size_t len)
-{
-	size_t hlen = header_length(body, len);
-	for (size_t i = 0; i < cf->query.n_hdrs; i++) {
-		if (!header_has(body, hlen, cf->query.hdrs[i].name,
-				cf->query.hdrs[i].text))
-			return false;
-	}
-	return true;
+	struct imap_search_msg sm;
+	imap_search_msg_init(&sm, m, body, len);
+	bool match = imap_search_match(cf->query.root, &sm, 0);
+	imap_search_msg_free(&sm);
+	return match;
 }
 
 static void print_time(const char *name, int64_t t, bool json)
@@ -676,7 +752,7 @@ static void fetch_messages(struct ctl_fetch *cf, char *user,
 			if (!sure || (need_body && !cf->expunge))
 				body = fetch_body(cf, user, m->object_id, &len);
 			if (!sure && (body == NULL ||
-				      !fetch_header_matches(cf, body, len))) {
+				      !fetch_body_matches(cf, m, body, len))) {
 				free(body);
 				continue;
 			}
@@ -713,7 +789,7 @@ static void fetch_mailbox(struct ctl_fetch *cf, char *user,
 			  const Stratus__IndexListEntry *box)
 {
 	struct rpc_reply sr, ar = { 0 };
-	if (fetch_search(cf, user, box->name, &cf->query.and_key, &sr) < 0)
+	if (fetch_search(cf, user, box->name, cf->query.root, &sr) < 0)
 		return;
 	const Stratus__IndexSearchReply *s = (const void *)sr.msg;
 	const Stratus__IndexSearchReply *a = NULL;

@@ -116,9 +116,30 @@ userdb {
         self.assertEqual([(r["user"], r["uid"]) for r in rows],
                          [(U1, 1), (U1, 3), ("mail2@example.com", 1),
                           ("mail2@example.com", 2), ("mail2@example.com", 3)])
-        r = self.ctl("fetch", "-u", U1, "uid", "body", "x", check=False)
+        r = self.ctl("fetch", "-u", U1, "uid", "bogus", "x", check=False)
         self.assertEqual(r.returncode, 64)
-        self.assertIn("unknown search key body", r.stderr)
+        self.assertIn("unknown search key bogus", r.stderr)
+
+    def uids(self, *query):
+        out = self.ctl("fetch", "-u", U1, "uid", "mailbox", "INBOX", *query).stdout
+        return [int(x) for x in out.replace("uid: ", "").split("\n\f\n") if x.strip()]
+
+    def test_2b_query_or_not_body_text(self):
+        # message 2 is \Seen \Flagged (test_2); bodies come from svc-blob
+        self.assertEqual(self.uids("body", "third"), [3])
+        self.assertEqual(self.uids("body", "Alice"), [])           # a header, not the body
+        self.assertEqual(self.uids("text", "Alice"), [1])          # TEXT is header and body
+        self.assertEqual(self.uids("text", "second body"), [2])
+        self.assertEqual(self.uids("seen", "OR", "body", "first"), [1, 2])
+        self.assertEqual(self.uids("(", "subject", "goodbye", "OR", "body", "third", ")",
+                                   "not", "seen"), [3])
+        self.assertEqual(self.uids("not", "body", "first"), [2, 3])
+        self.assertEqual(self.uids("not", "(", "header", "X-Tag", "blue", ")"), [1])
+        self.assertEqual(self.uids("not", "(", "flagged", "OR", "text", "carol", ")"), [1])
+        for bad in (["seen", "OR"], ["OR", "flagged"], ["(", "seen"], ["seen", ")"], ["(", ")"],
+                    ["(", "mailbox", "INBOX", ")"], ["sentsince", "3d"]):
+            r = self.ctl("fetch", "-u", U1, "uid", "mailbox", "INBOX", *bad, check=False)
+            self.assertEqual(r.returncode, 64, bad)
 
     def test_3_expunge(self):
         u = "mail2@example.com"
@@ -137,6 +158,13 @@ userdb {
         self.assertEqual(len(self.ctl("fs", "iter", u).stdout.splitlines()), before - 1)
         self.assertEqual(self.ctl("expunge", "-u", u, "mailbox", "INBOX", "subject",
                                   "goodbye").stdout, "")
+        # by OR, NOT and body: "hello again" (third body) goes, "hello world" stays
+        out = self.ctl("expunge", "-u", u, "mailbox", "INBOX",
+                       "not", "body", "first", "OR", "body", "no-such-text").stdout
+        self.assertEqual(out, "mail2@example.com INBOX expunged=1\n")
+        rows = json.loads(self.ctl("fetch", "--json", "-u", u, "uid body", "mailbox", "INBOX",
+                                   "all").stdout)
+        self.assertEqual([r["body"] for r in rows], ["first body\r\n"])
 
     def test_4_index_and_metacache(self):
         rows = json.loads(self.ctl("index", "status", "--json", "-u", U1).stdout)
