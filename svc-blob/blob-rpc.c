@@ -143,6 +143,7 @@ static void meta_from_proto(struct fs_meta *m, const Stratus__BlobMeta *p)
 	m->save_date = p->save_date;
 	m->physical_size = p->physical_size;
 	m->virtual_size = p->virtual_size;
+	m->generation = p->generation;
 }
 
 static void meta_to_proto(Stratus__BlobMeta *p, const struct fs_meta *m)
@@ -154,6 +155,7 @@ static void meta_to_proto(Stratus__BlobMeta *p, const struct fs_meta *m)
 	p->save_date = m->save_date;
 	p->physical_size = m->physical_size;
 	p->virtual_size = m->virtual_size;
+	p->generation = m->generation;
 }
 
 /* ---- Put ---- */

@@ -38,6 +38,7 @@ size_t fs_meta_pack(const struct fs_meta *meta, uint8_t **data_r)
 	m.save_date = meta->save_date;
 	m.physical_size = meta->physical_size;
 	m.virtual_size = meta->virtual_size;
+	m.generation = meta->generation;
 	size_t len = stratus__blob_meta__get_packed_size(&m);
 	*data_r = xmalloc(len + 1);
 	stratus__blob_meta__pack(&m, *data_r);
@@ -58,6 +59,7 @@ int fs_meta_unpack(const uint8_t *data, size_t len, struct fs_meta *meta_r)
 	meta_r->save_date = m->save_date;
 	meta_r->physical_size = m->physical_size;
 	meta_r->virtual_size = m->virtual_size;
+	meta_r->generation = m->generation;
 	stratus__blob_meta__free_unpacked(m, NULL);
 	return 0;
 }

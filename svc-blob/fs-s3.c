@@ -135,6 +135,10 @@ static void s3_add_meta_headers(struct http_request *req,
 	req->headers = curl_slist_append(req->headers, line);
 	snprintf(line, sizeof(line), "%svirtual-size: %" PRIu64, prefix, m->virtual_size);
 	req->headers = curl_slist_append(req->headers, line);
+	if (m->generation != 0) {
+		snprintf(line, sizeof(line), "%sgeneration: %" PRIu64, prefix, m->generation);
+		req->headers = curl_slist_append(req->headers, line);
+	}
 }
 
 static void s3_put(struct fs *fs, const char *key, int fd,

@@ -302,9 +302,10 @@ static void meta_json(struct buf *b, const struct fs_meta *m)
 	buf_printf(b, "\"stratus_received_date\":\"%" PRId64 "\","
 		   "\"stratus_save_date\":\"%" PRId64 "\","
 		   "\"stratus_physical_size\":\"%" PRIu64 "\","
-		   "\"stratus_virtual_size\":\"%" PRIu64 "\"}",
+		   "\"stratus_virtual_size\":\"%" PRIu64 "\","
+		   "\"stratus_generation\":\"%" PRIu64 "\"}",
 		   m->received_date, m->save_date, m->physical_size,
-		   m->virtual_size);
+		   m->virtual_size, m->generation);
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -470,6 +471,7 @@ static void cdmi_head_done(struct http_request *req, void *ctx)
 		r->meta.save_date = meta_i64(&a, "stratus_save_date");
 		r->meta.physical_size = (uint64_t)meta_i64(&a, "stratus_physical_size");
 		r->meta.virtual_size = (uint64_t)meta_i64(&a, "stratus_virtual_size");
+		r->meta.generation = (uint64_t)meta_i64(&a, "stratus_generation");
 		r->size = (uint64_t)meta_i64(&a, "cdmi_size");
 		cdmi_answer_free(&a);
 	}

@@ -36,6 +36,7 @@ struct fs_meta {
 	int64_t save_date;
 	uint64_t physical_size;
 	uint64_t virtual_size;
+	uint64_t generation;	/* index bundles (BlobMeta.generation) */
 	bool precompressed;	/* put only: compress: stores the body as is */
 };
 

@@ -245,6 +245,8 @@ static size_t http_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 		req->meta.physical_size = (uint64_t)parse_i64(v, vlen);
 	} else if (header_is(ptr, n, META("virtual-size"), &v, &vlen)) {
 		req->meta.virtual_size = (uint64_t)parse_i64(v, vlen);
+	} else if (header_is(ptr, n, META("generation"), &v, &vlen)) {
+		req->meta.generation = (uint64_t)parse_i64(v, vlen);
 	}
 #undef META
 	return n;

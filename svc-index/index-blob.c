@@ -8,10 +8,27 @@
 #include "blob.pb-c.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* 16 hex digits from getrandom(), or from the pid and clock when the
+ * kernel has no entropy to give yet: only unique, never secret. */
+static void index_blob_writer_id(char *out, size_t size)
+{
+	uint64_t v;
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = ((uint64_t)getpid() << 40) ^ (uint64_t)ts.tv_nsec ^
+			((uint64_t)ts.tv_sec << 20);
+	}
+	snprintf(out, size, "%016llx", (unsigned long long)v);
+}
 
 static uint32_t index_blob_method(const char *name)
 {
@@ -35,6 +52,7 @@ void index_blob_init(struct index_service *svc)
 	b->m_head = index_blob_method("Head");
 	b->m_delete = index_blob_method("Delete");
 	b->m_list = index_blob_method("List");
+	index_blob_writer_id(b->writer_id, sizeof(b->writer_id));
 	svc->blob = b;
 }
 

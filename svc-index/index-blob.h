@@ -29,6 +29,8 @@ struct index_blob {
 	struct index_blob_op *ops;
 	/* descriptor indexes of blob.proto's methods */
 	uint32_t m_put, m_get, m_head, m_delete, m_list;
+	/* Names this service in bundle claims (index-bundle-claim.c). */
+	char writer_id[17];
 };
 
 /* Creates svc->blob when obox_fs or obox_index_fs is set. */

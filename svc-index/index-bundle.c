@@ -36,104 +36,9 @@
 
 #define INDEX_UPLOAD_TICK_MS 1000
 
-struct index_upload {
-	struct index_blob_op op;
-	struct index_service *svc;
-	uint64_t seq;		/* state uploaded */
-	uint64_t generation;
-	index_bundle_done_cb *cb;
-	void *ctx;
-};
-
 static bool index_bundle_enabled(const struct index_service *svc)
 {
 	return svc->blob != NULL && svc->set.bundles;
-}
-
-static void index_upload_done(const struct rpc_reply *reply, void *ctx)
-{
-	struct index_upload *up = ctx;
-	struct index_user *user = index_user_lookup(up->svc, up->op.user);
-	int ret = reply->status == STRATUS__STATUS__STATUS_OK ? 0 : -1;
-	if (ret < 0) {
-		up->svc->n_upload_failures++;
-		log_error(&(struct log_ctx){ .user = up->op.user },
-			  "index bundle upload failed: %s %s",
-			  rpc_status_name(reply->status),
-			  reply->error != NULL ? reply->error : "");
-	} else {
-		up->svc->n_uploads++;
-	}
-	if (user != NULL) {
-		user->uploading = false;
-		if (ret == 0) {
-			if (up->generation > user->generation)
-				user->generation = up->generation;
-			if (user->seq == up->seq)
-				index_user_mark_clean(user);
-		}
-	}
-	index_blob_op_unlink(up->svc->blob, &up->op);
-	if (up->cb != NULL)
-		up->cb(up->ctx, ret);
-	free(up->op.user);
-	free(up);
-}
-
-void index_bundle_upload(struct index_user *user, index_bundle_done_cb *cb,
-			 void *ctx)
-{
-	struct index_service *svc = user->svc;
-	if (!index_bundle_enabled(svc) || !user->dirty) {
-		/* Nothing to upload: done, from the loop like an upload. */
-		struct rpc_reply ok = { .status = STRATUS__STATUS__STATUS_OK };
-		struct index_upload *up = xcalloc(1, sizeof(*up));
-		up->svc = svc;
-		up->op.user = xstrdup(user->name);
-		up->seq = user->seq;
-		up->generation = user->generation;
-		up->cb = cb;
-		up->ctx = ctx;
-		svc->n_uploads--;	/* not a real upload */
-		index_upload_done(&ok, up);
-		return;
-	}
-	uint64_t old_gen = user->generation;
-	user->generation = old_gen + 1;
-	size_t encoded;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int fd = index_bundle_build(user, svc->set.compress_level, &encoded);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	user->generation = old_gen;
-	svc->n_upload_chunks += encoded;
-	svc->upload_encode_us += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
-					    (t1.tv_nsec - t0.tv_nsec) / 1000);
-	struct index_upload *up = xcalloc(1, sizeof(*up));
-	up->svc = svc;
-	up->op.user = xstrdup(user->name);
-	up->seq = user->seq;
-	up->generation = old_gen + 1;
-	up->cb = cb;
-	up->ctx = ctx;
-	if (fd < 0) {
-		struct rpc_reply fail = {
-			.status = STRATUS__STATUS__STATUS_ERROR,
-			.error = "cannot build the bundle",
-		};
-		index_upload_done(&fail, up);
-		return;
-	}
-	user->uploading = true;
-	index_blob_op_link(svc->blob, &up->op);
-	Stratus__BlobPutRequest req = STRATUS__BLOB_PUT_REQUEST__INIT;
-	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
-	req.user = user->name;
-	req.key = (char *)INDEX_BUNDLE_KEY;
-	req.compressed = true;	/* its sections are deflated */
-	rpc_client_call(svc->blob->client, svc->blob->m_put, NULL, &req.base,
-			&fd, 1, INDEX_BLOB_TIMEOUT_MS, index_upload_done, up);
-	close(fd);
 }
 
 /* ---- load ---- */
@@ -189,13 +94,21 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 			goto rebuild;
 		goto done;
 	}
-	if (f->local != 1 || st->generation > user->generation) {
+	if (f->local == 1 && user->dirty && st->generation > user->generation) {
+		/* Local changes no bundle holds meet another backend's newer
+		 * bundle: keep both (index-bundle-merge.c). */
+		const char *merr = NULL;
+		if (index_bundle_merge(user, st, &merr) < 0)
+			log_error(&lctx, "index bundle merge failed (%s); "
+				  "keeping the local index", merr);
+	} else if (f->local != 1 || st->generation > user->generation) {
 		const char *rerr = NULL;
 		uint64_t old = index_user_disk_bytes(user);
 		if (index_user_replace_state(user, st, data, len, &rerr) < 0) {
 			log_error(&lctx, "index bundle rejected: %s", rerr);
 			index_user_clear_state(user);
 		} else {
+			index_bundle_set_base(user);
 			log_info(&lctx, "index loaded from bundle generation "
 				 "%llu", (unsigned long long)st->generation);
 		}
@@ -205,6 +118,8 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	stratus__indexfile__state__free_unpacked(st, NULL);
 	free(data);
 done:
+	if (status == 0 && !user->dirty)
+		index_bundle_set_base(user);	/* = the stored bundle */
 	index_user_load_done(user, status, error);
 	goto out;
 rebuild:
@@ -242,6 +157,8 @@ void index_bundle_load(struct index_user *user, int local)
 	}
 	if (!index_bundle_enabled(svc) ||
 	    (local == 1 && index_local_fresh(user))) {
+		if (!user->dirty)
+			index_bundle_set_base(user);
 		index_user_load_done(user, 0, NULL);
 		return;
 	}
@@ -256,6 +173,119 @@ void index_bundle_load(struct index_user *user, int local)
 	req.key = (char *)INDEX_BUNDLE_KEY;
 	rpc_client_call(svc->blob->client, svc->blob->m_get, NULL, &req.base,
 			NULL, 0, INDEX_BLOB_TIMEOUT_MS, index_fetch_done, f);
+}
+
+/* ---- refresh (metacache_close_delay) ---- */
+
+/* A user not accessed for metacache_close_delay may have been served by
+ * another backend meanwhile: a HEAD of the bundle tells (its generation
+ * in the metadata), and only a newer one is downloaded. The user stays
+ * in LOADING meanwhile, so calls queue as during a load. */
+struct index_refresh {
+	struct index_blob_op op;
+	struct index_service *svc;
+};
+
+static void index_refresh_end(struct index_refresh *r)
+{
+	struct index_user *user = index_user_lookup(r->svc, r->op.user);
+	if (user != NULL && user->state == INDEX_USER_LOADING)
+		index_user_load_done(user, 0, NULL);	/* never fails it */
+	index_blob_op_unlink(r->svc->blob, &r->op);
+	free(r->op.user);
+	free(r);
+}
+
+static void index_refresh_fetched(const struct rpc_reply *reply, void *ctx)
+{
+	struct index_refresh *r = ctx;
+	struct index_user *user = index_user_lookup(r->svc, r->op.user);
+	struct log_ctx lctx = { .user = r->op.user };
+	uint8_t *data;
+	size_t len;
+	const char *error = NULL;
+	if (user == NULL || reply->status != STRATUS__STATUS__STATUS_OK ||
+	    reply->n_fds < 1 ||
+	    index_blob_read_fd(reply->fds[0], INDEX_STATE_MAX, &data,
+			       &len) < 0) {
+		index_refresh_end(r);
+		return;
+	}
+	r->svc->n_downloads++;
+	Stratus__Indexfile__State *st = index_bundle_decode(data, len, &error);
+	if (st == NULL) {
+		log_error(&lctx, "index bundle unusable (%s); keeping the "
+			  "local index", error);
+	} else if (st->generation > user->generation && user->dirty) {
+		if (index_bundle_merge(user, st, &error) < 0)
+			log_error(&lctx, "index bundle merge failed (%s)",
+				  error);
+	} else if (st->generation > user->generation) {
+		uint64_t old = index_user_disk_bytes(user);
+		if (index_user_replace_state(user, st, data, len, &error) < 0) {
+			log_error(&lctx, "index bundle rejected: %s", error);
+		} else {
+			index_bundle_set_base(user);
+			log_info(&lctx, "index refreshed from bundle "
+				 "generation %llu",
+				 (unsigned long long)st->generation);
+		}
+		r->svc->total_bytes += index_user_disk_bytes(user);
+		r->svc->total_bytes -= old;
+	}
+	if (st != NULL)
+		stratus__indexfile__state__free_unpacked(st, NULL);
+	free(data);
+	index_refresh_end(r);
+}
+
+static void index_refresh_headed(const struct rpc_reply *reply, void *ctx)
+{
+	struct index_refresh *r = ctx;
+	struct index_user *user = index_user_lookup(r->svc, r->op.user);
+	uint64_t stored = 0;
+	if (reply->status == STRATUS__STATUS__STATUS_OK) {
+		const Stratus__BlobHeadReply *h = (const void *)reply->msg;
+		stored = h->meta != NULL ? h->meta->generation : 0;
+	}
+	if (user == NULL || stored <= user->generation) {
+		index_refresh_end(r);
+		return;
+	}
+	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
+	req.user = r->op.user;
+	req.key = (char *)INDEX_BUNDLE_KEY;
+	rpc_client_call(r->svc->blob->client, r->svc->blob->m_get, NULL,
+			&req.base, NULL, 0, INDEX_BLOB_TIMEOUT_MS,
+			index_refresh_fetched, r);
+}
+
+bool index_bundle_refresh_due(const struct index_user *user)
+{
+	const struct index_service *svc = user->svc;
+	return index_bundle_enabled(svc) && svc->set.close_delay_ms > 0 &&
+		user->state == INDEX_USER_READY && !user->uploading &&
+		!user->rebuilding && user->pending == NULL &&
+		loop_now_ms(svc->loop) - user->last_access_ms >=
+		svc->set.close_delay_ms;
+}
+
+void index_bundle_refresh(struct index_user *user)
+{
+	struct index_service *svc = user->svc;
+	struct index_refresh *r = xcalloc(1, sizeof(*r));
+	r->svc = svc;
+	r->op.user = xstrdup(user->name);
+	user->state = INDEX_USER_LOADING;
+	index_user_touch(user);
+	index_blob_op_link(svc->blob, &r->op);
+	Stratus__BlobHeadRequest req = STRATUS__BLOB_HEAD_REQUEST__INIT;
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
+	req.user = user->name;
+	req.key = (char *)INDEX_BUNDLE_KEY;
+	rpc_client_call(svc->blob->client, svc->blob->m_head, NULL, &req.base,
+			NULL, 0, INDEX_BLOB_TIMEOUT_MS, index_refresh_headed, r);
 }
 
 /* ---- policy ---- */

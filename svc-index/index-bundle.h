@@ -21,6 +21,23 @@ void index_bundle_user_dropped(struct index_user *user);
 typedef void index_bundle_done_cb(void *ctx, int ret);
 void index_bundle_upload(struct index_user *user, index_bundle_done_cb *cb,
 			 void *ctx);
+/* Uploads under a generation claim (index-bundle-publish.c): a backend
+ * that finds a newer bundle merges into it and uploads again. */
+/* metacache_close_delay: user was not accessed for that long, so another
+ * backend may have changed it; index_bundle_refresh() puts it in
+ * LOADING, checks the stored bundle's generation and takes (or merges
+ * into) a newer one, then completes the queued calls. */
+bool index_bundle_refresh_due(const struct index_user *user);
+void index_bundle_refresh(struct index_user *user);
+/* Merges user's state into `newer`, a bundle of a later generation
+ * (index-bundle-merge.c): newer's UIDs and flags stay, local changes
+ * since the mailboxes' base go on top (local new messages get new UIDs).
+ * The result becomes the local snapshot, dirty. -1 with *error_r. */
+int index_bundle_merge(struct index_user *user,
+		       const Stratus__Indexfile__State *newer,
+		       const char **error_r);
+/* The user's state is the stored bundle's: each mailbox's base. */
+void index_bundle_set_base(struct index_user *user);
 /* Starts the periodic metacache_upload_interval check. */
 void index_bundle_init(struct index_service *svc);
 void index_bundle_deinit(struct index_service *svc);

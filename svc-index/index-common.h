@@ -96,6 +96,11 @@ struct index_mailbox {
 	struct index_waiter *waiters;	/* sessions waiting for changes */
 	struct index_bundle_chunk *chunks;	/* ascending key */
 	size_t n_chunks;
+	/* uidnext and highest_modseq of the last bundle this state was
+	 * downloaded from or uploaded as (0 = unknown): what a merge into a
+	 * newer bundle counts as local changes (index-bundle-merge.c). */
+	uint32_t base_uidnext;
+	uint64_t base_modseq;
 };
 
 enum index_user_state {

@@ -61,6 +61,8 @@ struct index_service {
 	/* bundle encoding: chunks compressed, time spent (microseconds) */
 	uint64_t n_upload_chunks, upload_encode_us;
 	uint64_t n_evictions, n_notifications;
+	/* fleet: generations lost to another backend, merges into theirs */
+	uint64_t n_publish_conflicts, n_merges;
 };
 
 int index_settings_read(struct index_settings *set, const struct config *cfg,

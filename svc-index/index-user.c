@@ -590,7 +590,11 @@ void index_user_get(struct index_service *svc, const char *name,
 		    index_user_cb *cb, void *ctx)
 {
 	struct index_user *user = index_user_lookup(svc, name);
-	if (user != NULL && user->state == INDEX_USER_READY) {
+	if (user != NULL && index_bundle_refresh_due(user)) {
+		/* metacache_close_delay passed: another backend may have
+		 * served the user; the call waits for the check. */
+		index_bundle_refresh(user);
+	} else if (user != NULL && user->state == INDEX_USER_READY) {
 		index_user_touch(user);
 		cb(user, 0, NULL, ctx);
 		return;

@@ -46,6 +46,9 @@ static void index_status(Stratus__StatusReply *reply, struct service *s)
 	service_status_counter(reply, "bundle_encode_us",
 			       svc->upload_encode_us);
 	service_status_counter(reply, "rebuilds", svc->n_rebuilds);
+	service_status_counter(reply, "bundle_publish_conflicts",
+			       svc->n_publish_conflicts);
+	service_status_counter(reply, "bundle_merges", svc->n_merges);
 	service_status_counter(reply, "evictions", svc->n_evictions);
 	service_status_counter(reply, "notifications", svc->n_notifications);
 }

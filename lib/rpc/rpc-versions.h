@@ -6,7 +6,7 @@
 #define AUTH_RPC_MAJOR 1
 #define AUTH_RPC_MINOR 3
 #define BLOB_RPC_MAJOR 1
-#define BLOB_RPC_MINOR 1
+#define BLOB_RPC_MINOR 2
 #define INDEX_RPC_MAJOR 2
 #define INDEX_RPC_MINOR 1
 #define QUOTA_RPC_MAJOR 1
