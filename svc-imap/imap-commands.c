@@ -46,6 +46,8 @@ static const struct imap_command_def imap_commands[] = {
 	{ "GETQUOTA", cmd_getquota, IMAP_CMD_AUTH },
 	{ "SETQUOTA", cmd_setquota, IMAP_CMD_AUTH },
 	{ "COMPRESS", cmd_compress, IMAP_CMD_AUTH },
+	{ "GETMETADATA", cmd_getmetadata, IMAP_CMD_AUTH },
+	{ "SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -66,7 +68,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 	"STATUS=SIZE MULTIAPPEND " \
 	"ESEARCH SEARCHRES WITHIN SORT SORT=DISPLAY ESORT " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES OBJECTID BINARY PREVIEW " \
-	"COMPRESS=DEFLATE UTF8=ACCEPT SAVEDATE"
+	"COMPRESS=DEFLATE UTF8=ACCEPT SAVEDATE METADATA METADATA-SERVER"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {

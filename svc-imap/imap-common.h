@@ -252,6 +252,8 @@ bool cmd_getquota(struct imap_cmd *cmd);
 bool cmd_sort(struct imap_cmd *cmd);
 bool cmd_thread(struct imap_cmd *cmd);
 bool cmd_compress(struct imap_cmd *cmd);
+bool cmd_getmetadata(struct imap_cmd *cmd);
+bool cmd_setmetadata(struct imap_cmd *cmd);
 /* The shared bodies of X and UID X: args are the command's arguments
  * after the UID sub-command name. */
 bool imap_fetch_start(struct imap_cmd *cmd, bool uid_cmd,
