@@ -4,7 +4,10 @@
  * is read from svc-blob, and for SETMETADATA changed and written back
  * whole before the tagged OK, so an acknowledged change is stored.
  * Private and shared entries are both the user's own: there is no
- * sharing of mailboxes, so /shared is what this user sees as shared. */
+ * sharing of mailboxes, so /shared is what this user sees as shared.
+ * The object is read, changed and written whole, so two SETMETADATA of
+ * one user (two sessions) would lose one change if they overlapped:
+ * they run one after the other, queued on a per-user lock. */
 #include "imap-index.h"
 #include "imap-mail.h"
 #include "imap-metadata.h"
@@ -24,8 +27,21 @@ struct md_set {
 	size_t value_len;
 };
 
+/* The SETMETADATA that holds a user's annotations, and those waiting. */
+struct imap_md_lock {
+	struct imap_md_lock *next;
+	struct imap_ctx *ctx;
+	char *user;
+	struct imap_cmd *holder;	/* NULL while a handover is deferred */
+	struct imap_cmd **waiting;
+	size_t n_waiting;
+	bool defer_pending;
+};
+
 struct md_ctx {
 	bool set;
+	struct imap_cmd *cmd;
+	struct imap_md_lock *lock;	/* holding or waiting for it */
 	const struct imap_arg *mailbox_arg;
 	const char *mailbox;	/* the index's name; NULL for the server */
 	char *scope;		/* "" or the mailbox GUID */
@@ -40,9 +56,95 @@ struct md_ctx {
 	struct imap_md md;
 };
 
+static bool md_start(struct imap_cmd *cmd, struct md_ctx *m);
+
+static void md_lock_free_if_idle(struct imap_md_lock *lock)
+{
+	if (lock->holder != NULL || lock->n_waiting > 0 || lock->defer_pending)
+		return;
+	struct imap_md_lock **lp = &lock->ctx->md_locks;
+	while (*lp != lock)
+		lp = &(*lp)->next;
+	*lp = lock->next;
+	free(lock->waiting);
+	free(lock->user);
+	free(lock);
+}
+
+/* From the loop: the first waiting command takes the lock and starts
+ * (never from inside another command's end). */
+static void md_lock_handover(void *p)
+{
+	struct imap_md_lock *lock = p;
+	/* defer_pending stays set meanwhile: a command that ends at once
+	 * (a refused mailbox) releases the lock without freeing it. */
+	while (lock->holder == NULL && lock->n_waiting > 0) {
+		struct imap_cmd *cmd = lock->waiting[0];
+		memmove(lock->waiting, lock->waiting + 1,
+			--lock->n_waiting * sizeof(*lock->waiting));
+		lock->holder = cmd;
+		if (!md_start(cmd, cmd->ctx))
+			imap_cmd_done(cmd);
+	}
+	lock->defer_pending = false;
+	md_lock_free_if_idle(lock);
+}
+
+static void md_lock_release(struct md_ctx *m)
+{
+	struct imap_md_lock *lock = m->lock;
+	if (lock == NULL)
+		return;
+	m->lock = NULL;
+	if (lock->holder == m->cmd) {
+		lock->holder = NULL;
+		if (lock->n_waiting > 0 && !lock->defer_pending) {
+			lock->defer_pending = true;
+			loop_defer(lock->ctx->svc->loop, md_lock_handover, lock);
+		}
+	} else {
+		for (size_t i = 0; i < lock->n_waiting; i++) {
+			if (lock->waiting[i] != m->cmd)
+				continue;
+			memmove(lock->waiting + i, lock->waiting + i + 1,
+				(--lock->n_waiting - i) *
+				sizeof(*lock->waiting));
+			break;
+		}
+	}
+	md_lock_free_if_idle(lock);
+}
+
+/* True when cmd holds the user's lock now, false when it waits. */
+static bool md_lock_take(struct imap_cmd *cmd, struct md_ctx *m)
+{
+	struct imap_ctx *ctx = cmd->client->ctx;
+	struct imap_md_lock *lock = ctx->md_locks;
+	while (lock != NULL && strcmp(lock->user, cmd->client->user) != 0)
+		lock = lock->next;
+	if (lock == NULL) {
+		lock = xcalloc(1, sizeof(*lock));
+		lock->ctx = ctx;
+		lock->user = xstrdup(cmd->client->user);
+		lock->next = ctx->md_locks;
+		ctx->md_locks = lock;
+	}
+	m->lock = lock;
+	if (lock->holder == NULL && lock->n_waiting == 0 &&
+	    !lock->defer_pending) {
+		lock->holder = cmd;
+		return true;
+	}
+	lock->waiting = xreallocarray(lock->waiting, lock->n_waiting + 1,
+				      sizeof(*lock->waiting));
+	lock->waiting[lock->n_waiting++] = cmd;
+	return false;
+}
+
 static void md_ctx_free(void *p)
 {
 	struct md_ctx *m = p;
+	md_lock_release(m);
 	imap_md_free(&m->md);
 	free(m->scope);
 	free(m->names);
@@ -309,6 +411,7 @@ static struct md_ctx *md_ctx_new(struct imap_cmd *cmd, bool set)
 {
 	struct md_ctx *m = xcalloc(1, sizeof(*m));
 	m->set = set;
+	m->cmd = cmd;
 	cmd->ctx = m;
 	cmd->ctx_free = md_ctx_free;
 	return m;
@@ -358,8 +461,8 @@ static const char *md_get_entries(struct md_ctx *m, const struct imap_arg *a)
 	m->names = xcalloc(n, sizeof(*m->names));
 	for (size_t i = 0; i < n; i++) {
 		if (!imap_arg_is_astring(&list[i]) ||
-		    !imap_md_entry_name(list[i].str, list[i].len,
-					m->names[i]))
+		    !imap_md_get_name(list[i].str, list[i].len,
+				      m->names[i]))
 			return "Invalid entry name.";
 	}
 	m->n_names = n;
@@ -461,5 +564,7 @@ bool cmd_setmetadata(struct imap_cmd *cmd)
 			       "value too large", IMAP_METADATA_MAX_VALUE);
 		return true;
 	}
+	if (!md_lock_take(cmd, m))
+		return false;	/* md_lock_handover starts it */
 	return !md_start(cmd, m);
 }

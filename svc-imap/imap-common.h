@@ -45,6 +45,8 @@ struct imap_ctx {
 	struct imap_rpc_pending *rpc_pending;
 	struct imap_rpc_detached *rpc_detached;
 	struct imap_client *clients;
+	/* SETMETADATA of one user run one at a time (cmd-metadata.c). */
+	struct imap_md_lock *md_locks;
 	uint64_t n_commands;
 	uint64_t n_connections;
 	uint64_t n_logins;

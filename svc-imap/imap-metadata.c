@@ -115,6 +115,18 @@ bool imap_md_entry_name(const char *name, size_t len, char *out)
 	return true;
 }
 
+bool imap_md_get_name(const char *name, size_t len, char *out)
+{
+	if ((len == 8 && strncasecmp(name, "/private", 8) == 0) ||
+	    (len == 7 && strncasecmp(name, "/shared", 7) == 0)) {
+		for (size_t i = 0; i < len; i++)
+			out[i] = (char)tolower((unsigned char)name[i]);
+		out[len] = '\0';
+		return true;
+	}
+	return imap_md_entry_name(name, len, out);
+}
+
 struct imap_md_entry *imap_md_find(struct imap_md *md, const char *scope,
 				   const char *name)
 {

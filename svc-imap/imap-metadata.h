@@ -49,6 +49,9 @@ void imap_md_serialize(const struct imap_md *md, struct buf *out);
  * and lower-cases it into out (IMAP_METADATA_MAX_NAME + 1 bytes).
  * Returns false when it is not a valid entry name. */
 bool imap_md_entry_name(const char *name, size_t len, char *out);
+/* The same for GETMETADATA, which also takes the roots "/private" and
+ * "/shared" (all of them, with DEPTH). */
+bool imap_md_get_name(const char *name, size_t len, char *out);
 
 struct imap_md_entry *imap_md_find(struct imap_md *md, const char *scope,
 				   const char *name);

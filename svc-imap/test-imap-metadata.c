@@ -79,6 +79,11 @@ static void test_entry_names(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(imap_md_entry_name(bad[i], strlen(bad[i]), out));
 	assert_false(imap_md_entry_name("/private/\x01", 10, out));
+	assert_true(imap_md_get_name("/PRIVATE", 8, out));
+	assert_string_equal(out, "/private");
+	assert_true(imap_md_get_name("/shared", 7, out));
+	assert_false(imap_md_get_name("/shared/", 8, out));
+	assert_false(imap_md_get_name("/other", 6, out));
 }
 
 static void test_depth(void **state)
