@@ -1,6 +1,10 @@
 /* THREAD and UID THREAD (RFC 5256): ORDEREDSUBJECT and REFERENCES over
  * the matches' gathered fields (imap-sort-collect.c). Dates are the sent
- * dates (INTERNALDATE when missing), ties go by sequence number. */
+ * dates (INTERNALDATE when missing), ties go by sequence number.
+ * REFS (draft-ietf-morg-inthread, as Dovecot has it): REFERENCES without
+ * the base-subject grouping of step 5, and the threads ordered by their
+ * newest message instead of their first, so a thread with a new reply
+ * comes last. */
 #include "imap-search.h"
 #include "imap-sort.h"
 
@@ -16,6 +20,7 @@ struct node {
 
 struct thread_ctx {
 	bool references;
+	bool refs;		/* THREAD=REFS */
 	struct node *nodes;		/* the arena */
 	size_t n_nodes, cap;
 };
@@ -380,7 +385,49 @@ static struct node *references(struct thread_ctx *t,
 		c->parent = NULL;
 	struct node *roots = prune(root.child, true);
 	roots = sort_siblings(roots);	/* 6 before 5 dates the dummies */
-	return group_subjects(t, roots);
+	return t->refs ? roots : group_subjects(t, roots);
+}
+
+/* The newest message of a thread (REFS orders threads by it). */
+static const struct imap_sort_msg *newest_msg(const struct node *n)
+{
+	const struct imap_sort_msg *best = n->m;
+	for (const struct node *c = n->child; c != NULL; c = c->next) {
+		const struct imap_sort_msg *m = newest_msg(c);
+		if (m != NULL && (best == NULL || cmp_date(m, best) > 0))
+			best = m;
+	}
+	return best;
+}
+
+static int newest_cmp(const void *pa, const void *pb)
+{
+	const struct node *a = *(struct node *const *)pa;
+	const struct node *b = *(struct node *const *)pb;
+	const struct imap_sort_msg *x = newest_msg(a), *y = newest_msg(b);
+	if (x == NULL || y == NULL)
+		return (x == NULL) - (y == NULL);
+	return cmp_date(x, y);
+}
+
+static struct node *sort_by_newest(struct node *head)
+{
+	size_t n = 0;
+	for (struct node *c = head; c != NULL; c = c->next)
+		n++;
+	if (n < 2)
+		return head;
+	struct node **v = xcalloc(n, sizeof(*v));
+	n = 0;
+	for (struct node *c = head; c != NULL; c = c->next)
+		v[n++] = c;
+	qsort(v, n, sizeof(*v), newest_cmp);
+	for (size_t i = 0; i + 1 < n; i++)
+		v[i]->next = v[i + 1];
+	v[n - 1]->next = NULL;
+	head = v[0];
+	free(v);
+	return head;
 }
 
 static void thread_ready(struct imap_cmd *cmd, struct imap_sort_job *job)
@@ -396,6 +443,8 @@ static void thread_ready(struct imap_cmd *cmd, struct imap_sort_job *job)
 	struct node *roots = t->references ? references(t, job) :
 		ordered_subject(t, job);
 	roots = sort_siblings(roots);
+	if (t->refs)
+		roots = sort_by_newest(roots);
 	struct buf out = BUF_INIT;
 	buf_append_str(&out, "* THREAD");
 	if (roots != NULL)
@@ -417,14 +466,17 @@ bool imap_thread_start(struct imap_cmd *cmd, bool uid_cmd,
 {
 	if (n_args < 3 || args[0].type != IMAP_ARG_ATOM ||
 	    (strcasecmp(args[0].str, "ORDEREDSUBJECT") != 0 &&
-	     strcasecmp(args[0].str, "REFERENCES") != 0)) {
+	     strcasecmp(args[0].str, "REFERENCES") != 0 &&
+	     strcasecmp(args[0].str, "REFS") != 0)) {
 		imap_cmd_bad(cmd, "Invalid thread algorithm");
 		return true;
 	}
 	if (!imap_sort_charset_ok(cmd, &args[1]))
 		return true;
 	struct thread_ctx *t = xcalloc(1, sizeof(*t));
-	t->references = strcasecmp(args[0].str, "REFERENCES") == 0;
+	t->refs = strcasecmp(args[0].str, "REFS") == 0;
+	t->references = t->refs ||
+			strcasecmp(args[0].str, "REFERENCES") == 0;
 	struct imap_sort_job *job = xcalloc(1, sizeof(*job));
 	job->uid_cmd = uid_cmd;
 	job->ready = thread_ready;
