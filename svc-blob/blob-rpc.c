@@ -37,6 +37,7 @@ static Stratus__Status fs_to_rpc_status(enum fs_status st)
 	case FS_INVALID: return STRATUS__STATUS__STATUS_INVALID;
 	case FS_DENIED: return STRATUS__STATUS__STATUS_ERROR;
 	case FS_TEMPFAIL: return STRATUS__STATUS__STATUS_TEMPFAIL;
+	case FS_CONFLICT: return STRATUS__STATUS__STATUS_EXISTS;
 	}
 	return STRATUS__STATUS__STATUS_ERROR;
 }
@@ -174,6 +175,7 @@ static void blob_put_done(struct fs_result *r, void *ctx)
 		Stratus__BlobPutReply reply = STRATUS__BLOB_PUT_REPLY__INIT;
 		reply.object_id = bp->key;
 		reply.stored_size = r->size;
+		reply.etag = r->meta.etag != NULL ? r->meta.etag : "";
 		rpc_call_reply(bp->bc->call, &reply.base, NULL, 0);
 	}
 	blob_call_free(bp->bc);
@@ -230,6 +232,8 @@ void blob_rpc_put(struct rpc_call *call, const ProtobufCMessage *msg)
 	bp->key = full_key(bc, req->key);
 	meta_from_proto(&meta, req->meta);
 	meta.precompressed = req->compressed;
+	meta.if_match = req->if_match[0] != '\0' ? req->if_match : NULL;
+	meta.if_none_match = req->if_none_match;
 	if (meta.physical_size == 0)
 		meta.physical_size = (uint64_t)st.st_size;
 	fs_put(fs, bp->key, fd, &meta, blob_put_done, bp);
@@ -282,6 +286,7 @@ static void blob_get_done(struct fs_result *r, void *ctx)
 		meta_to_proto(&meta, &r->meta);
 		reply.size = r->meta.physical_size != 0 ? r->meta.physical_size : r->size;
 		reply.meta = &meta;
+		reply.etag = r->meta.etag != NULL ? r->meta.etag : "";
 		rpc_call_reply(bc->call, &reply.base, NULL, 0);
 	} else {
 		Stratus__BlobGetReply reply = STRATUS__BLOB_GET_REPLY__INIT;
@@ -302,6 +307,7 @@ static void blob_get_done(struct fs_result *r, void *ctx)
 		reply.size = size;
 		reply.meta = &meta;
 		reply.from_cache = r->from_cache;
+		reply.etag = r->meta.etag != NULL ? r->meta.etag : "";
 		rpc_call_reply(bc->call, &reply.base, &fd, 1);
 		if (fd != r->fd)
 			close(fd);

@@ -18,6 +18,7 @@ void fs_meta_clear(struct fs_meta *meta)
 {
 	free(meta->mailbox_guid);
 	free(meta->message_guid);
+	free(meta->etag);
 	memset(meta, 0, sizeof(*meta));
 }
 
@@ -27,6 +28,8 @@ void fs_meta_copy(struct fs_meta *dst, const struct fs_meta *src)
 	*dst = *src;
 	dst->mailbox_guid = src->mailbox_guid ? xstrdup(src->mailbox_guid) : NULL;
 	dst->message_guid = src->message_guid ? xstrdup(src->message_guid) : NULL;
+	dst->etag = src->etag ? xstrdup(src->etag) : NULL;
+	dst->if_match = NULL;	/* a request's, never copied along */
 }
 
 size_t fs_meta_pack(const struct fs_meta *meta, uint8_t **data_r)
@@ -190,6 +193,7 @@ const char *fs_status_name(enum fs_status status)
 	case FS_INVALID: return "invalid request";
 	case FS_DENIED: return "access denied";
 	case FS_TEMPFAIL: return "temporary failure";
+	case FS_CONFLICT: return "condition failed";
 	}
 	return "?";
 }

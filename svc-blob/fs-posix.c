@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -108,6 +109,64 @@ static void posix_count(struct fs *fs, enum blob_op op, enum fs_status st,
 			   bytes);
 }
 
+/* A version tag that changes with every put (a put renames a new inode
+ * over the key): inode and modification time. */
+static char *posix_etag(const struct stat *st)
+{
+	return xasprintf("\"%llx-%llx.%lx\"", (unsigned long long)st->st_ino,
+			 (unsigned long long)st->st_mtim.tv_sec,
+			 (unsigned long)st->st_mtim.tv_nsec);
+}
+
+/* Installs tmp as path under the put's condition. The folder's flock
+ * makes check and rename one step for every Stratus process sharing the
+ * folder; without a condition it is a plain rename. */
+static int posix_install(const char *tmp, const char *path,
+			 const struct fs_meta *meta, struct fs_pending *pend,
+			 const char *key)
+{
+	if (!meta->if_none_match && meta->if_match == NULL) {
+		if (rename(tmp, path) == 0)
+			return 0;
+		fs_pending_fail(pend, errno_status(errno), "rename to %s: %m", path);
+		return -1;
+	}
+	if (meta->if_none_match) {
+		/* link() fails with EEXIST atomically: no lock needed */
+		if (link(tmp, path) == 0) {
+			(void)unlink(tmp);
+			return 0;
+		}
+		if (errno == EEXIST)
+			fs_pending_fail(pend, FS_CONFLICT, "%s exists", key);
+		else
+			fs_pending_fail(pend, errno_status(errno), "link to %s: %m", path);
+		return -1;
+	}
+	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
+		fs_pending_fail(pend, FS_TEMPFAIL, "lock folder of %s: %m", key);
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	struct stat st;
+	int ret = -1;
+	char *etag = stat(path, &st) == 0 ? posix_etag(&st) : NULL;
+	if (etag == NULL || strcmp(etag, meta->if_match) != 0)
+		fs_pending_fail(pend, FS_CONFLICT, "%s changed (etag %s)", key,
+				etag != NULL ? etag : "none");
+	else if (rename(tmp, path) < 0)
+		fs_pending_fail(pend, errno_status(errno), "rename to %s: %m", path);
+	else
+		ret = 0;
+	free(etag);
+	close(dfd);	/* drops the lock */
+	return ret;
+}
+
 static void posix_read_meta(int fd, struct fs_meta *meta)
 {
 	uint8_t data[POSIX_META_MAX];
@@ -153,8 +212,8 @@ static void posix_put(struct fs *fs, const char *key, int fd,
 				"store metadata of %s (the folder needs user xattrs): %m", tmp);
 	} else if (p->fsync && fsync(out) < 0) {
 		fs_pending_fail(pend, FS_TEMPFAIL, "fsync %s: %m", tmp);
-	} else if (rename(tmp, path) < 0) {
-		fs_pending_fail(pend, errno_status(errno), "rename to %s: %m", path);
+	} else if (posix_install(tmp, path, meta, pend, key) < 0) {
+		/* failed with the reason */
 	} else if (p->fsync && posix_fsync_dir(path) < 0) {
 		fs_pending_fail(pend, FS_TEMPFAIL, "fsync folder of %s: %m", path);
 	} else {
@@ -189,6 +248,7 @@ static void posix_open(struct fs *fs, const char *key, bool keep_fd,
 	} else {
 		pend->r.size = (uint64_t)st.st_size;
 		posix_read_meta(fd, &pend->r.meta);
+		pend->r.meta.etag = posix_etag(&st);
 		if (keep_fd) {
 			pend->r.fd = fd;
 			fd = -1;

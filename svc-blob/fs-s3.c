@@ -105,10 +105,13 @@ static void s3_fail(struct s3_op *op, struct http_request *req, const char *what
 static void s3_put_done(struct http_request *req, void *ctx)
 {
 	struct s3_op *op = ctx;
-	if (http_request_ok(req))
+	if (http_request_ok(req)) {
 		op->pend->r.size = req->upload_size;
-	else
+		op->pend->r.meta.etag = req->meta.etag;
+		req->meta.etag = NULL;
+	} else {
 		s3_fail(op, req, "PUT");
+	}
 	http_request_free(req);
 	s3_op_finish(op);
 }
@@ -152,6 +155,14 @@ static void s3_put(struct fs *fs, const char *key, int fd,
 	req->headers = curl_slist_append(req->headers,
 					 "Content-Type: application/octet-stream");
 	s3_add_meta_headers(req, meta, "x-amz-meta-");
+	if (meta->if_none_match) {
+		req->headers = curl_slist_append(req->headers, "If-None-Match: *");
+	} else if (meta->if_match != NULL && strlen(meta->if_match) <= 128 &&
+		   strpbrk(meta->if_match, "\r\n") == NULL) {
+		char line[160];
+		snprintf(line, sizeof(line), "If-Match: %s", meta->if_match);
+		req->headers = curl_slist_append(req->headers, line);
+	}
 	http_request_upload_fd(req, fd);
 	http_request_submit(req);
 }

@@ -51,6 +51,7 @@ struct fs_scality {
 	char *origin;		/* "http://host:port" */
 	char *base_path;	/* "/path/" as written in the URL */
 	char *addhdr_name, *addhdr_tmpl;
+	bool said_no_conditions;	/* logged once: CDMI has no If-Match */
 };
 
 struct list_frame {
@@ -374,6 +375,14 @@ static void cdmi_put(struct fs *fs, const char *key, int fd,
 		     const struct fs_meta *meta, fs_cb *cb, void *ctx)
 {
 	struct cdmi_op *op = cdmi_op_new(fs, key, cb, ctx);
+	struct fs_scality *sc = fs->priv;
+	if ((meta->if_match != NULL || meta->if_none_match) &&
+	    !sc->said_no_conditions) {
+		sc->said_no_conditions = true;
+		log_warning(NULL, "scality: CDMI has no conditional PUT; "
+			    "if_match/if_none_match are ignored (index bundles "
+			    "rely on svc-index's generation claim alone)");
+	}
 	int64_t size = fs_fd_size(fd);
 	op->body_op = BLOB_OP_PUT;
 	op->put_size = size < 0 ? 0 : (uint64_t)size;

@@ -25,6 +25,7 @@ enum fs_status {
 	FS_INVALID,	/* bad key or request */
 	FS_DENIED,	/* 403: credentials or permissions */
 	FS_TEMPFAIL,	/* storage down, timeouts, retries exhausted */
+	FS_CONFLICT,	/* put: the if_match / if_none_match condition failed */
 };
 
 /* What a rebuild needs, stored with each object (S3 x-amz-meta-*, CDMI
@@ -38,6 +39,12 @@ struct fs_meta {
 	uint64_t virtual_size;
 	uint64_t generation;	/* index bundles (BlobMeta.generation) */
 	bool precompressed;	/* put only: compress: stores the body as is */
+	/* put only, borrowed: store only if the object's etag is this, or
+	 * only if there is none (drivers without conditions ignore them) */
+	const char *if_match;
+	bool if_none_match;
+	/* get/head/put results: the object's version tag (owned) */
+	char *etag;
 };
 
 struct fs_list_entry {

@@ -228,6 +228,10 @@ static size_t http_header_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 	}
 	if (header_is(ptr, n, "content-length:", &v, &vlen))
 		req->content_length = (uint64_t)parse_i64(v, vlen);
+	if (header_is(ptr, n, "etag:", &v, &vlen) && vlen <= 128) {
+		free(req->meta.etag);
+		req->meta.etag = xstrndup(v, vlen);
+	}
 	if (req->meta_prefix == NULL)
 		return n;
 #define META(field) (snprintf(name, sizeof(name), "%s" field ":", req->meta_prefix), name)
@@ -598,7 +602,10 @@ void http_request_fail(const struct http_request *req,
 				key, req->error);
 		return;
 	}
+	/* 412 a failed If-Match/If-None-Match; 409 S3's concurrent
+	 * conditional writes (ConditionalRequestConflict) */
 	enum fs_status st = req->code == 404 ? FS_NOT_FOUND :
+		req->code == 412 || req->code == 409 ? FS_CONFLICT :
 		req->code == 401 || req->code == 403 ? FS_DENIED :
 		req->code >= 500 ? FS_TEMPFAIL : FS_INVALID;
 	fs_pending_fail(pend, st, "%s %s %s: HTTP %ld%s", proto, what, key,

@@ -9,7 +9,10 @@
  *   1. PUT  index.claim.<N>.<ms>.<writer>  (N = base generation + 1)
  *   2. LIST index.claim.<N>.   another live claim: lost (contended)
  *   3. HEAD index.bundle       its generation > base: lost (newer)
- *   4. PUT  index.bundle       with generation N in its metadata
+ *   4. PUT  index.bundle       with generation N in its metadata, and
+ *                              If-Match: <3's ETag> (If-None-Match: *
+ *                              when there was none) for stores that
+ *                              honour them
  *   5. DELETE the claim
  *
  * Two writers cannot both pass 2 for the same N: each PUTs before it
@@ -53,6 +56,9 @@ struct index_upload {
 	char *claim;		/* our claim's key while it is stored */
 	int fd;			/* the bundle being published */
 	uint64_t claimed_ms;	/* loop clock when the claim was stored */
+	/* the stored bundle at step 3: its ETag, or none stored */
+	char *etag;
+	bool absent;
 	unsigned int attempt;
 	struct loop_timer *retry;
 	/* per mailbox uidnext/modseq at build time: the base on success */
@@ -83,6 +89,7 @@ static void index_upload_free(struct index_upload *up)
 	if (up->fd >= 0)
 		close(up->fd);
 	free(up->claim);
+	free(up->etag);
 	free(up->bases);
 	free(up->op.user);
 	free(up);
@@ -264,6 +271,11 @@ static void index_upload_released(const struct rpc_reply *reply, void *ctx)
 static void index_upload_put_done(const struct rpc_reply *reply, void *ctx)
 {
 	struct index_upload *up = ctx;
+	if (reply->status == STRATUS__STATUS__STATUS_EXISTS) {
+		/* the store's condition: another backend published first */
+		index_upload_lost(up, true);
+		return;
+	}
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
 		index_upload_drop_claim(up);
 		index_upload_finish(up, -1, index_reply_error(reply));
@@ -291,6 +303,11 @@ static void index_upload_publish(struct index_upload *up)
 	req.key = (char *)INDEX_BUNDLE_KEY;
 	req.meta = &meta;
 	req.compressed = true;	/* its sections are deflated */
+	/* Where the store has conditional writes (S3 since 2024, posix),
+	 * they close what the claim leaves open: a writer that held its
+	 * claim too long or whose claim was taken for a dead one. */
+	req.if_match = up->etag != NULL ? up->etag : (char *)"";
+	req.if_none_match = up->absent;
 	rpc_client_call(up->svc->blob->client, up->svc->blob->m_put, NULL,
 			&req.base, &up->fd, 1, INDEX_BLOB_TIMEOUT_MS,
 			index_upload_put_done, up);
@@ -304,9 +321,14 @@ static void index_upload_headed(const struct rpc_reply *reply, void *ctx)
 {
 	struct index_upload *up = ctx;
 	uint64_t stored = 0;
+	free(up->etag);
+	up->etag = NULL;
+	up->absent = reply->status == STRATUS__STATUS__STATUS_NOT_FOUND;
 	if (reply->status == STRATUS__STATUS__STATUS_OK) {
 		const Stratus__BlobHeadReply *r = (const void *)reply->msg;
 		stored = r->meta != NULL ? r->meta->generation : 0;
+		if (r->etag[0] != '\0')
+			up->etag = xstrdup(r->etag);
 	} else if (reply->status != STRATUS__STATUS__STATUS_NOT_FOUND) {
 		index_upload_drop_claim(up);
 		index_upload_finish(up, -1, index_reply_error(reply));

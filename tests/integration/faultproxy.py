@@ -91,6 +91,7 @@ class FaultProxy:
             self.max_inflight = 0
             self.fault_count = 0
             self.log = []
+            self.headers = []    # (method, path, request headers), lower-case names
 
     def push_faults(self, *faults):
         with self.lock:
@@ -152,6 +153,7 @@ class FaultProxy:
                     fault = self._next_fault(method, path)
                     with self.lock:
                         self.log.append((method, path, fault))
+                        self.headers.append((method, path, h))
                         if fault:
                             self.fault_count += 1
                     if fault == "500" or fault == "503":

@@ -29,9 +29,11 @@ import unittest
 
 from stratus_harness import SANITIZER_RE, Stratus
 from test_blob import S3Server
+from faultproxy import FaultProxy
 
 CLOSE_DELAY = 1.0
-PASSWORDS = {"mover@example.com": "pw-mover", "racer@example.com": "pw-racer"}
+PASSWORDS = {"mover@example.com": "pw-mover", "racer@example.com": "pw-racer",
+             "cond@example.com": "pw-cond"}
 
 
 class FleetBackend(Stratus):
@@ -113,8 +115,11 @@ class FleetTest(unittest.TestCase):
             for user, pw in PASSWORDS.items():
                 f.write("%s:{PLAIN}%s::::::\n" % (user, pw))
         cls.a = cls.b = None
+        # A reaches the bucket through a logging proxy (requests pass
+        # unchanged), B directly
+        cls.s3log = FaultProxy(cls.s3.port).start()
         try:
-            cls.a = FleetBackend(cls.s3.port, cls.users_file, "A").start()
+            cls.a = FleetBackend(cls.s3log.port, cls.users_file, "A").start()
             cls.b = FleetBackend(cls.s3.port, cls.users_file, "B").start()
         except Exception:
             cls.tearDownClass()
@@ -126,6 +131,7 @@ class FleetTest(unittest.TestCase):
         for st in (cls.a, cls.b):
             if st is not None:
                 texts.append(st.cleanup())
+        cls.s3log.stop()
         cls.s3.stop()
         for text in texts:
             m = SANITIZER_RE.search(text)
@@ -159,6 +165,34 @@ class FleetTest(unittest.TestCase):
         r = self.s3.curl("-X", "PUT", "--data-binary", "three", "-H", 'If-Match: "nope"', key)
         self.assertEqual(r.stdout, "200")
         self.s3.curl("-X", "DELETE", key)
+
+    def test_01_bundle_puts_are_conditional(self):
+        """For stores that honour them (AWS S3, posix): the first bundle
+        of a user is PUT with If-None-Match: *, later ones with If-Match:
+        the ETag its HEAD just saw; each after a claim PUT and LIST."""
+        user = "cond@example.com"
+        self.a.deliver(user, "c1@cond")
+        self.wait_settled(self.a)
+        self.a.deliver(user, "c2@cond")
+        self.wait_settled(self.a)
+        with self.s3log.lock:
+            reqs = [(m, p.split("?")[0], h) for m, p, h in self.s3log.headers
+                    if "cond%40" in p or "cond@" in p]
+        bundle_puts = [h for m, p, h in reqs if m == "PUT" and p.endswith("/index.bundle")]
+        self.assertGreaterEqual(len(bundle_puts), 2)
+        self.assertEqual(bundle_puts[0].get("if-none-match"), "*")
+        for h in bundle_puts[1:]:
+            self.assertRegex(h.get("if-match", ""), r'^"[^"]+"$')
+        # the index's requests in order (mail objects and markers go on
+        # beside them)
+        kinds = [(m, "claim" if ".claim." in p else "bundle" if p.endswith("/index.bundle")
+                  else "list" if m == "GET" and p == "/mails" else "mail")
+                 for m, p, _ in reqs]
+        kinds = [k for k in kinds if k[1] != "mail"]
+        i = kinds.index(("PUT", "bundle"))
+        self.assertEqual(kinds[i - 3:i + 2], [("PUT", "claim"), ("GET", "list"), ("HEAD", "bundle"),
+                                              ("PUT", "bundle"), ("DELETE", "claim")],
+                         "claim PUT, LIST, HEAD, the bundle PUT, claim DELETE")
 
     def test_handover(self):
         user = "mover@example.com"
