@@ -244,8 +244,9 @@ int service_privileges_drop(const struct config *cfg, const char *service,
 	} else if (identity_become(&id, error_r) < 0) {
 		ret = -1;
 	} else {
-		log_info(NULL, "running as %s uid %ld gid %ld (from %s)",
-			 id.user, (long)id.uid, (long)id.gid, id.setting);
+		log_info(NULL, "running as %s%suid %ld gid %ld (from %s)",
+			 id.user, *id.user != '\0' ? " " : "", (long)id.uid,
+			 (long)id.gid, id.setting);
 	}
 	service_identity_free(&id);
 	return ret;
