@@ -87,7 +87,9 @@ clean:
 # Debian packages (dpkg-buildpackage -b) from the committed tree (git
 # archive HEAD), built under DEB_DIR so the shared tree stays clean;
 # `make deb-test` unpacks them and runs each binary against
-# /etc/dovecot/dovecot.conf.
+# /etc/dovecot/dovecot.conf, then installs them with apt into a fresh
+# debootstrap'ed Debian 12 root (made once under DEB_CHROOT_BASE; root and
+# debootstrap needed) and runs the installed services there.
 DEB_DIR ?= /var/tmp/stratus-deb
 deb:
 	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
@@ -97,3 +99,4 @@ deb:
 
 deb-test: deb
 	@./tests/test-deb.sh $(DEB_DIR)
+	@./tests/test-deb-install.sh $(DEB_DIR)
