@@ -6,15 +6,19 @@
  * The bundle is the base and keeps its UIDs, flags and expunges. On top
  * of it go the local changes made since the bundle both sides started
  * from, which each mailbox remembers as base_uidnext/base_modseq:
- * - a message saved locally (uid >= base_uidnext) is added with a new
- *   UID from the bundle's uidnext, so no UID collides with the winner's;
+ * - a message saved locally (uid >= base_uidnext) keeps its UID when the
+ *   bundle never gave it out (>= its uidnext), else gets a new one after
+ *   the bundle's, so no UID collides with the winner's;
  * - a flag change made locally (modseq > base_modseq) is applied to the
  *   bundle's record with a new modseq;
  * - a base message expunged locally is expunged (with a tombstone);
  * - a mailbox created locally is added (by name into the bundle's when
  *   both created it, e.g. both auto-created INBOX for a new user).
- * When the base is unknown (0) nothing local is dropped: every local
- * message the bundle does not hold under the same UID and GUID is added.
+ * When the base is unknown (0, e.g. a restart with changes not uploaded,
+ * against this backend's own older upload) nothing local is dropped:
+ * every local message the bundle does not hold under the same UID and
+ * GUID is added, the newer modseq's flags win, and a bundle record is
+ * expunged only when a local tombstone is newer than it.
  * Mail objects are keyed by GUIDs, never by UID, so new UIDs need no
  * object to move. */
 #include "index-bundle.h"
@@ -113,12 +117,76 @@ static void index_merge_expunges(struct index_mailbox *tb,
 	tb->n_recs = keep;
 }
 
+/* The local tombstone of uid, or NULL. */
+static const struct index_tombstone *
+index_merge_find_tomb(const struct index_mailbox *box, uint32_t uid)
+{
+	for (size_t i = box->n_tombs; i > 0; i--) {
+		if (box->tombs[i - 1].uid == uid)
+			return &box->tombs[i - 1];
+	}
+	return NULL;
+}
+
+/* Without a known base: a bundle record the local side expunged later
+ * than the bundle last changed it (the usual case, an older upload of
+ * this same backend after a restart) is expunged. */
+static void index_merge_tomb_expunges(struct index_mailbox *tb,
+				      const struct index_mailbox *lb)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < tb->n_recs; i++) {
+		struct index_record *rec = &tb->recs[i];
+		const struct index_tombstone *t;
+		if (index_mailbox_find_uid(lb, rec->uid) < 0 &&
+		    (t = index_merge_find_tomb(lb, rec->uid)) != NULL &&
+		    t->modseq > rec->modseq) {
+			index_merge_tombstone(tb, rec->uid,
+					      ++tb->highest_modseq);
+			index_record_clear(rec);
+			continue;
+		}
+		tb->recs[keep++] = *rec;
+	}
+	tb->n_recs = keep;
+}
+
+/* A local record the bundle lacks: kept under its UID when the bundle
+ * never gave that UID out (at or above its uidnext), else added with a
+ * new one. Two passes keep the records in ascending UID order. */
+static void index_merge_add_missing(struct index_mailbox *tb,
+				    struct index_mailbox *lb, bool *missing,
+				    unsigned int *added_r)
+{
+	uint32_t first_free = tb->uidnext;
+	for (size_t i = 0; i < lb->n_recs; i++) {
+		struct index_record *rec = &lb->recs[i];
+		if (!missing[i] || rec->uid < first_free)
+			continue;
+		uint32_t uid = rec->uid;
+		index_merge_add(tb, lb, rec);
+		tb->recs[tb->n_recs - 1].uid = uid;
+		tb->uidnext = uid + 1;
+		missing[i] = false;
+		(*added_r)++;
+	}
+	for (size_t i = 0; i < lb->n_recs; i++) {
+		if (!missing[i])
+			continue;
+		index_merge_add(tb, lb, &lb->recs[i]);
+		(*added_r)++;
+	}
+}
+
 static void index_merge_box(struct index_mailbox *tb,
 			    struct index_mailbox *lb, unsigned int *added_r)
 {
 	uint32_t base = lb->base_uidnext;
 	if (base != 0)
 		index_merge_expunges(tb, lb);
+	else
+		index_merge_tomb_expunges(tb, lb);
+	bool *missing = xcalloc(lb->n_recs + 1, sizeof(*missing));
 	for (size_t i = 0; i < lb->n_recs; i++) {
 		struct index_record *rec = &lb->recs[i];
 		long k = index_mailbox_find_uid(tb, rec->uid);
@@ -136,9 +204,10 @@ static void index_merge_box(struct index_mailbox *tb,
 		}
 		if (base != 0 && rec->uid < base && k < 0)
 			continue;	/* the other backend expunged it */
-		index_merge_add(tb, lb, rec);
-		(*added_r)++;
+		missing[i] = true;
 	}
+	index_merge_add_missing(tb, lb, missing, added_r);
+	free(missing);
 }
 
 static void index_merge_subscriptions(struct index_user *t,

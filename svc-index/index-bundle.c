@@ -13,10 +13,14 @@
  * Upload policy: metacache_delay_uploads = no uploads soon after each
  * change (batched per loop iteration); = yes uploads every
  * metacache_upload_interval, or once obox_max_rescan_mail_count mails
- * were saved, and always before eviction (index-admin/index-evict). */
+ * were saved, and always before eviction (index-admin/index-evict).
+ * A fleet moves users safely with = no: the bundle is current when the
+ * last session ends; with = yes a moved user's changes reach the next
+ * backend at the interval (or `stratusctl metacache flush`). */
 #include "index-bundle.h"
 #include "index-file.h"
 #include "index-evict.h"
+#include "index-notify.h"
 #include "index-blob.h"
 #include "index-rebuild.h"
 #include "buf.h"
@@ -222,6 +226,9 @@ static void index_refresh_fetched(const struct rpc_reply *reply, void *ctx)
 				  error);
 	} else if (st->generation > user->generation) {
 		uint64_t old = index_user_disk_bytes(user);
+		/* Sessions in IDLE look again instead of seeing GONE. */
+		for (size_t i = 0; i < user->n_boxes; i++)
+			index_notify_changed(r->svc, user->boxes[i]);
 		if (index_user_replace_state(user, st, data, len, &error) < 0) {
 			log_error(&lctx, "index bundle rejected: %s", error);
 		} else {
