@@ -1,16 +1,20 @@
-/* APPEND (RFC 3501 6.3.11, MULTIAPPEND RFC 3502, UIDPLUS APPENDUID): each
+/* APPEND (RFC 3501 6.3.11, MULTIAPPEND RFC 3502, UIDPLUS APPENDUID,
+ * CATENATE RFC 4469, UTF8 RFC 6855): each
  * literal becomes a message object in svc-blob (Put), then one svc-index
  * Append makes them visible together. OK is sent only after both, so an
  * acknowledged message is stored. With quota enabled, svc-quota Check
  * reserves the size first and Commit settles it; a command that ends
  * early (failure, disconnect) releases the reservation and deletes the
  * objects no index references. */
+#include "imap-catenate.h"
 #include "imap-flags.h"
 #include "imap-date.h"
 #include "imap-index.h"
 #include "imap-mail-log.h"
 #include "imap-mail.h"
 #include "guid.h"
+#include "mail-section.h"
+#include "imap-utf7.h"
 #include "blob.pb-c.h"
 #include "quota.pb-c.h"
 
@@ -31,6 +35,11 @@ struct append_msg {
 	struct imap_mail_facts facts;
 	char guid[33];
 	char *object_id;	/* set once Put succeeded */
+	/* CATENATE (RFC 4469): the parts, TEXT and URL arguments in
+	 * order (pointers into the command), and the message built. */
+	const struct imap_arg *cat;
+	size_t n_cat;
+	struct buf built;
 };
 
 struct append_ctx {
@@ -41,6 +50,9 @@ struct append_ctx {
 	size_t n_msgs, next_put;
 	uint64_t reservation;
 	bool indexed;		/* svc-index has them: keep the objects */
+	size_t cat_msg, cat_part;	/* the CATENATE part being built */
+	struct imap_cat_url url;	/* the URL part being fetched */
+	const char *url_mailbox;	/* its mailbox, the index's name */
 };
 
 static void append_ctx_free(void *p)
@@ -63,6 +75,7 @@ static void append_ctx_free(void *p)
 		struct append_msg *m = &a->msgs[i];
 		if (m->fd >= 0)
 			close(m->fd);
+		buf_free(&m->built);
 		if (m->object_id != NULL && !a->indexed)
 			keys[n_keys++] = (char *)imap_object_key(m->object_id);
 		imap_mail_facts_free(&m->facts);
@@ -83,6 +96,7 @@ static void append_ctx_free(void *p)
 		free(a->msgs[i].object_id);
 	free(a->msgs);
 	free(a->mailbox_guid);
+	imap_cat_url_free(&a->url);
 	free(a);
 }
 
@@ -313,6 +327,26 @@ static const char *append_parse(struct imap_cmd *cmd, struct append_ctx *a)
 			i++;
 		}
 		const struct imap_arg *lit = &args[i];
+		if (i + 1 < n && imap_arg_atom_equals(&args[i], "CATENATE")) {
+			/* RFC 4469: (TEXT literal / URL url ...) */
+			const struct imap_arg *l = &args[i + 1];
+			if (l->type != IMAP_ARG_LIST || l->list_count == 0 ||
+			    l->list_count % 2 != 0)
+				return "Invalid CATENATE.";
+			for (size_t k = 0; k < l->list_count; k += 2) {
+				const struct imap_arg *v = &l->list[k + 1];
+				if (!(imap_arg_atom_equals(&l->list[k], "TEXT") &&
+				      v->type == IMAP_ARG_LITERAL) &&
+				    !(imap_arg_atom_equals(&l->list[k], "URL") &&
+				      imap_arg_is_astring(v)))
+					return "Invalid CATENATE part.";
+			}
+			m->cat = l->list;
+			m->n_cat = l->list_count / 2;
+			buf_init(&m->built, cmd->client->ctx->set.max_append);
+			i += 2;
+			continue;
+		}
 		if (i < n && imap_arg_atom_equals(&args[i], "UTF8")) {
 			/* RFC 6855 section 4: UTF8 (literal8), a message
 			 * whose header may carry UTF-8. */
@@ -332,6 +366,251 @@ static const char *append_parse(struct imap_cmd *cmd, struct append_ctx *a)
 		i++;
 	}
 	return a->n_msgs == 0 ? "Invalid arguments." : NULL;
+}
+
+/* The messages are whole (literals, or CATENATE built): their facts,
+ * then the mailbox's status. Returns true when the command ended. */
+static bool append_prepare(struct imap_cmd *cmd)
+{
+	struct append_ctx *a = cmd->ctx;
+	struct imap_client *client = cmd->client;
+	for (size_t i = 0; i < a->n_msgs; i++) {
+		struct append_msg *m = &a->msgs[i];
+		struct imap_mail_map map;
+		if (m->fd < 0) {
+			imap_cmd_reply(cmd, "NO", "Can't save a zero byte "
+				       "message.");
+			return true;
+		}
+		if (imap_mail_map(m->fd, &map) < 0) {
+			log_error(&client->log, "APPEND: mmap failed: %m");
+			imap_cmd_reply(cmd, "NO", "[SERVERBUG] Internal error");
+			return true;
+		}
+		imap_mail_facts(map.data, map.size, &m->facts);
+		imap_mail_unmap(&map);
+		guid_generate(m->guid);
+	}
+	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
+	req.user = client->user;
+	req.mailbox = (char *)a->mailbox;
+	imap_index_call(cmd, IMAP_INDEX_STATUS, &req.base, append_status_reply);
+	return false;
+}
+
+/* ---- CATENATE: parts in order, a URL part through svc-index (status
+ * for the UIDVALIDITY, Fetch for the object) and svc-blob (Get) ---- */
+
+static void cat_next(struct imap_cmd *cmd);
+
+static void cat_end(struct imap_cmd *cmd)
+{
+	if (append_prepare(cmd))
+		imap_cmd_done(cmd);
+}
+
+static void cat_badurl(struct imap_cmd *cmd, const char *why)
+{
+	struct append_ctx *a = cmd->ctx;
+	const struct imap_arg *u = &a->msgs[a->cat_msg].cat[2 * a->cat_part + 1];
+	imap_cmd_reply(cmd, "NO", "[BADURL %s] %s", u->str, why);
+	imap_cmd_done(cmd);
+}
+
+/* The part is in m->built: on to the next one. */
+static void cat_part_done(struct imap_cmd *cmd)
+{
+	struct append_ctx *a = cmd->ctx;
+	imap_cat_url_free(&a->url);
+	a->cat_part++;
+	cat_next(cmd);
+}
+
+static bool cat_add(struct imap_cmd *cmd, const void *data, size_t len)
+{
+	struct append_ctx *a = cmd->ctx;
+	if (buf_append(&a->msgs[a->cat_msg].built, data, len) < 0) {
+		imap_cmd_reply(cmd, "NO", "[TOOBIG] Mail size is larger than "
+			       "the maximum size allowed by server "
+			       "configuration");
+		imap_cmd_done(cmd);
+		return false;
+	}
+	return true;
+}
+
+static void cat_get_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+{
+	struct append_ctx *a = cmd->ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK || reply->n_fds < 1) {
+		append_fail(cmd, "blob Get of a CATENATE URL", reply);
+		return;
+	}
+	struct imap_mail_map map;
+	if (imap_mail_map(reply->fds[0], &map) < 0) {
+		imap_cmd_reply(cmd, "NO", "[SERVERBUG] Internal error");
+		imap_cmd_done(cmd);
+		return;
+	}
+	struct mail_section sect;
+	const char *error;
+	struct buf part = BUF_INIT;
+	const char *spec = a->url.section.data != NULL ? a->url.section.data : "";
+	if (mail_section_parse(spec, &sect, &error) < 0) {
+		mail_section_free(&sect);
+		imap_mail_unmap(&map);
+		cat_badurl(cmd, "Invalid section");
+		return;
+	}
+	struct mail_part *root = mail_parse(map.data != NULL ? map.data : "",
+					    map.size);
+	mail_section_fetch(map.data != NULL ? map.data : "", map.size, root,
+			   &sect, &part);
+	mail_part_free(&root);
+	mail_section_free(&sect);
+	imap_mail_unmap(&map);
+	bool ok = cat_add(cmd, part.data != NULL ? part.data : "", part.len);
+	buf_free(&part);
+	if (ok)
+		cat_part_done(cmd);
+}
+
+static void cat_fetch_reply(struct imap_cmd *cmd,
+			    const struct rpc_reply *reply)
+{
+	struct append_ctx *a = cmd->ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		append_fail(cmd, "index Fetch of a CATENATE URL", reply);
+		return;
+	}
+	const Stratus__IndexFetchReply *r = (const void *)reply->msg;
+	if (r->n_messages != 1 || r->messages[0]->uid != a->url.uid) {
+		cat_badurl(cmd, "No such message");
+		return;
+	}
+	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_MAIL;
+	req.user = cmd->client->user;
+	req.key = (char *)imap_object_key(r->messages[0]->object_id);
+	imap_rpc_call(cmd, cmd->client->ctx->blob,
+		      cmd->client->ctx->methods.blob_get, &req.base, NULL, 0,
+		      cat_get_reply);
+}
+
+static void cat_status_reply(struct imap_cmd *cmd,
+			     const struct rpc_reply *reply)
+{
+	struct append_ctx *a = cmd->ctx;
+	const Stratus__IndexMailboxStatusReply *r = (const void *)reply->msg;
+	if (reply->status == STRATUS__STATUS__STATUS_NOT_FOUND ||
+	    (reply->status == STRATUS__STATUS__STATUS_OK &&
+	     (r->status == NULL || r->status->guid[0] == '\0'))) {
+		cat_badurl(cmd, "No such mailbox");
+		return;
+	}
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		append_fail(cmd, "index Status of a CATENATE URL", reply);
+		return;
+	}
+	if (a->url.uidvalidity != 0 &&
+	    a->url.uidvalidity != r->status->uidvalidity) {
+		cat_badurl(cmd, "UIDVALIDITY does not match");
+		return;
+	}
+	Stratus__IndexUidRange range = STRATUS__INDEX_UID_RANGE__INIT;
+	range.first = range.last = a->url.uid;
+	Stratus__IndexUidRange *ranges[] = { &range };
+	Stratus__IndexFetchRequest req = STRATUS__INDEX_FETCH_REQUEST__INIT;
+	req.user = cmd->client->user;
+	req.mailbox = (char *)a->url_mailbox;
+	req.uids = ranges;
+	req.n_uids = 1;
+	imap_index_call(cmd, IMAP_INDEX_FETCH, &req.base, cat_fetch_reply);
+}
+
+static void cat_url(struct imap_cmd *cmd, const char *url)
+{
+	struct append_ctx *a = cmd->ctx;
+	struct imap_client *client = cmd->client;
+	if (imap_cat_url_parse(url, &a->url) < 0) {
+		cat_badurl(cmd, "Unsupported or invalid URL");
+		return;
+	}
+	if (a->url.relative) {
+		if (client->selected == NULL) {
+			cat_badurl(cmd, "Relative URL without a selected "
+				   "mailbox");
+			return;
+		}
+		a->url_mailbox = client->selected;
+	} else {
+		/* URLs name mailboxes in UTF-8 (RFC 5092 section 3.2) */
+		struct buf utf7 = BUF_INIT;
+		if (imap_utf8_to_utf7(a->url.mailbox.data, &utf7) < 0) {
+			buf_free(&utf7);
+			cat_badurl(cmd, "Mailbox name is not UTF-8");
+			return;
+		}
+		const char *name = utf7.data != NULL ? utf7.data : "";
+		a->url_mailbox = strcasecmp(name, "INBOX") == 0 ? "INBOX" :
+			imap_pool_strndup(&cmd->pool, name, strlen(name));
+		buf_free(&utf7);
+	}
+	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
+	req.user = client->user;
+	req.mailbox = (char *)a->url_mailbox;
+	imap_index_call(cmd, IMAP_INDEX_STATUS, &req.base, cat_status_reply);
+}
+
+/* A built message becomes the message's fd, as a literal would be. */
+static bool cat_finish_msg(struct imap_cmd *cmd, struct append_msg *m)
+{
+	if (m->built.len == 0)
+		return true;	/* refused as a zero byte message */
+	m->fd = memfd_create("imap-catenate", MFD_CLOEXEC);
+	if (m->fd < 0 || write(m->fd, m->built.data, m->built.len) !=
+			 (ssize_t)m->built.len) {
+		log_error(&cmd->client->log, "APPEND CATENATE: memfd: %m");
+		imap_cmd_reply(cmd, "NO", "[SERVERBUG] Internal error");
+		imap_cmd_done(cmd);
+		return false;
+	}
+	buf_free(&m->built);
+	return true;
+}
+
+static void cat_next(struct imap_cmd *cmd)
+{
+	struct append_ctx *a = cmd->ctx;
+	while (a->cat_msg < a->n_msgs) {
+		struct append_msg *m = &a->msgs[a->cat_msg];
+		if (a->cat_part == m->n_cat) {
+			if (m->cat != NULL && !cat_finish_msg(cmd, m))
+				return;
+			a->cat_msg++;
+			a->cat_part = 0;
+			continue;
+		}
+		const struct imap_arg *kind = &m->cat[2 * a->cat_part];
+		const struct imap_arg *v = &m->cat[2 * a->cat_part + 1];
+		if (imap_arg_atom_equals(kind, "URL")) {
+			cat_url(cmd, v->str);
+			return;
+		}
+		if (v->fd >= 0) {
+			/* a large TEXT literal sits in the reader's file */
+			char *data = xmalloc(v->len + 1);
+			bool ok = pread(v->fd, data, v->len, 0) ==
+				  (ssize_t)v->len && cat_add(cmd, data, v->len);
+			free(data);
+			if (!ok)
+				return;
+		} else if (!cat_add(cmd, v->str, v->len)) {
+			return;
+		}
+		a->cat_part++;
+	}
+	cat_end(cmd);
 }
 
 bool cmd_append(struct imap_cmd *cmd)
@@ -355,25 +634,12 @@ bool cmd_append(struct imap_cmd *cmd)
 		return true;
 	}
 	for (size_t i = 0; i < a->n_msgs; i++) {
-		struct append_msg *m = &a->msgs[i];
-		struct imap_mail_map map;
-		if (m->fd < 0) {
-			imap_cmd_reply(cmd, "NO", "Can't save a zero byte "
-				       "message.");
-			return true;
+		if (a->msgs[i].cat != NULL) {
+			/* it may end at once (imap_cmd_done from in here,
+			 * which a handler returning false may do) */
+			cat_next(cmd);
+			return false;
 		}
-		if (imap_mail_map(m->fd, &map) < 0) {
-			log_error(&client->log, "APPEND: mmap failed: %m");
-			imap_cmd_reply(cmd, "NO", "[SERVERBUG] Internal error");
-			return true;
-		}
-		imap_mail_facts(map.data, map.size, &m->facts);
-		imap_mail_unmap(&map);
-		guid_generate(m->guid);
 	}
-	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
-	req.user = client->user;
-	req.mailbox = (char *)mailbox;
-	imap_index_call(cmd, IMAP_INDEX_STATUS, &req.base, append_status_reply);
-	return false;
+	return append_prepare(cmd);
 }
