@@ -53,6 +53,7 @@ struct md_ctx {
 	/* SETMETADATA */
 	struct md_set *sets;
 	size_t n_sets;
+	bool pruned;		/* entries of deleted mailboxes dropped */
 	struct imap_md md;
 };
 
@@ -280,6 +281,34 @@ static void md_put_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	imap_cmd_done(cmd);
 }
 
+static void md_set_finish(struct imap_cmd *cmd);
+
+/* The mailboxes that exist: entries of any other GUID belong to a
+ * deleted mailbox and are dropped, then the limits are checked again. */
+static void md_list_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+{
+	struct md_ctx *m = cmd->ctx;
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		md_fail(cmd, "index List", reply);
+		return;
+	}
+	const Stratus__IndexListReply *r = (const void *)reply->msg;
+	for (size_t i = 0; i < m->md.n;) {
+		const char *scope = m->md.entries[i].scope;
+		bool exists = scope[0] == '\0';
+		for (size_t k = 0; !exists && k < r->n_entries; k++)
+			exists = strcmp(r->entries[k]->guid, scope) == 0;
+		if (exists) {
+			i++;
+			continue;
+		}
+		/* imap_md_set removes by moving the last entry here */
+		imap_md_set(&m->md, scope, m->md.entries[i].name, NULL, 0);
+	}
+	m->pruned = true;
+	md_set_finish(cmd);
+}
+
 static void md_set_finish(struct imap_cmd *cmd)
 {
 	struct md_ctx *m = cmd->ctx;
@@ -288,6 +317,17 @@ static void md_set_finish(struct imap_cmd *cmd)
 			    m->sets[i].value_len);
 	size_t entries, bytes;
 	imap_md_usage(&m->md, &entries, &bytes);
+	if ((entries > IMAP_METADATA_MAX_ENTRIES ||
+	     bytes > IMAP_METADATA_MAX_TOTAL) && !m->pruned) {
+		static char *all[] = { (char *)"*" };
+		Stratus__IndexListRequest req =
+			STRATUS__INDEX_LIST_REQUEST__INIT;
+		req.user = cmd->client->user;
+		req.patterns = all;
+		req.n_patterns = 1;
+		imap_index_call(cmd, IMAP_INDEX_LIST, &req.base, md_list_reply);
+		return;
+	}
 	if (entries > IMAP_METADATA_MAX_ENTRIES ||
 	    bytes > IMAP_METADATA_MAX_TOTAL) {
 		/* Only a change that adds may be refused: removing entries

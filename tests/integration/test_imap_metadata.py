@@ -154,6 +154,18 @@ class ImapMetadataTest(StratusTestCase):
         r.s.sendall(b"s SETMETADATA lim (/private/v7 {%d+}\r\n" % len(value) + value + b")\r\n")
         _, t = r.collect("s")
         self.assertTrue(t.startswith(b"s NO [METADATA TOOMANY]"), t)
+        # a deleted mailbox's annotations stop counting: they are dropped
+        # when the limits are reached
+        _, t = r.cmd("DELETE lim")
+        self.assertIn(b"OK", t)
+        r.s.sendall(b's SETMETADATA "" (/private/after {%d+}\r\n' % len(value) + value + b")\r\n")
+        _, t = r.collect("s")
+        self.assertTrue(t.startswith(b"s OK"), t)
+        r.cmd("CREATE lim")
+        lines, _ = r.cmd("GETMETADATA lim (DEPTH infinity) /private")
+        self.assertEqual(lines, [])
+        lines, _ = r.cmd('GETMETADATA "" /private/one-more')
+        self.assertEqual(lines, [b'* METADATA "" (/private/one-more "v")\r\n'])
         r.close()
 
     def test_3_storage_rename_delete(self):
