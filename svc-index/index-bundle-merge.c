@@ -308,10 +308,9 @@ int index_bundle_merge(struct index_user *user,
 		}
 	}
 	user->svc->n_merges++;
-	log_info(&(struct log_ctx){ .user = user->name },
-		 "index merged into bundle generation %llu (%u local "
-		 "message(s) added)", (unsigned long long)newer->generation,
-		 added);
+	log_info(NULL, "index(%s): merged into bundle generation %llu (%u "
+		 "local message(s) added)", user->name,
+		 (unsigned long long)newer->generation, added);
 	index_user_mark_dirty(user);
 	return 0;
 }
