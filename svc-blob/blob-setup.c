@@ -105,6 +105,16 @@ int blob_init(struct blob *blob, const struct config *cfg, struct loop *loop,
 		blob_deinit(blob);
 		return -1;
 	}
+	for (const struct fs *f = blob->index_fs; f != NULL; f = f->parent) {
+		if (strcmp(f->v->name, "fscache") == 0) {
+			/* Another backend's bundle is not in this cache. */
+			log_warning(NULL, "plugin/obox_index_fs: an fscache: "
+				    "layer answers bundle HEAD/GET from this "
+				    "backend's copy; backends sharing users "
+				    "(README \"Fleet\") need it without one");
+			break;
+		}
+	}
 	log_info(NULL, "mail objects: %s; index bundles: %s; zlib_save level %u; "
 		 "parallel (per chain) gets %u writes %u copies %u deletes %u",
 		 blob->mail_fs ? "configured" : "not configured",
