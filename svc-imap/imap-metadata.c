@@ -76,6 +76,10 @@ int imap_md_parse(struct imap_md *md, const char *data, size_t len)
 		    (size_t)(end - p) < l[0] + l[1] + l[2] + 1 ||
 		    p[l[0] + l[1] + l[2]] != '\n')
 			return -1;
+		/* Scope and name are C strings: a NUL in them is damage
+		 * (found by fuzz-imap-metadata: it cut them short). */
+		if (memchr(p, '\0', l[0] + l[1]) != NULL)
+			return -1;
 		md_add(md, p, l[0], p + l[0], l[1], p + l[0] + l[1], l[2]);
 		p += l[0] + l[1] + l[2] + 1;
 	}

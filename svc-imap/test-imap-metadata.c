@@ -56,6 +56,11 @@ static void test_damaged(void **state)
 		assert_int_equal(imap_md_parse(&md, bad[i], strlen(bad[i])), -1);
 		imap_md_free(&md);
 	}
+	/* a NUL in a scope or name (found by fuzz-imap-metadata) */
+	static const char nul[] = "STRATUS-METADATA 1\n2 4 1\na\0/a/bx\n";
+	struct imap_md md0 = { 0 };
+	assert_int_equal(imap_md_parse(&md0, nul, sizeof(nul) - 1), -1);
+	imap_md_free(&md0);
 	struct imap_md md = { 0 };
 	assert_int_equal(imap_md_parse(&md, "", 0), 0);
 	assert_int_equal(md.n, 0);
