@@ -4,6 +4,7 @@
 #
 #   bench/profile-imap.sh [BUILD] [SECONDS]      (default: build, 10 s)
 #   PROFILE_MIX=headers=1 bench/profile-imap.sh  (one command alone)
+#   PROFILE_PERF=0 / PROFILE_STRACE=0            (skip that pass)
 #
 # Starts Stratus on posix storage in a temporary folder, preloads 10 users
 # with the bench corpus through LMTP, then runs stratus-loadgen imap-commands
@@ -100,7 +101,7 @@ cpb1=$(awk '{print $14+$15}' "/proc/$BLOB_PID/stat")
 grep -E '^(stat|summary)' "$OUT/plain.txt" | sed 's/label=[^ ]* //'
 echo "CPU ticks during the run: stratus-imap $((cpu1 - cpu0)), stratus-index $((cpi1 - cpi0)), stratus-blob $((cpb1 - cpb0))"
 "$CTL" -c "$d/stratus.conf" status >"$OUT/status.txt" 2>&1 || true
-if command -v perf >/dev/null; then
+if [ "${PROFILE_PERF:-1}" = 1 ] && command -v perf >/dev/null; then
 	echo "== perf (cpu-clock, call graphs)"
 	perf record -e cpu-clock --call-graph "${PROFILE_CALLGRAPH:-fp}" -o "$OUT/imap.perf" -p "$IMAP_PID" 2>/dev/null &
 	P1=$!
@@ -119,7 +120,7 @@ if command -v perf >/dev/null; then
 			--sort symbol -g none 2>/dev/null | grep -E '^ +[0-9]' | head -25 >"$OUT/$p.children.txt"
 	done
 fi
-if command -v strace >/dev/null; then
+if [ "${PROFILE_STRACE:-1}" = 1 ] && command -v strace >/dev/null; then
 	echo "== strace -c (stratus-imap, stratus-index)"
 	strace -c -f -o "$OUT/imap.strace" -p "$IMAP_PID" &
 	S1=$!

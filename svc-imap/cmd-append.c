@@ -176,6 +176,7 @@ static void append_index(struct imap_cmd *cmd)
 	req.mailbox = (char *)a->mailbox;
 	req.messages = ptrs;
 	req.n_messages = a->n_msgs;
+	req.mailbox_guid = a->mailbox_guid;
 	imap_mail_log_index_call(cmd, IMAP_INDEX_APPEND, &req.base,
 				 append_index_reply);
 	free(ptrs);
@@ -245,11 +246,12 @@ static void append_quota_reply(struct imap_cmd *cmd,
 	append_put_next(cmd);
 }
 
+static void append_check_quota(struct imap_cmd *cmd);
+
 static void append_status_reply(struct imap_cmd *cmd,
 				const struct rpc_reply *reply)
 {
 	struct append_ctx *a = cmd->ctx;
-	struct imap_ctx *ctx = cmd->client->ctx;
 	if (reply->status == STRATUS__STATUS__STATUS_NOT_FOUND) {
 		imap_cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox doesn't exist: "
 			       "%s", a->mailbox);
@@ -268,6 +270,14 @@ static void append_status_reply(struct imap_cmd *cmd,
 		return;
 	}
 	a->mailbox_guid = xstrdup(r->status->guid);
+	append_check_quota(cmd);
+}
+
+/* The mailbox's GUID is known: reserve the size (with quota), then Put. */
+static void append_check_quota(struct imap_cmd *cmd)
+{
+	struct append_ctx *a = cmd->ctx;
+	struct imap_ctx *ctx = cmd->client->ctx;
 	if (!ctx->set.quota) {
 		append_put_next(cmd);
 		return;
@@ -390,6 +400,14 @@ static bool append_prepare(struct imap_cmd *cmd)
 		imap_mail_facts(map.data, map.size, &m->facts);
 		imap_mail_unmap(&map);
 		guid_generate(m->guid);
+	}
+	/* The selected mailbox's GUID is known since SELECT; svc-index
+	 * refuses the Append if the name now belongs to another mailbox. */
+	if (client->selected_guid != NULL && client->selected_guid[0] != '\0' &&
+	    strcmp(a->mailbox, client->selected) == 0) {
+		a->mailbox_guid = xstrdup(client->selected_guid);
+		append_check_quota(cmd);
+		return false;
 	}
 	Stratus__IndexMailboxRequest req = STRATUS__INDEX_MAILBOX_REQUEST__INIT;
 	req.user = client->user;

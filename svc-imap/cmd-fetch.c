@@ -64,6 +64,7 @@ struct fetch_ctx {
 	bool in_msg, first_item;
 	size_t item_idx;
 	int fd;
+	bool fd_cached;		/* fd belongs to client->body_cache */
 	struct imap_mail_map map;
 	struct mail_part *root;
 	/* a section being streamed */
@@ -79,9 +80,10 @@ static void fetch_body_free(struct fetch_ctx *f)
 {
 	mail_part_free(&f->root);
 	imap_mail_unmap(&f->map);
-	if (f->fd >= 0)
+	if (f->fd >= 0 && !f->fd_cached)
 		close(f->fd);
 	f->fd = -1;
+	f->fd_cached = false;
 	f->streaming = false;
 }
 
@@ -491,6 +493,8 @@ static struct mail_part *fetch_part_tree(const struct fetch_msg *m,
 	return mail_parse(map->data != NULL ? map->data : "", map->size);
 }
 
+static bool fetch_body_open(struct imap_cmd *cmd);
+
 static void fetch_get_reply(struct imap_cmd *cmd,
 			    const struct rpc_reply *reply)
 {
@@ -501,14 +505,25 @@ static void fetch_get_reply(struct imap_cmd *cmd,
 	}
 	f->fd = reply->fds[0];
 	reply->fds[0] = -1;	/* ours now */
+	f->fd_cached = imap_body_cache_keep(&cmd->client->body_cache,
+					    f->msgs[f->next].object_id, f->fd);
+	if (fetch_body_open(cmd))
+		fetch_pump(cmd);
+}
+
+/* f->fd holds the next message's body: reads it and its part tree.
+ * false: the command failed and is done. */
+static bool fetch_body_open(struct imap_cmd *cmd)
+{
+	struct fetch_ctx *f = cmd->ctx;
 	if (imap_mail_map(f->fd, &f->map) < 0) {
 		log_error(&cmd->client->log, "FETCH: mmap failed: %m");
 		imap_cmd_reply(cmd, "NO", "[SERVERBUG] Internal error");
 		imap_cmd_done(cmd);
-		return;
+		return false;
 	}
 	f->root = fetch_part_tree(&f->msgs[f->next], &f->map);
-	fetch_pump(cmd);
+	return true;
 }
 
 static void fetch_drain(struct imap_client *client)
@@ -529,8 +544,17 @@ static void fetch_pump(struct imap_cmd *cmd)
 			return;
 		}
 		struct fetch_msg *m = &f->msgs[f->next];
-		if (!f->in_msg && f->fd < 0 && msg_needs_body(f, m) &&
-		    imap_client_seq(client, m->uid) != 0) {
+		bool want_body = !f->in_msg && f->fd < 0 &&
+				 msg_needs_body(f, m) &&
+				 imap_client_seq(client, m->uid) != 0;
+		if (want_body) {
+			f->fd = imap_body_cache_lookup(&client->body_cache,
+						       m->object_id);
+			f->fd_cached = f->fd >= 0;
+			if (f->fd_cached && !fetch_body_open(cmd))
+				return;
+		}
+		if (want_body && f->fd < 0) {
 			struct imap_ctx *ctx = client->ctx;
 			Stratus__BlobGetRequest req =
 				STRATUS__BLOB_GET_REQUEST__INIT;

@@ -461,6 +461,9 @@ void imap_client_unselect(struct imap_client *client)
 {
 	free(client->selected);
 	client->selected = NULL;
+	free(client->selected_guid);
+	client->selected_guid = NULL;
+	imap_body_cache_clear(&client->body_cache);
 	free(client->uids);
 	client->uids = NULL;
 	client->n_uids = 0;
@@ -644,6 +647,7 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 		return;
 	}
 	client->selected = xstrdup(sc->name);
+	client->selected_guid = xstrdup(st->guid);
 	client->selected_readonly = examine;
 	client->uidvalidity = st->uidvalidity;
 	client->highest_modseq = st->highest_modseq;

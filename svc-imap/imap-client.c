@@ -27,6 +27,7 @@
 static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx);
 static void imap_client_process_input(struct imap_client *client);
 static void imap_client_update_io(struct imap_client *client);
+static bool imap_client_output(struct imap_client *client);
 
 static void imap_session_id(char out[17])
 {
@@ -244,15 +245,22 @@ static int imap_client_flush(struct imap_client *client)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				client->write_blocked = true;
 				return 0;
+			}
 			return -1;
 		}
 		client->out_bytes += (uint64_t)n;
 		buf_consume(&client->out, (size_t)n);
 	}
-	if (imap_compress_flush(client->stream) < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	if (imap_compress_flush(client->stream) < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -1;
+		client->write_blocked = true;
+		return 0;
+	}
+	client->write_blocked = false;
 	if (client->starttls_pending && imap_client_start_tls(client) < 0)
 		return -1;
 	return 0;
@@ -337,14 +345,34 @@ static void imap_client_schedule_pending_read(struct imap_client *client)
 	loop_defer(client->ctx->svc->loop, imap_client_pending_read, client);
 }
 
+static void imap_client_deferred_flush(void *ctx)
+{
+	struct imap_client *client = ctx;
+	client->flush_scheduled = false;
+	if (!imap_client_unref(client))
+		return;
+	if (imap_client_output(client))
+		imap_client_update_io(client);
+}
+
 static void imap_client_update_io(struct imap_client *client)
 {
 	if (client->io == NULL)
 		return;
 	bool want_input = !imap_client_busy(client) &&
 			  client->in.len < IMAP_INPUT_CHUNK;
+	if (want_input)
+		client->input_stalled = false;
+	if (imap_client_output_left(client) > 0 && !client->write_blocked &&
+	    !client->flush_scheduled && !client->destroyed) {
+		client->flush_scheduled = true;
+		imap_client_ref(client);
+		loop_defer(client->ctx->svc->loop, imap_client_deferred_flush,
+			   client);
+	}
 	loop_io_set_events(client->io, stream_events(client->stream,
-		want_input, imap_client_output_left(client) > 0));
+		want_input || !client->input_stalled,
+		imap_client_output_left(client) > 0 && client->write_blocked));
 	if (want_input && stream_pending(client->stream) > 0)
 		imap_client_schedule_pending_read(client);
 }
@@ -552,6 +580,36 @@ static void imap_client_process_input(struct imap_client *client)
 		imap_client_update_io(client);
 }
 
+/* Writes what the socket takes and lets the command that waited for
+ * room go on. false if the client was destroyed. */
+static bool imap_client_output(struct imap_client *client)
+{
+	if (imap_client_flush(client) < 0) {
+		imap_client_destroy(client, errno == EPROTO ?
+				    "TLS error" : "Connection closed");
+		return false;
+	}
+	if (client->disconnecting && imap_client_output_left(client) == 0) {
+		imap_client_destroy(client, "Logged out");
+		return false;
+	}
+	if (client->drain_cb != NULL && !client->disconnecting &&
+	    client->out.len <= IMAP_OUTPUT_THROTTLE / 2) {
+		void (*cb)(struct imap_client *) = client->drain_cb;
+		client->drain_cb = NULL;
+		imap_client_ref(client);
+		cb(client);
+		if (!imap_client_unref(client))
+			return false;
+	}
+	/* Output over the throttle stopped command processing: once it
+	 * drained, commands the client pipelined behind go on (found by
+	 * tests/hostile mime_rfc2047_10k_words). */
+	if (client->in.len > 0 && !imap_client_busy(client))
+		imap_client_schedule_resume(client);
+	return true;
+}
+
 static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 {
 	struct imap_client *client = ctx;
@@ -563,32 +621,9 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 		imap_client_destroy(client, "Connection closed");
 		return;
 	}
-	if ((events & EPOLLOUT) != 0 || client->out.len > 0) {
-		if (imap_client_flush(client) < 0) {
-			imap_client_destroy(client, errno == EPROTO ?
-					    "TLS error" : "Connection closed");
-			return;
-		}
-		if (client->disconnecting &&
-		    imap_client_output_left(client) == 0) {
-			imap_client_destroy(client, "Logged out");
-			return;
-		}
-		if (client->drain_cb != NULL && !client->disconnecting &&
-		    client->out.len <= IMAP_OUTPUT_THROTTLE / 2) {
-			void (*cb)(struct imap_client *) = client->drain_cb;
-			client->drain_cb = NULL;
-			imap_client_ref(client);
-			cb(client);
-			if (!imap_client_unref(client))
-				return;
-		}
-		/* Output over the throttle stopped command processing: once
-		 * it drained, commands the client pipelined behind go on
-		 * (found by tests/hostile mime_rfc2047_10k_words). */
-		if (client->in.len > 0 && !imap_client_busy(client))
-			imap_client_schedule_resume(client);
-	}
+	if (((events & EPOLLOUT) != 0 || client->out.len > 0) &&
+	    !imap_client_output(client))
+		return;
 	/* events == 0: the deferred read of bytes TLS holds; EPOLLOUT with
 	 * want_write: a handshake step that waited for room. */
 	bool readable = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 ||
@@ -612,6 +647,8 @@ static void imap_client_input(struct loop_io *io, uint32_t events, void *ctx)
 			imap_client_process_input(client);
 			return;
 		}
+	} else if ((events & EPOLLIN) != 0) {
+		client->input_stalled = true;
 	}
 	imap_client_update_io(client);
 }

@@ -12,6 +12,7 @@
 #include "loop.h"
 #include "stream.h"
 #include "service.h"
+#include "imap-body-cache.h"
 #include "imap-parser.h"
 #include "imap-settings.h"
 
@@ -70,6 +71,13 @@ struct imap_client {
 	 * until then nothing is read (it would be plaintext). */
 	bool starttls_pending;
 	bool pending_read_scheduled;	/* TLS holds bytes epoll won't show */
+	/* Output is written from a deferred call once per loop turn, and
+	 * EPOLLOUT is armed only after a write met EAGAIN; EPOLLIN stays
+	 * armed while a command runs and is dropped only once bytes arrive
+	 * that cannot be read yet. Both spare an epoll_ctl per reply. */
+	bool flush_scheduled;
+	bool write_blocked;
+	bool input_stalled;
 	struct loop_io *io;
 	struct loop_timer *idle_timer;
 	char *session;
@@ -101,7 +109,9 @@ struct imap_client {
 	char *selected;
 	bool selected_readonly;
 	uint32_t uidvalidity;
+	char *selected_guid;
 	uint32_t *uids;
+	struct imap_body_cache body_cache;	/* bodies read lately */
 	size_t n_uids;
 	uint64_t highest_modseq;	/* what the session has seen */
 	/* RFC 7162: CONDSTORE enabled (ENABLE or a CONDSTORE enabling

@@ -262,6 +262,11 @@ static void index_rpc_append_cont(struct index_user *user,
 	if (st == STRATUS__STATUS__STATUS_NOT_FOUND && req->create)
 		st = index_mailbox_create(user, req->mailbox, NULL, 0, &box,
 					  &error);
+	if (st == 0 && req->mailbox_guid[0] != '\0' &&
+	    strcmp(req->mailbox_guid, box->guid) != 0) {
+		st = STRATUS__STATUS__STATUS_NOT_FOUND;
+		error = "mailbox was deleted and created again";
+	}
 	if (st != 0) {
 		index_rpc_fail(r->call, st, error);
 		return;

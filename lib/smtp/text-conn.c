@@ -30,6 +30,10 @@ struct text_conn {
 	int depth;		/* > 0 while inside one of our callbacks */
 	bool paused;
 	bool out_paused;	/* paused because output is over the high mark */
+	/* EPOLLIN stays armed through a pause (most pauses are one RPC
+	 * round trip with nothing arriving) and is dropped only once bytes
+	 * came that cannot be read yet: an epoll_ctl pair less per command. */
+	bool in_stalled;
 	bool closing;		/* close once the output is written */
 	bool closed_reported;
 	bool free_pending;
@@ -127,14 +131,21 @@ static void text_conn_do_write(struct text_conn *conn)
 	text_conn_update_events(conn);
 }
 
+static bool text_conn_wants_input(const struct text_conn *conn)
+{
+	return !conn->paused && !conn->out_paused && !conn->closing &&
+	       conn->upgrade == NULL && conn->in.len < conn->in.max;
+}
+
 static void text_conn_update_events(struct text_conn *conn)
 {
 	if (conn->io == NULL)
 		return;
-	bool want_input = !conn->paused && !conn->out_paused &&
-			  !conn->closing && conn->upgrade == NULL &&
-			  conn->in.len < conn->in.max;
-	uint32_t ev = stream_events(conn->stream, want_input,
+	bool want_input = text_conn_wants_input(conn);
+	if (want_input)
+		conn->in_stalled = false;
+	uint32_t ev = stream_events(conn->stream,
+				    want_input || !conn->in_stalled,
 				    conn->out.len > 0);
 	if (want_input && stream_pending(conn->stream) > 0) {
 		conn->read_kick = true;
@@ -200,10 +211,12 @@ static void text_conn_io(struct loop_io *io, uint32_t events, void *ctx)
 	     conn->stream->want_write) &&
 	    !conn->closed_reported && !conn->free_pending) {
 		if (((events & EPOLLIN) != 0 || conn->stream->want_write) &&
-		    !conn->closing && conn->upgrade == NULL)
+		    text_conn_wants_input(conn))
 			text_conn_read(conn);
 		else if ((events & (EPOLLHUP | EPOLLERR)) != 0)
 			text_conn_report_closed(conn, "disconnected");
+		else if ((events & EPOLLIN) != 0)
+			conn->in_stalled = true;
 	}
 	if (!conn->free_pending && !conn->closed_reported)
 		text_conn_do_write(conn);

@@ -1,0 +1,147 @@
+"""svc-imap's per-session shortcuts (bench/PROFILE.md, change 5) keep
+answers right: bodies served from the session's fd cache match the
+messages through eviction and re-SELECT; an APPEND to the selected
+mailbox (GUID known since SELECT) is refused, not misfiled, once another
+session deleted and re-created that name; replies written without
+waiting for EPOLLOUT still arrive whole and in order to a client that
+pipelines or reads slowly."""
+
+import imaplib
+import re
+import socket
+import time
+
+from stratus_harness import StratusTestCase, main
+
+
+def body(n, size=0):
+    pad = b"".join(b"line %06d of message %d\r\n" % (i, n)
+                   for i in range(size // 28))
+    return (b"From: s%d@example.org\r\nSubject: cache %d\r\n"
+            b"Message-ID: <cache%d@example.org>\r\n\r\nbody %d\r\n%s"
+            % (n, n, n, n, pad))
+
+
+class ImapSessionCacheTest(StratusTestCase):
+    def login(self, user="user1@example.com", password="pass1"):
+        m = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"])
+        m.login(user, password)
+        return m
+
+    def fetch_body(self, m, seq):
+        typ, data = m.fetch(str(seq), "(BODY.PEEK[])")
+        self.assertEqual(typ, "OK", data)
+        return data[0][1]
+
+    def test_body_cache_through_eviction_and_reselect(self):
+        m = self.login()
+        m.create("CacheBox")
+        for n in range(1, 8):
+            self.assertEqual(m.append("CacheBox", None, None, body(n))[0], "OK")
+        m.select("CacheBox")
+        # 7 bodies, 4 cache slots: every pass evicts; order varies.
+        for seq in [1, 2, 1, 3, 4, 5, 1, 6, 7, 2, 2, 7, 1, 5, 3]:
+            self.assertEqual(self.fetch_body(m, seq), body(seq), seq)
+        typ, data = m.fetch("1:7", "(BODY.PEEK[])")
+        got = [d[1] for d in data if isinstance(d, tuple)]
+        self.assertEqual(got, [body(n) for n in range(1, 8)])
+        m.unselect()
+        m.select("CacheBox")
+        self.assertEqual(self.fetch_body(m, 4), body(4))
+        # Another session expunges message 2; this one still reads the
+        # right bodies for the others once it has seen the expunge.
+        o = self.login()
+        o.select("CacheBox")
+        o.store("2", "+FLAGS", r"(\Deleted)")
+        o.expunge()
+        o.logout()
+        m.noop()
+        self.assertEqual(self.fetch_body(m, 2), body(3))
+        self.assertEqual(self.fetch_body(m, 1), body(1))
+        m.logout()
+
+    def test_append_to_recreated_selected_mailbox_is_refused(self):
+        a = self.login()
+        b = self.login()
+        a.create("Again")
+        a.select("Again")
+        typ, data = a.append("Again", None, None, body(100))
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(b.delete("Again")[0], "OK")
+        self.assertEqual(b.create("Again")[0], "OK")
+        typ, data = a.append("Again", None, None, body(101))
+        self.assertEqual(typ, "NO", data)
+        self.assertIn(b"[TRYCREATE]", data[0])
+        typ, data = b.status("Again", "(MESSAGES)")
+        self.assertIn(b"MESSAGES 0", data[0])
+        # Selected again, the new mailbox's GUID is used.
+        a.select("Again")
+        typ, data = a.append("Again", None, None, body(102))
+        self.assertEqual(typ, "OK", data)
+        b.select("Again")
+        self.assertEqual(self.fetch_body(b, 1), body(102))
+        a.logout()
+        b.logout()
+
+    def raw_session(self):
+        s = socket.create_connection(("127.0.0.1", self.stratus.ports["imap"]))
+        s.settimeout(20)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"l LOGIN user1@example.com pass1\r\n")
+        while not f.readline().startswith(b"l "):
+            pass
+        return s, f
+
+    def read_tagged(self, f, tag):
+        lits = []
+        while True:
+            line = f.readline()
+            self.assertTrue(line, "connection closed")
+            lit = re.search(rb"\{(\d+)\}\r\n$", line)
+            if lit:
+                lits.append(f.read(int(lit.group(1))))
+            if line.startswith(tag + b" "):
+                return line, lits
+
+    def test_pipelined_commands_answered_in_order(self):
+        m = self.login()
+        m.create("Pipe")
+        m.append("Pipe", None, None, body(1))
+        m.logout()
+        s, f = self.raw_session()
+        cmds = b"s SELECT Pipe\r\n" + b"".join(
+            b"p%d %s\r\n" % (i, b"FETCH 1 (BODY.PEEK[])" if i % 3 == 0
+                             else b"NOOP" if i % 3 == 1 else b"SEARCH ALL")
+            for i in range(150))
+        s.sendall(cmds)
+        self.assertIn(b"OK", self.read_tagged(f, b"s")[0])
+        for i in range(150):
+            line, lits = self.read_tagged(f, b"p%d" % i)
+            self.assertIn(b"OK", line)
+            if i % 3 == 0:
+                self.assertEqual(lits, [body(1)])
+        s.close()
+
+    def test_large_fetch_to_a_slow_reader(self):
+        big = body(7, 3 * 1024 * 1024)
+        m = self.login()
+        m.create("Big")
+        self.assertEqual(m.append("Big", None, None, big)[0], "OK")
+        m.logout()
+        s, f = self.raw_session()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.sendall(b"s SELECT Big\r\nf1 FETCH 1 (BODY.PEEK[])\r\n"
+                  b"f2 FETCH 1 (RFC822.SIZE)\r\n")
+        time.sleep(1.5)	# the server meets a full socket and waits
+        self.read_tagged(f, b"s")
+        line, lits = self.read_tagged(f, b"f1")
+        self.assertIn(b"OK", line)
+        self.assertEqual(lits, [big])
+        line, _ = self.read_tagged(f, b"f2")
+        self.assertIn(b"OK", line)
+        s.close()
+
+
+if __name__ == "__main__":
+    main()
