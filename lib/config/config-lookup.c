@@ -92,17 +92,50 @@ const char *config_section_get(const struct config_section *sec,
 	return def != NULL ? schema_default(def->settings, key) : NULL;
 }
 
+/* Does `protocol NAME { }` apply to protocol? NAME is the protocol, or
+ * "!OTHER" (Dovecot's negated filter: every protocol but OTHER). */
+static bool protocol_section_applies(const struct config_section *c,
+				     const char *protocol, bool negated)
+{
+	if (strcmp(c->type, "protocol") != 0)
+		return false;
+	if (!negated)
+		return strcmp(c->name, protocol) == 0;
+	return c->name[0] == '!' && strcmp(c->name + 1, protocol) != 0;
+}
+
+/* The protocol section that sets key for protocol: `protocol imap { }`
+ * first, then a negated one such as `protocol !lmtp { }`. With child
+ * set, the key is looked up in that child section of it (`plugin`). */
+static const struct config_entry *
+protocol_entry(const struct config *cfg, const char *protocol,
+	       const char *child, const char *key)
+{
+	for (int negated = 0; negated < 2; negated++) {
+		for (size_t i = 0; i < cfg->root->n_children; i++) {
+			const struct config_section *c =
+				cfg->root->children[i];
+			if (!protocol_section_applies(c, protocol, negated))
+				continue;
+			if (child != NULL)
+				c = config_section_find(c, child, NULL);
+			const struct config_entry *e = c != NULL ?
+				config_section_entry(c, key) : NULL;
+			if (e != NULL)
+				return e;
+		}
+	}
+	return NULL;
+}
+
 const char *config_get(const struct config *cfg, const char *protocol,
 		       const char *key)
 {
 	const struct config_entry *e;
 
-	if (protocol != NULL && !cfg->flat) {
-		const struct config_section *sec =
-			config_section_find(cfg->root, "protocol", protocol);
-		if (sec != NULL && (e = config_section_entry(sec, key)) != NULL)
-			return e->value;
-	}
+	if (protocol != NULL && !cfg->flat &&
+	    (e = protocol_entry(cfg, protocol, NULL, key)) != NULL)
+		return e->value;
 	if ((e = config_section_entry(cfg->root, key)) != NULL)
 		return e->value;
 	return schema_default(cfg->schema, key);
@@ -178,13 +211,9 @@ const char *config_plugin_get(const struct config *cfg, const char *protocol,
 	const struct config_section *sec;
 	const struct config_entry *e;
 
-	if (protocol != NULL) {
-		sec = config_section_find(cfg->root, "protocol", protocol);
-		if (sec != NULL)
-			sec = config_section_find(sec, "plugin", NULL);
-		if (sec != NULL && (e = config_section_entry(sec, key)) != NULL)
-			return e->value;
-	}
+	if (protocol != NULL &&
+	    (e = protocol_entry(cfg, protocol, "plugin", key)) != NULL)
+		return e->value;
 	sec = config_section_find(cfg->root, "plugin", NULL);
 	if (sec != NULL && (e = config_section_entry(sec, key)) != NULL)
 		return e->value;

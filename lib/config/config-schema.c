@@ -578,8 +578,15 @@ static bool in_list(const char *const *list, const char *name)
 	return false;
 }
 
+/* "!NAME" is Dovecot's negated filter; its NAME may also be one of
+ * Dovecot's own processes (the stock 10-mail.conf has
+ * `protocol !indexer-worker`), which Stratus does not have: such a
+ * section applies to every Stratus protocol. */
 bool config_protocol_name_valid(const char *name)
 {
+	if (name[0] == '!')
+		return in_list(protocol_names, name + 1) ||
+		       strcmp(name + 1, "indexer-worker") == 0;
 	return in_list(protocol_names, name);
 }
 

@@ -492,6 +492,32 @@ static void test_spec_typos_rejected(void **state)
 		 "t.conf:4: unexpected '}' (no open section)");
 }
 
+/* `protocol !NAME { }` (Dovecot's negated filter, in the stock
+ * 10-mail.conf as `protocol !indexer-worker`) applies to every protocol
+ * but NAME; a section for the protocol itself comes first. */
+static void test_protocol_negated_filter(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"mail_max_userip_connections = 10\n"
+		"protocol !lmtp {\n  mail_max_userip_connections = 20\n"
+		"  plugin {\n    quota_grace = 10M\n  }\n}\n"
+		"protocol imap {\n  mail_max_userip_connections = 30\n}\n"
+		"protocol !indexer-worker {\n}\n");
+	assert_string_equal(config_get(cfg, "imap",
+				       "mail_max_userip_connections"), "30");
+	assert_string_equal(config_get(cfg, "pop3",
+				       "mail_max_userip_connections"), "20");
+	assert_string_equal(config_get(cfg, "lmtp",
+				       "mail_max_userip_connections"), "10");
+	assert_string_equal(config_plugin_get(cfg, "imap", "quota_grace"),
+			    "10M");
+	const char *lmtp_grace = config_plugin_get(cfg, "lmtp", "quota_grace");
+	assert_true(lmtp_grace == NULL || strcmp(lmtp_grace, "10M") != 0);
+	config_free(&cfg);
+	load_err("protocol !smtp {\n}\n", "t.conf:1: unknown protocol '!smtp'");
+}
+
 /* ---- syntax ---- */
 
 static void test_comments(void **state)
@@ -1380,6 +1406,7 @@ int main(void)
 		cmocka_unit_test(test_ldap_ext_loads),
 		cmocka_unit_test(test_ldap_ext_errors),
 		cmocka_unit_test(test_spec_typos_rejected),
+		cmocka_unit_test(test_protocol_negated_filter),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_quoted_values),
 		cmocka_unit_test(test_dump_roundtrip_tricky),

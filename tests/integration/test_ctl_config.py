@@ -73,6 +73,9 @@ class StockConfigTest(unittest.TestCase):
             self.assertFalse([x for x in refused if "dict" in x.split("[")[-1]
                               and "dict {" in x], refused)
             self.assertFalse([x for x in refused if "section type 'dict'" in x], refused)
+            # what is left is the machine's missing certificate files,
+            # never a line of the stock configuration itself
+            self.assertFalse([x for x in refused if "No such file" not in x], refused)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
