@@ -21,10 +21,20 @@ STRATUSCTL = os.path.join(BUILD, "svc-ctl", "stratusctl")
 SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:")
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # A port is free only while nobody holds it, and the kernel may hand
+    # the same one out again (it did in test_tls_nonloopback's fresh
+    # network namespace): never give one port twice in a process.
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def service_binary(name):
