@@ -116,16 +116,6 @@ static void fetch_ctx_free(void *p)
 	free(f);
 }
 
-static void fetch_fail(struct imap_cmd *cmd, const char *what,
-		       const struct rpc_reply *reply)
-{
-	log_error(&cmd->client->log, "FETCH: %s failed: %s", what,
-		  reply->error != NULL ? reply->error :
-		  rpc_status_name(reply->status));
-	imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Internal error occurred. "
-		       "Refer to server log for more information.");
-	imap_cmd_done(cmd);
-}
 
 static char *cached_dup(const Stratus__IndexMessage *m, const char *name)
 {
@@ -500,7 +490,7 @@ static void fetch_get_reply(struct imap_cmd *cmd,
 {
 	struct fetch_ctx *f = cmd->ctx;
 	if (reply->status != STRATUS__STATUS__STATUS_OK || reply->n_fds < 1) {
-		fetch_fail(cmd, "blob Get", reply);
+		imap_rpc_fail(cmd, "blob Get", reply);
 		return;
 	}
 	f->fd = reply->fds[0];
@@ -602,7 +592,7 @@ static void fetch_seen_reply(struct imap_cmd *cmd,
 {
 	struct fetch_ctx *f = cmd->ctx;
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		fetch_fail(cmd, "index Store \\Seen", reply);
+		imap_rpc_fail(cmd, "index Store \\Seen", reply);
 		return;
 	}
 	const Stratus__IndexStoreReply *r = (const void *)reply->msg;
@@ -670,7 +660,7 @@ static void fetch_index_reply(struct imap_cmd *cmd,
 {
 	struct fetch_ctx *f = cmd->ctx;
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		fetch_fail(cmd, "index Fetch", reply);
+		imap_rpc_fail(cmd, "index Fetch", reply);
 		return;
 	}
 	const Stratus__IndexFetchReply *r = (const void *)reply->msg;
@@ -807,7 +797,7 @@ static void fetch_vanished_reply(struct imap_cmd *cmd,
 {
 	struct fetch_ctx *f = cmd->ctx;
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		fetch_fail(cmd, "index Wait", reply);
+		imap_rpc_fail(cmd, "index Wait", reply);
 		return;
 	}
 	const Stratus__IndexWaitReply *r = (const void *)reply->msg;

@@ -153,16 +153,6 @@ static void md_ctx_free(void *p)
 	free(m);
 }
 
-static void md_fail(struct imap_cmd *cmd, const char *what,
-		    const struct rpc_reply *reply)
-{
-	log_error(&cmd->client->log, "%s: %s failed: %s", cmd->c.name, what,
-		  reply->error != NULL ? reply->error :
-		  rpc_status_name(reply->status));
-	imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Internal error occurred. "
-		       "Refer to server log for more information.");
-	imap_cmd_done(cmd);
-}
 
 /* A value as an IMAP string: quoted when short plain text, a literal
  * when 8-bit or multi-line, literal8 when it holds NULs. */
@@ -274,7 +264,7 @@ static void md_get_finish(struct imap_cmd *cmd)
 static void md_put_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		md_fail(cmd, "blob Put", reply);
+		imap_rpc_fail(cmd, "blob Put", reply);
 		return;
 	}
 	imap_cmd_reply(cmd, "OK", "SETMETADATA complete");
@@ -289,7 +279,7 @@ static void md_list_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
 	struct md_ctx *m = cmd->ctx;
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		md_fail(cmd, "index List", reply);
+		imap_rpc_fail(cmd, "index List", reply);
 		return;
 	}
 	const Stratus__IndexListReply *r = (const void *)reply->msg;
@@ -383,7 +373,7 @@ static void md_get_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 				  "part is used", cmd->c.name);
 		imap_mail_unmap(&map);
 	} else if (reply->status != STRATUS__STATUS__STATUS_NOT_FOUND) {
-		md_fail(cmd, "blob Get", reply);
+		imap_rpc_fail(cmd, "blob Get", reply);
 		return;
 	}
 	if (m->set)

@@ -93,26 +93,34 @@ static int node_cmp(const void *pa, const void *pb)
 
 /* Sorts a sibling list (children first, so a dummy dates by its first
  * child), returning the new head. */
-static struct node *sort_siblings(struct node *head)
+/* Sorts one sibling list by cmp (a qsort comparator of struct node **),
+ * returning the new head. */
+static struct node *sort_node_list(struct node *head,
+				   int (*cmp)(const void *, const void *))
 {
 	size_t n = 0;
-	for (struct node *c = head; c != NULL; c = c->next) {
-		c->child = sort_siblings(c->child);
+	for (struct node *c = head; c != NULL; c = c->next)
 		n++;
-	}
 	if (n < 2)
 		return head;
 	struct node **v = xcalloc(n, sizeof(*v));
 	n = 0;
 	for (struct node *c = head; c != NULL; c = c->next)
 		v[n++] = c;
-	qsort(v, n, sizeof(*v), node_cmp);
+	qsort(v, n, sizeof(*v), cmp);
 	for (size_t i = 0; i + 1 < n; i++)
 		v[i]->next = v[i + 1];
 	v[n - 1]->next = NULL;
 	head = v[0];
 	free(v);
 	return head;
+}
+
+static struct node *sort_siblings(struct node *head)
+{
+	for (struct node *c = head; c != NULL; c = c->next)
+		c->child = sort_siblings(c->child);
+	return sort_node_list(head, node_cmp);
 }
 
 static struct node *node_new(struct thread_ctx *t)
@@ -412,22 +420,7 @@ static int newest_cmp(const void *pa, const void *pb)
 
 static struct node *sort_by_newest(struct node *head)
 {
-	size_t n = 0;
-	for (struct node *c = head; c != NULL; c = c->next)
-		n++;
-	if (n < 2)
-		return head;
-	struct node **v = xcalloc(n, sizeof(*v));
-	n = 0;
-	for (struct node *c = head; c != NULL; c = c->next)
-		v[n++] = c;
-	qsort(v, n, sizeof(*v), newest_cmp);
-	for (size_t i = 0; i + 1 < n; i++)
-		v[i]->next = v[i + 1];
-	v[n - 1]->next = NULL;
-	head = v[0];
-	free(v);
-	return head;
+	return sort_node_list(head, newest_cmp);
 }
 
 static void thread_ready(struct imap_cmd *cmd, struct imap_sort_job *job)

@@ -199,3 +199,14 @@ const char *imap_object_key(const char *object_id)
 		p--;
 	return p;
 }
+
+void imap_rpc_fail(struct imap_cmd *cmd, const char *what,
+		   const struct rpc_reply *reply)
+{
+	log_error(&cmd->client->log, "%s: %s failed: %s", cmd->c.name, what,
+		  reply->error != NULL ? reply->error :
+		  rpc_status_name(reply->status));
+	imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Internal error occurred. "
+		       "Refer to server log for more information.");
+	imap_cmd_done(cmd);
+}

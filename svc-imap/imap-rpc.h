@@ -21,6 +21,10 @@ void imap_rpc_deinit(struct imap_ctx *ctx);
 void imap_rpc_call(struct imap_cmd *cmd, struct rpc_client *rc,
 		   int method, const ProtobufCMessage *req, const int *fds,
 		   size_t n_fds, imap_rpc_cb *cb);
+/* A call the command needed failed: logs "CMD: what failed: why", sends
+ * the tagged NO [UNAVAILABLE] and ends the command. */
+void imap_rpc_fail(struct imap_cmd *cmd, const char *what,
+		   const struct rpc_reply *reply);
 /* Fire and forget: a failure is logged with the client's session. */
 void imap_rpc_send(struct imap_client *client, struct rpc_client *rc,
 		   int method, const ProtobufCMessage *req, const char *what);

@@ -41,16 +41,6 @@ void imap_sort_job_free(void *p)
 	free(job);
 }
 
-static void collect_fail(struct imap_cmd *cmd, const char *what,
-			 const struct rpc_reply *reply)
-{
-	log_error(&cmd->client->log, "%s: %s failed: %s", cmd->c.name, what,
-		  reply->error != NULL ? reply->error :
-		  rpc_status_name(reply->status));
-	imap_cmd_reply(cmd, "NO", "[UNAVAILABLE] Internal error occurred. "
-		       "Refer to server log for more information.");
-	imap_cmd_done(cmd);
-}
 
 static char *header_dup(const char *data, size_t size, const char *name,
 			struct buf *tmp)
@@ -196,7 +186,7 @@ static void body_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
 	struct imap_sort_job *job = imap_search_user(cmd);
 	if (reply->status != STRATUS__STATUS__STATUS_OK || reply->n_fds < 1) {
-		collect_fail(cmd, "blob Get", reply);
+		imap_rpc_fail(cmd, "blob Get", reply);
 		return;
 	}
 	struct imap_sort_msg *m = &job->msgs[job->next++];
@@ -242,7 +232,7 @@ static void meta_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 {
 	struct imap_sort_job *job = imap_search_user(cmd);
 	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		collect_fail(cmd, "index Fetch", reply);
+		imap_rpc_fail(cmd, "index Fetch", reply);
 		return;
 	}
 	const Stratus__IndexFetchReply *r = (const void *)reply->msg;

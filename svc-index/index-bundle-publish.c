@@ -251,13 +251,7 @@ static void index_upload_lost(struct index_upload *up, bool newer)
 		index_upload_backoff(up);
 		return;
 	}
-	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
-	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
-	req.user = up->op.user;
-	req.key = (char *)INDEX_BUNDLE_KEY;
-	rpc_client_call(up->svc->blob->client, up->svc->blob->m_get, NULL,
-			&req.base, NULL, 0, INDEX_BLOB_TIMEOUT_MS,
-			index_upload_fetched, up);
+	index_bundle_get(up->svc, up->op.user, index_upload_fetched, up);
 }
 
 /* ---- steps 4-5: publish ---- */
@@ -401,13 +395,7 @@ static void index_upload_listed(const struct rpc_reply *reply, void *ctx)
 		index_upload_lost(up, false);
 		return;
 	}
-	Stratus__BlobHeadRequest req = STRATUS__BLOB_HEAD_REQUEST__INIT;
-	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
-	req.user = up->op.user;
-	req.key = (char *)INDEX_BUNDLE_KEY;
-	rpc_client_call(up->svc->blob->client, up->svc->blob->m_head, NULL,
-			&req.base, NULL, 0, INDEX_BLOB_TIMEOUT_MS,
-			index_upload_headed, up);
+	index_bundle_head(up->svc, up->op.user, index_upload_headed, up);
 }
 
 /* ---- step 1: claim the generation ---- */

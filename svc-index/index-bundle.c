@@ -38,6 +38,28 @@
 #include <time.h>
 #include <unistd.h>
 
+void index_bundle_get(struct index_service *svc, const char *user,
+		      rpc_reply_cb *cb, void *ctx)
+{
+	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
+	req.user = (char *)user;
+	req.key = (char *)INDEX_BUNDLE_KEY;
+	rpc_client_call(svc->blob->client, svc->blob->m_get, NULL, &req.base,
+			NULL, 0, INDEX_BLOB_TIMEOUT_MS, cb, ctx);
+}
+
+void index_bundle_head(struct index_service *svc, const char *user,
+		       rpc_reply_cb *cb, void *ctx)
+{
+	Stratus__BlobHeadRequest req = STRATUS__BLOB_HEAD_REQUEST__INIT;
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
+	req.user = (char *)user;
+	req.key = (char *)INDEX_BUNDLE_KEY;
+	rpc_client_call(svc->blob->client, svc->blob->m_head, NULL, &req.base,
+			NULL, 0, INDEX_BLOB_TIMEOUT_MS, cb, ctx);
+}
+
 #define INDEX_UPLOAD_TICK_MS 1000
 
 static bool index_bundle_enabled(const struct index_service *svc)
@@ -171,12 +193,7 @@ void index_bundle_load(struct index_user *user, int local)
 	f->op.user = xstrdup(user->name);
 	f->local = local;
 	index_blob_op_link(svc->blob, &f->op);
-	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
-	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
-	req.user = user->name;
-	req.key = (char *)INDEX_BUNDLE_KEY;
-	rpc_client_call(svc->blob->client, svc->blob->m_get, NULL, &req.base,
-			NULL, 0, INDEX_BLOB_TIMEOUT_MS, index_fetch_done, f);
+	index_bundle_get(svc, user->name, index_fetch_done, f);
 }
 
 /* ---- refresh (metacache_close_delay) ---- */
@@ -259,13 +276,7 @@ static void index_refresh_headed(const struct rpc_reply *reply, void *ctx)
 		index_refresh_end(r);
 		return;
 	}
-	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
-	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
-	req.user = r->op.user;
-	req.key = (char *)INDEX_BUNDLE_KEY;
-	rpc_client_call(r->svc->blob->client, r->svc->blob->m_get, NULL,
-			&req.base, NULL, 0, INDEX_BLOB_TIMEOUT_MS,
-			index_refresh_fetched, r);
+	index_bundle_get(r->svc, r->op.user, index_refresh_fetched, r);
 }
 
 bool index_bundle_refresh_due(const struct index_user *user)
@@ -287,12 +298,7 @@ void index_bundle_refresh(struct index_user *user)
 	user->state = INDEX_USER_LOADING;
 	index_user_touch(user);
 	index_blob_op_link(svc->blob, &r->op);
-	Stratus__BlobHeadRequest req = STRATUS__BLOB_HEAD_REQUEST__INIT;
-	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
-	req.user = user->name;
-	req.key = (char *)INDEX_BUNDLE_KEY;
-	rpc_client_call(svc->blob->client, svc->blob->m_head, NULL, &req.base,
-			NULL, 0, INDEX_BLOB_TIMEOUT_MS, index_refresh_headed, r);
+	index_bundle_head(svc, user->name, index_refresh_headed, r);
 }
 
 /* ---- policy ---- */

@@ -6,9 +6,17 @@
 #define STRATUS_INDEX_BUNDLE_H
 
 #include "index-service.h"
+#include "rpc.h"
 
 /* Object key of the bundle, relative to the user's prefix. */
 #define INDEX_BUNDLE_KEY "index.bundle"
+
+/* Get / Head of user's bundle object through svc-blob (CHAIN_INDEX);
+ * cb runs as for rpc_client_call(). */
+void index_bundle_get(struct index_service *svc, const char *user,
+		      rpc_reply_cb *cb, void *ctx);
+void index_bundle_head(struct index_service *svc, const char *user,
+		       rpc_reply_cb *cb, void *ctx);
 
 /* Second step of a load, after index_user_load_local() returned
  * `local`; ends with index_user_load_done(). */
