@@ -16,7 +16,7 @@ void config_section_free(struct config_section *sec)
 		return;
 	for (size_t i = 0; i < sec->n_entries; i++) {
 		free(sec->entries[i].key);
-		free(sec->entries[i].value);
+		config_secure_free(sec->entries[i].value);
 		free(sec->entries[i].file);
 	}
 	free(sec->entries);

@@ -75,14 +75,75 @@ static int parse_error(struct config_parser *p, unsigned int line,
 	return -1;
 }
 
+/* A buffer that may hold a secret (a line of the file): wiped before
+ * its memory goes back to malloc. */
+static void secret_buf_free(struct buf *b)
+{
+	if (b->data != NULL)
+		explicit_bzero(b->data, b->cap + 1);
+	buf_free(b);
+}
+
+/* Makes room for n more bytes at once, so that the appends that follow
+ * never realloc (a realloc that moves leaves the old copy behind). */
+static void secret_buf_reserve(struct buf *b, size_t n)
+{
+	size_t len = b->len;
+	if (buf_append_space(b, n) != NULL)
+		b->len = len;
+	if (b->data != NULL)
+		b->data[b->len] = '\0';
+}
+
+/* Reads fd to its end into one block sized from fstat, at most max
+ * bytes. The text may hold secrets, so nothing is read through a stack
+ * chunk or a growing buffer: a file that grew since fstat moves to a
+ * larger block and the old one is wiped. */
+static int read_fd_whole(int fd, size_t size, size_t max, char **data_r,
+			 size_t *len_r, int *errno_r)
+{
+	size_t cap = (size > max ? max : size) + 1, len = 0;
+	char *data = xmalloc(cap + 1);
+	for (;;) {
+		if (len == cap && cap <= max) {
+			size_t ncap = cap > max / 2 ? max + 1 : cap * 2;
+			char *bigger = xmalloc(ncap + 1);
+			memcpy(bigger, data, len);
+			explicit_bzero(data, len);
+			free(data);
+			data = bigger;
+			cap = ncap;
+		}
+		ssize_t n = len < cap ? read(fd, data + len, cap - len) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*errno_r = errno;
+			break;
+		}
+		if (n == 0 && len > max) {
+			*errno_r = EFBIG;	/* grew while we read */
+			break;
+		}
+		if (n == 0) {
+			data[len] = '\0';
+			*data_r = data;
+			*len_r = len;
+			return 0;
+		}
+		len += (size_t)n;
+	}
+	explicit_bzero(data, len);
+	free(data);
+	return -1;
+}
+
 /* Reads a regular file of at most `max` bytes. 0, or -1 with *errno_r set
  * (EFBIG when too large, EINVAL when not a regular file). */
 static int read_whole_file(const char *path, size_t max, char **data_r,
 			   size_t *len_r, int *errno_r)
 {
 	struct stat st;
-	struct buf b;
-	char chunk[8192];
 	int fd;
 
 	/* O_NONBLOCK: opening a FIFO must not hang the load */
@@ -106,29 +167,10 @@ static int read_whole_file(const char *path, size_t max, char **data_r,
 		close(fd);
 		return -1;
 	}
-	buf_init(&b, max);
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*errno_r = errno;
-			break;
-		}
-		if (n == 0) {
-			close(fd);
-			*len_r = b.len;
-			*data_r = buf_steal(&b);
-			return 0;
-		}
-		if (buf_append(&b, chunk, (size_t)n) < 0) {
-			*errno_r = EFBIG;	/* grew while we read */
-			break;
-		}
-	}
+	int ret = read_fd_whole(fd, (size_t)st.st_size, max, data_r, len_r,
+				errno_r);
 	close(fd);
-	buf_free(&b);
-	return -1;
+	return ret;
 }
 
 static const char *errno_str(int err)
@@ -162,6 +204,8 @@ static void input_free(struct config_input *in)
 	free(in->name);
 	free(in->dir);
 	free(in->real);
+	if (in->data != NULL)
+		explicit_bzero(in->data, in->len);
 	free(in->data);
 	free(in);
 }
@@ -359,7 +403,7 @@ static int assign(struct config_parser *p, const char *key, char *value,
 	}
 	buf_free(&tmp);
 	if (ret < 0) {
-		free(value);
+		config_secure_free(value);
 		return -1;
 	}
 
@@ -367,7 +411,7 @@ static int assign(struct config_parser *p, const char *key, char *value,
 	for (size_t i = 0; i < sec->n_entries; i++) {
 		struct config_entry *e = &sec->entries[i];
 		if (strcmp(e->key, key) == 0) {
-			free(e->value);
+			config_secure_free(e->value);
 			free(e->file);
 			e->value = value;
 			e->file = xstrdup(p->input->name);
@@ -431,6 +475,7 @@ static int expand_references(struct config_parser *p, const char *value,
 	const char *s = value;
 
 	buf_init(&b, CONFIG_MAX_LINE_LENGTH);
+	secret_buf_reserve(&b, CONFIG_MAX_LINE_LENGTH);
 	while (*s != '\0') {
 		size_t white = strspn(s, " \t");
 		size_t n = strcspn(s + white, " \t");
@@ -445,7 +490,7 @@ static int expand_references(struct config_parser *p, const char *value,
 				parse_error(p, line, "$%s: reference to an "
 					    "unknown or unset setting", name);
 				free(name);
-				buf_free(&b);
+				secret_buf_free(&b);
 				return -1;
 			}
 			free(name);
@@ -454,7 +499,7 @@ static int expand_references(struct config_parser *p, const char *value,
 			r = buf_append(&b, word, n);
 		}
 		if (r < 0) {
-			buf_free(&b);
+			secret_buf_free(&b);
 			return parse_error(p, line, "value too long after "
 					   "$ expansion (max %d bytes)",
 					   CONFIG_MAX_LINE_LENGTH);
@@ -468,7 +513,7 @@ static int expand_references(struct config_parser *p, const char *value,
 	while (end > start && IS_WHITE(b.data[end - 1]))
 		end--;
 	*value_r = xstrndup(b.data != NULL ? b.data + start : "", end - start);
-	buf_free(&b);
+	secret_buf_free(&b);
 	return 0;
 }
 
@@ -505,6 +550,7 @@ static int read_value_file(struct config_parser *p, const char *spec,
 	free(path);
 	if (account_bytes(p, line, len) < 0 ||
 	    memchr(data, '\0', len) != NULL) {
+		explicit_bzero(data, len);
 		free(data);
 		return parse_error(p, line, "<%s: NUL byte in file", spec);
 	}
@@ -527,9 +573,10 @@ static int parse_assignment(struct config_parser *p, const char *key,
 		const char *end;
 
 		buf_init(&b, CONFIG_MAX_LINE_LENGTH);
+		secret_buf_reserve(&b, strlen(v));
 		end = unquote(v, &b);
 		if (end == NULL) {
-			buf_free(&b);
+			secret_buf_free(&b);
 			return parse_error(p, line, "%s: missing closing "
 					   "quote", key);
 		}
@@ -541,7 +588,7 @@ static int parse_assignment(struct config_parser *p, const char *key,
 				;
 		}
 		if (*end != '\0') {
-			buf_free(&b);
+			secret_buf_free(&b);
 			return parse_error(p, line, "%s: garbage after quoted "
 					   "value", key);
 		}
@@ -602,6 +649,7 @@ static int include_file(struct config_parser *p, const char *path,
 	}
 	if (account_bytes(p, line, len) < 0) {
 		free(real);
+		explicit_bzero(data, len);
 		free(data);
 		return -1;
 	}
@@ -841,6 +889,7 @@ static int parse_input(struct config_parser *p)
 	int ret = 0;
 
 	buf_init(&full, CONFIG_MAX_LINE_LENGTH);
+	secret_buf_reserve(&full, CONFIG_MAX_LINE_LENGTH);
 	while (ret == 0 && in->pos < in->len) {
 		const char *start = in->data + in->pos;
 		size_t avail = in->len - in->pos;
@@ -857,6 +906,7 @@ static int parse_input(struct config_parser *p)
 		} else {
 			char *line = xstrndup(start, n);
 			ret = parse_physical(p, line, &full, &full_line);
+			explicit_bzero(line, n);
 			free(line);
 		}
 	}
@@ -866,7 +916,7 @@ static int parse_input(struct config_parser *p)
 			full.data[--full.len] = '\0';
 		ret = parse_logical(p, full.data, full_line);
 	}
-	buf_free(&full);
+	secret_buf_free(&full);
 	if (ret == 0 && p->depth > in->base_depth) {
 		const struct config_section *sec = p->stack[p->depth];
 		ret = parse_error(p, sec->line, "section '%s' is not closed "

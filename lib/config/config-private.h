@@ -59,6 +59,8 @@ const char *const *config_enum_values(const struct config_setting_def *schema,
 bool config_dict_is_used(const struct config *cfg, const char *name);
 
 void config_section_free(struct config_section *sec);
+/* free() of a string that may hold a secret, wiped first. */
+void config_secure_free(char *s);
 const struct config_entry *
 config_section_entry(const struct config_section *sec, const char *key);
 

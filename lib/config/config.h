@@ -139,6 +139,16 @@ void config_foreach_not_yet(const struct config *cfg, const char *owner,
 				       unsigned int line, void *ctx),
 			    void *ctx);
 
+/* Replaces the value of every secret setting `service` ("imap") does
+ * not use with CONFIG_SECRET_WITHHELD, the old text wiped before it is
+ * freed: plugin/obox_fs and obox_index_fs (S3 keys) outside svc-blob,
+ * passdb/userdb args outside svc-auth, ssl_key and ssl_key_password
+ * outside the four TLS services, doveadm_password everywhere. An empty
+ * value stays empty, so "is it set" reads the same. The parser wipes
+ * its own transient copies of the file, and config_free() every value. */
+void config_scrub_secrets(struct config *cfg, const char *service);
+#define CONFIG_SECRET_WITHHELD "(withheld)"
+
 /* `stratusctl config`: print the effective configuration in Dovecot
  * syntax; all = false prints only settings that differ from defaults. */
 void config_dump(const struct config *cfg, bool all, FILE *out);

@@ -1396,6 +1396,55 @@ static void test_fuzz_regressions(void **state)
 	}
 }
 
+/* Issue 19: each service keeps only the secrets it uses. */
+static void test_scrub_secrets(void **state)
+{
+	(void)state;
+	const char *text =
+		"ssl_key = KEYTEXT\n"
+		"doveadm_password = ADMPW\n"
+		"passdb {\n  driver = ldap\n  args = /etc/ldap.ext\n}\n"
+		"userdb {\n  driver = static\n  args = uid=1 pw=X\n}\n"
+		"protocol imap {\n  ssl_key = IMAPKEY\n"
+		"  plugin {\n    obox_fs = s3:https://AK:SK@h/b\n  }\n}\n"
+		"plugin {\n  obox_fs = s3:https://AK:SK@h/b\n"
+		"  obox_index_fs =\n  metacache_close_delay = 1s\n}\n";
+	struct config *cfg = load_ok(text);
+	config_scrub_secrets(cfg, "imap");
+	assert_string_equal(config_plugin_get(cfg, NULL, "obox_fs"),
+			    CONFIG_SECRET_WITHHELD);
+	assert_string_equal(config_plugin_get(cfg, "imap", "obox_fs"),
+			    CONFIG_SECRET_WITHHELD);
+	assert_string_equal(config_plugin_get(cfg, NULL, "obox_index_fs"), "");
+	assert_string_equal(config_plugin_get(cfg, NULL,
+					      "metacache_close_delay"), "1s");
+	assert_string_equal(config_get(cfg, "imap", "ssl_key"), "IMAPKEY");
+	assert_string_equal(config_get(cfg, NULL, "ssl_key"), "KEYTEXT");
+	assert_string_equal(config_get(cfg, NULL, "doveadm_password"),
+			    CONFIG_SECRET_WITHHELD);
+	const struct config_section *db =
+		config_section_find(config_root(cfg), "userdb", NULL);
+	assert_string_equal(config_section_get(db, "args"),
+			    CONFIG_SECRET_WITHHELD);
+	config_free(&cfg);
+
+	cfg = load_ok(text);
+	config_scrub_secrets(cfg, "blob");
+	assert_string_equal(config_plugin_get(cfg, NULL, "obox_fs"),
+			    "s3:https://AK:SK@h/b");
+	assert_string_equal(config_get(cfg, NULL, "ssl_key"),
+			    CONFIG_SECRET_WITHHELD);
+	config_free(&cfg);
+
+	cfg = load_ok(text);
+	config_scrub_secrets(cfg, "auth");
+	db = config_section_find(config_root(cfg), "passdb", NULL);
+	assert_string_equal(config_section_get(db, "args"), "/etc/ldap.ext");
+	assert_string_equal(config_plugin_get(cfg, NULL, "obox_fs"),
+			    CONFIG_SECRET_WITHHELD);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1431,6 +1480,7 @@ int main(void)
 		cmocka_unit_test(test_not_yet_report),
 		cmocka_unit_test(test_dict_section),
 		cmocka_unit_test(test_fuzz_regressions),
+		cmocka_unit_test(test_scrub_secrets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,9 @@
  * protocol services apply to new connections (lib/tls/tls-service.c). */
 static const char *const reload_live_settings[] = {
 	"mail_debug", "ssl_cert", "ssl_key", "ssl_min_protocol",
-	"ssl_cipher_list", "ssl_prefer_server_ciphers", NULL
+	"ssl_cipher_list", "ssl_prefer_server_ciphers", "ssl_key_password",
+	"ssl_dh", "ssl_ca", "ssl_verify_client_cert", "ssl_require_crl",
+	"verbose_ssl", NULL
 };
 
 /* The effective configuration as "section/key = value" lines. */
@@ -154,6 +156,7 @@ void service_reload(struct service *svc)
 		free(error);
 		return;
 	}
+	config_scrub_secrets(cfg, svc->def->name);	/* as at start-up */
 	size_t n_old, n_new;
 	char **old = reload_flatten(svc->cfg, &n_old);
 	char **new = reload_flatten(cfg, &n_new);

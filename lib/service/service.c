@@ -368,6 +368,7 @@ int service_main(const struct service_def *def, int argc, char **argv)
 		free(error);
 		return SERVICE_EXIT_CONFIG;
 	}
+	config_scrub_secrets(svc.cfg, def->name);	/* only its own secrets */
 	proctitle_init(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	log_init(def->name, config_get(svc.cfg, def->protocol,
