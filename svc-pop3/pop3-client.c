@@ -5,6 +5,7 @@
 #include "pop3-common.h"
 #include "sasl-client.h"
 #include "text-line.h"
+#include "tls-service.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -236,9 +237,8 @@ void pop3_client_starttls(struct pop3_client *client)
 
 bool pop3_client_secured(const struct pop3_client *client)
 {
-	return client->tls || sasl_client_secured(client->client_ip) ||
-	       (client->local_ip[0] != '\0' &&
-		strcmp(client->local_ip, client->client_ip) == 0);
+	return client->tls ||
+	       tls_peer_secured(client->client_ip, client->local_ip);
 }
 
 bool pop3_client_plaintext_allowed(const struct pop3_client *client)

@@ -57,9 +57,9 @@ const struct config_setting_def config_main_schema[] = {
 	{ "ssl", STR, "yes", IMPL, "all" },
 	{ "ssl_cert", STR, "", IMPL, "all" },
 	{ "ssl_key", STR, "", IMPL, "all" },
-	{ "ssl_key_password", STR, "", TODO, "all" },
-	{ "ssl_ca", STR, "", TODO, "all" },
-	{ "ssl_dh", STR, "", TODO, "all" },
+	{ "ssl_key_password", STR, "", IMPL, "all" },
+	{ "ssl_ca", STR, "", IMPL, "all" },
+	{ "ssl_dh", STR, "", IMPL, "all" },
 	{ "ssl_min_protocol", STR, "TLSv1.2", IMPL, "all" },
 	{ "ssl_cipher_list", STR,
 	  "ALL:!kRSA:!SRP:!kDHd:!DSS:!aNULL:!eNULL:!EXPORT:!DES:!3DES:!MD5:"
@@ -67,7 +67,9 @@ const struct config_setting_def config_main_schema[] = {
 	{ "ssl_prefer_server_ciphers", BOOL, "no", IMPL, "all" },
 	{ "ssl_client_ca_dir", STR, "", TODO, "all" },
 	{ "ssl_client_ca_file", STR, "", TODO, "all" },
-	{ "verbose_ssl", BOOL, "no", TODO, "all" },
+	{ "verbose_ssl", BOOL, "no", IMPL, "all" },
+	{ "ssl_verify_client_cert", BOOL, "no", IMPL, "all" },
+	{ "ssl_require_crl", BOOL, "yes", IMPL, "all" },
 
 	/* authentication */
 	{ "auth_mechanisms", STR, "plain", TODO, "auth" },

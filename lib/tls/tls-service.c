@@ -47,6 +47,14 @@ static struct tls_ctx *tls_service_ctx(const struct config *cfg,
 		.cipher_list = config_get(cfg, protocol, "ssl_cipher_list"),
 		.prefer_server_ciphers = config_get_bool(cfg, protocol,
 			"ssl_prefer_server_ciphers"),
+		.key_password = config_get(cfg, protocol, "ssl_key_password"),
+		.dh_pem = config_get(cfg, protocol, "ssl_dh"),
+		.ca_pem = config_get(cfg, protocol, "ssl_ca"),
+		.verify_client_cert = config_get_bool(cfg, protocol,
+			"ssl_verify_client_cert"),
+		.require_crl = config_get_bool(cfg, protocol,
+			"ssl_require_crl"),
+		.verbose = config_get_bool(cfg, protocol, "verbose_ssl"),
 	};
 	return tls_ctx_new(&set, error_r);
 }

@@ -1,6 +1,8 @@
 /* The TLS side of a protocol service: Dovecot's ssl, ssl_cert, ssl_key,
- * ssl_min_protocol, ssl_cipher_list, ssl_prefer_server_ciphers and
- * disable_plaintext_auth, read for one protocol, turned into a TLS
+ * ssl_key_password, ssl_dh, ssl_ca, ssl_verify_client_cert,
+ * ssl_require_crl, verbose_ssl, ssl_min_protocol, ssl_cipher_list,
+ * ssl_prefer_server_ciphers and disable_plaintext_auth, read for one
+ * protocol, turned into a TLS
  * context, and swapped on reload. Used by svc-imap, svc-pop3, svc-lmtp
  * and svc-managesieve alike, so all four offer and refuse the same. */
 #ifndef STRATUS_TLS_SERVICE_H

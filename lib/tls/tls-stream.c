@@ -2,6 +2,7 @@
  * writes the socket itself; this file maps its WANT_READ/WANT_WRITE
  * answers onto the stream contract so one epoll loop drives everything. */
 #include "tls-stream.h"
+#include "tls-private.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 struct tls_ctx {
@@ -33,43 +33,48 @@ static int tls_min_version(const char *name)
 	return -1;
 }
 
-/* The leaf certificate, then every further certificate of the PEM text
- * as its chain, as SSL_CTX_use_certificate_chain_file does for a file. */
-static int tls_use_cert_pem(SSL_CTX *c, const char *pem)
+static bool tls_set(const char *value)
 {
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	if (bio == NULL)
-		return -1;
-	int ret = -1;
-	X509 *leaf = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
-	if (leaf != NULL && SSL_CTX_use_certificate(c, leaf) == 1 &&
-	    SSL_CTX_clear_chain_certs(c) == 1) {
-		ret = 0;
-		X509 *ca;
-		while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-			if (SSL_CTX_add0_chain_cert(c, ca) != 1) {
-				X509_free(ca);
-				ret = -1;
-				break;
-			}
-		}
-	}
-	X509_free(leaf);
-	BIO_free(bio);
-	ERR_clear_error();	/* the end of the PEM text is "no start line" */
-	return ret;
+	return value != NULL && *value != '\0';
 }
 
-static int tls_use_key_pem(SSL_CTX *c, const char *pem)
+/* ssl_key with ssl_key_password; NULL, or why it did not load. */
+static const char *tls_ctx_load_key(SSL_CTX *c,
+				    const struct tls_server_settings *set)
 {
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	if (bio == NULL)
-		return -1;
-	EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-	int ret = key != NULL && SSL_CTX_use_PrivateKey(c, key) == 1 ? 0 : -1;
-	EVP_PKEY_free(key);
-	BIO_free(bio);
-	return ret;
+	if (set->key_pem == NULL)
+		return "cannot load ssl_key (expected PEM text: "
+		       "ssl_key = </path/to/key.pem)";
+	if (tls_use_key_pem(c, set->key_pem, set->key_password) == 0)
+		return NULL;
+	if (!tls_pem_encrypted(set->key_pem))
+		return "cannot load ssl_key (expected a PEM key: "
+		       "ssl_key = </path/to/key.pem)";
+	return tls_set(set->key_password) ?
+		"cannot decrypt ssl_key: wrong ssl_key_password" :
+		"ssl_key is encrypted: set ssl_key_password";
+}
+
+/* ssl_ca and ssl_verify_client_cert; NULL, or why not. */
+static const char *tls_ctx_client_verify(SSL_CTX *c,
+					 const struct tls_server_settings *set)
+{
+	if (set->verify_client_cert && !tls_set(set->ca_pem))
+		return "ssl_verify_client_cert = yes needs ssl_ca "
+		       "(the CAs client certificates are checked against)";
+	if (tls_set(set->ca_pem) &&
+	    tls_use_ca_pem(c, set->ca_pem, set->require_crl) < 0)
+		return "cannot load ssl_ca (expected PEM CA certificates, "
+		       "then CRLs: ssl_ca = </path/to/ca.pem)";
+	if (set->verify_client_cert) {
+		SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
+				   tls_verify_client_cb);
+		/* a session resumed under SSL_VERIFY_PEER needs one */
+		static const unsigned char sid_ctx[] = "stratus";
+		SSL_CTX_set_session_id_context(c, sid_ctx,
+					       sizeof(sid_ctx) - 1);
+	}
+	return NULL;
 }
 
 static SSL_CTX *tls_ssl_ctx_new(const struct tls_server_settings *set,
@@ -105,13 +110,18 @@ static SSL_CTX *tls_ssl_ctx_new(const struct tls_server_settings *set,
 		   tls_use_cert_pem(c, set->cert_pem) < 0) {
 		*error = "cannot load ssl_cert (expected PEM text: "
 			 "ssl_cert = </path/to/cert.pem)";
-	} else if (set->key_pem == NULL ||
-		   tls_use_key_pem(c, set->key_pem) < 0) {
-		*error = "cannot load ssl_key (expected an unencrypted PEM "
-			 "key: ssl_key = </path/to/key.pem)";
+	} else if ((*error = tls_ctx_load_key(c, set)) != NULL) {
+		/* *error says why */
 	} else if (SSL_CTX_check_private_key(c) != 1) {
 		*error = "ssl_key does not match ssl_cert";
+	} else if (tls_use_dh_pem(c, set->dh_pem) < 0) {
+		*error = "cannot load ssl_dh (expected PEM DH parameters: "
+			 "ssl_dh = </path/to/dh.pem)";
+	} else if ((*error = tls_ctx_client_verify(c, set)) != NULL) {
+		/* *error says why */
 	} else {
+		if (set->verbose)
+			tls_verbose_enable(c);
 		return c;
 	}
 	ERR_clear_error();
@@ -167,15 +177,22 @@ static ssize_t tls_result(struct tls_stream *t, int ret, bool writing)
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:
 		return 0;
-	case SSL_ERROR_SYSCALL:
+	case SSL_ERROR_SYSCALL: {
+		int saved = errno;
+		if (!SSL_is_init_finished(t->ssl))
+			tls_verbose_failure(t->ssl, "handshake");
 		ERR_clear_error();
+		errno = saved;
 		if (errno == 0)
 			return 0;	/* TCP closed between records */
 		return -1;
+	}
 	default:
 		/* Garbage handshake, bad or truncated record, a refused
-		 * renegotiation: this connection only. */
-		ERR_clear_error();
+		 * renegotiation, a client certificate that does not
+		 * verify: this connection only. */
+		tls_verbose_failure(t->ssl, SSL_is_init_finished(t->ssl) ?
+				    "read/write" : "handshake");
 		errno = EPROTO;
 		return -1;
 	}
@@ -260,6 +277,16 @@ int tls_stream_start(struct tls_ctx *ctx, struct stream **sp)
 	t->inner = *sp;
 	*sp = &t->s;
 	return 0;
+}
+
+bool tls_stream_has_valid_client_cert(struct stream *s)
+{
+	if (s == NULL || s->ops != &tls_ops)
+		return false;
+	struct tls_stream *t = (struct tls_stream *)s;
+	return SSL_is_init_finished(t->ssl) &&
+	       SSL_get0_peer_certificate(t->ssl) != NULL &&
+	       SSL_get_verify_result(t->ssl) == X509_V_OK;
 }
 
 const char *tls_stream_describe(struct stream *s, char *buf, size_t size)

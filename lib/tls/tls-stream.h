@@ -19,6 +19,22 @@ struct tls_server_settings {
 	const char *min_protocol;	/* "TLSv1.2", "TLSv1.3" or NULL */
 	const char *cipher_list;	/* OpenSSL cipher string or NULL */
 	bool prefer_server_ciphers;
+	/* ssl_key_password: the passphrase of an encrypted ssl_key (NULL
+	 * or "" = the key is not encrypted; an encrypted one is refused). */
+	const char *key_password;
+	/* ssl_dh: PEM DH parameters for the DHE ciphers; NULL or "" =
+	 * OpenSSL's built-in groups sized to the certificate's key. */
+	const char *dh_pem;
+	/* ssl_verify_client_cert: ask the client for a certificate; one
+	 * that does not verify against ca_pem (ssl_ca: CA certificates,
+	 * then CRLs) fails the handshake, none at all is let through
+	 * (auth_ssl_require_client_cert decides at login). */
+	bool verify_client_cert;
+	const char *ca_pem;
+	bool require_crl;	/* ssl_require_crl: a CRL for every CA */
+	/* verbose_ssl: handshake steps, alerts and OpenSSL's reason for a
+	 * failed handshake go to the log. */
+	bool verbose;
 };
 
 struct tls_ctx;
@@ -33,6 +49,10 @@ void tls_ctx_free(struct tls_ctx **ctxp);
 /* Wraps *sp (a plain stream; its fd becomes the TLS session's) in a
  * server TLS stream. On failure *sp is untouched and -1 is returned. */
 int tls_stream_start(struct tls_ctx *ctx, struct stream **sp);
+
+/* Whether the peer presented a certificate that verified against
+ * ssl_ca (only asked for with verify_client_cert). */
+bool tls_stream_has_valid_client_cert(struct stream *s);
 
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" once the handshake is done, else
  * NULL; for the log. Valid while the stream lives. */
