@@ -7,6 +7,7 @@
 #define LMTP_SETTINGS_LIVE { "plugin/sieve_before*", "plugin/sieve_after*", \
 	"plugin/sieve_global", "plugin/sieve_global_dir", \
 	"plugin/sieve_include_max_nesting_depth", \
+	"plugin/sieve_include_max_includes", \
 	"submission_host", "submission_timeout", "rejection_subject", \
 	"rejection_reason", NULL }
 

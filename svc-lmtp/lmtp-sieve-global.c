@@ -184,6 +184,12 @@ void lmtp_sieve_globals_load(struct lmtp_sieve_globals *g,
 		unsigned long n = strtoul(depth, NULL, 10);
 		g->max_include_depth = n > 1000 ? 1000 : (unsigned int)n;
 	}
+	const char *max = config_plugin_get(cfg, "lmtp",
+					    "sieve_include_max_includes");
+	if (max != NULL && *max != '\0') {
+		unsigned long n = strtoul(max, NULL, 10);
+		g->max_includes = n > 65535 ? 65535 : (unsigned int)n;
+	}
 }
 
 const struct sieve_script *

@@ -33,6 +33,7 @@ struct lmtp_sieve_globals {
 	struct lmtp_sieve_global *includes;
 	size_t n_includes;
 	unsigned int max_include_depth;	/* sieve_include_max_nesting_depth */
+	unsigned int max_includes;	/* sieve_include_max_includes */
 };
 
 void lmtp_sieve_globals_load(struct lmtp_sieve_globals *g,

@@ -7,6 +7,7 @@
 #include "lmtp-sieve.h"
 #include "lmtp-rpc.h"
 #include "lmtp-sieve-global.h"
+#include "lmtp-sieve-include.h"
 #include "lmtp-sieve-mail.h"
 #include "lmtp-sieve-tracking.h"
 #include "sieve.h"
@@ -49,6 +50,7 @@ struct lmtp_sieve_run {
 	lmtp_sieve_get_fn *get_next;
 	char *name;		/* the active script */
 	struct sieve_script *script;	/* NULL: none or unusable */
+	struct lmtp_sieve_includes inc;	/* its :personal includes */
 	struct sieve_result **results;	/* one per script run */
 	size_t n_results;
 	const struct sieve_action **acts;	/* what the sequence decided */
@@ -83,6 +85,12 @@ void lmtp_sieve_next(struct lmtp_sieve_run *sr);
 /* Commits tracking, writes the store back, replies; frees sr. */
 void lmtp_sieve_finish(struct lmtp_sieve_run *sr);
 const char *lmtp_sieve_msgid(const struct lmtp_sieve_run *sr);
+/* svc-blob Get of the user's key; next runs with the outcome. */
+void lmtp_sieve_get(struct lmtp_sieve_run *sr, const char *key,
+		    lmtp_sieve_get_fn *next);
+/* Stores script's binary as NAME.svbin beside its source, not awaited. */
+void lmtp_sieve_store_binary(struct lmtp_sieve_run *sr, const char *name,
+			     const struct sieve_script *script);
 /* Keeps p until the run ends; returns p. */
 void *lmtp_sieve_keep(struct lmtp_sieve_run *sr, void *p);
 /* NULL (logged) when nothing is configured to send with. */

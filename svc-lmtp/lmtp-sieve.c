@@ -187,6 +187,7 @@ static void lmtp_sieve_free(struct lmtp_sieve_run *sr)
 	lmtp_sieve_tracking_free(&sr->tracking);
 	if (sr->script != NULL)
 		sieve_script_free(&sr->script);
+	lmtp_sieve_includes_free(&sr->inc);
 	for (size_t i = 0; i < sr->n_allocs; i++)
 		free(sr->allocs[i]);
 	for (size_t i = 0; i < sr->n_stored; i++)
@@ -241,8 +242,8 @@ static void lmtp_sieve_get_reply(const struct rpc_reply *reply, void *ctx)
 	buf_free(&data);
 }
 
-static void lmtp_sieve_get(struct lmtp_sieve_run *sr, const char *key,
-			   lmtp_sieve_get_fn *next)
+void lmtp_sieve_get(struct lmtp_sieve_run *sr, const char *key,
+		    lmtp_sieve_get_fn *next)
 {
 	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
 	Stratus__Context ctx;
@@ -263,22 +264,23 @@ static void lmtp_sieve_ignore_reply(const struct rpc_reply *reply, void *ctx)
 
 /* Caches the compiled form beside the source; nobody waits for it: the
  * next delivery compiles again if this Put is lost. */
-static void lmtp_sieve_store_binary(struct lmtp_sieve_run *sr)
+void lmtp_sieve_store_binary(struct lmtp_sieve_run *sr, const char *name,
+			     const struct sieve_script *script)
 {
 	void *bin;
 	size_t len;
-	sieve_binary_save(sr->script, &bin, &len);
+	sieve_binary_save(script, &bin, &len);
 	int fd = memfd_create("lmtp-svbin", MFD_CLOEXEC);
 	bool ok = fd >= 0 && write(fd, bin, len) == (ssize_t)len;
 	free(bin);
 	if (!ok) {
 		log_warning(&sr->log, "sieve: cannot cache the binary of %s",
-			    sr->name);
+			    name);
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	char *key = xasprintf("sieve/%s.svbin", sr->name);
+	char *key = xasprintf("sieve/%s.svbin", name);
 	Stratus__BlobPutRequest req = STRATUS__BLOB_PUT_REQUEST__INIT;
 	Stratus__Context ctx;
 	lmtp_rpc_context(sr->client, sr->rcpt->user, &ctx);
@@ -694,18 +696,14 @@ void lmtp_sieve_next(struct lmtp_sieve_run *sr)
 /* ---- running the scripts ---- */
 
 /* `include`: :global scripts come from sieve_global, compiled with the
- * settings this delivery started with. :personal would name another of
- * the user's own scripts, which are fetched from svc-blob only as the
- * active one; it is logged and not found. */
+ * settings this delivery started with; :personal ones were fetched from
+ * the user's storage before the run (lmtp-sieve-include.c). */
 static const struct sieve_script *
 lmtp_sieve_include(void *ctx, bool global, const char *name)
 {
 	struct lmtp_sieve_run *sr = ctx;
-	if (!global) {
-		log_error(&sr->log, "sieve: include :personal \"%s\": only "
-			  "include :global is supported", name);
-		return NULL;
-	}
+	if (!global)
+		return lmtp_sieve_personal_include(sr, name);
 	return lmtp_sieve_global_include(&sr->be->sieve->globals, name);
 }
 
@@ -726,6 +724,7 @@ static void lmtp_sieve_env_init(struct lmtp_sieve_run *sr)
 	env->include = lmtp_sieve_include;
 	env->include_ctx = sr;
 	env->max_include_depth = set->globals.max_include_depth;
+	env->max_includes = set->globals.max_includes;
 	if (sr->tracking != NULL) {
 		env->tracking = &lmtp_sieve_tracking_ops;
 		env->tracking_ctx = sr->tracking;
@@ -840,8 +839,19 @@ static void lmtp_sieve_tracking_got(struct lmtp_sieve_run *sr,
 	lmtp_sieve_run(sr);
 }
 
+/* The included scripts are fetched: read the tracking store, then run
+ * the sequence. */
+static void lmtp_sieve_includes_ready(struct lmtp_sieve_run *sr)
+{
+	if (sr->error != NULL) {
+		lmtp_sieve_finish(sr);
+		return;
+	}
+	lmtp_sieve_get(sr, LMTP_SIEVE_TRACKING_KEY, lmtp_sieve_tracking_got);
+}
+
 /* The user's script is known (sr->script, or NULL when there is none or
- * it is unusable): read the tracking store, then run the sequence. */
+ * it is unusable): fetch what the scripts include :personal. */
 static void lmtp_sieve_scripts_ready(struct lmtp_sieve_run *sr)
 {
 	const struct lmtp_sieve_globals *g = &sr->be->sieve->globals;
@@ -849,7 +859,7 @@ static void lmtp_sieve_scripts_ready(struct lmtp_sieve_run *sr)
 		lmtp_sieve_keep_only(sr);
 		return;
 	}
-	lmtp_sieve_get(sr, LMTP_SIEVE_TRACKING_KEY, lmtp_sieve_tracking_got);
+	lmtp_sieve_includes_fetch(sr, lmtp_sieve_includes_ready);
 }
 
 static void lmtp_sieve_source_got(struct lmtp_sieve_run *sr,
@@ -872,7 +882,7 @@ static void lmtp_sieve_source_got(struct lmtp_sieve_run *sr,
 		lmtp_sieve_scripts_ready(sr);
 		return;
 	}
-	lmtp_sieve_store_binary(sr);
+	lmtp_sieve_store_binary(sr, sr->name, sr->script);
 	lmtp_sieve_scripts_ready(sr);
 }
 

@@ -107,6 +107,7 @@ static const char *const lmtp_settings_implemented[] = {
 	"plugin/sieve_global",
 	"plugin/sieve_global_dir",
 	"plugin/sieve_include_max_nesting_depth",
+	"plugin/sieve_include_max_includes",
 	"plugin/sieve_max_actions",
 	"plugin/sieve_max_redirects",
 	"plugin/sieve_max_cpu_time",

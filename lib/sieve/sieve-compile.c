@@ -53,3 +53,23 @@ void sieve_script_free(struct sieve_script **script)
 	free(*script);
 	*script = NULL;
 }
+
+static void includes_in(const struct sieve_node *nodes, uint32_t n,
+			sieve_include_ref_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sieve_node *node = &nodes[i];
+
+		if (node->op == OP_INCLUDE && node->n_pos > 0)
+			fn(ctx, (node->tagmask & (1ULL << TAG_GLOBAL)) != 0,
+			   node->pos[0]->strs[0]);
+		/* blocks nest at most SIEVE_MAX_NESTING deep */
+		includes_in(node->block, node->n_block, fn, ctx);
+	}
+}
+
+void sieve_script_includes(const struct sieve_script *script,
+			   sieve_include_ref_fn *fn, void *ctx)
+{
+	includes_in(script->cmds, script->n_cmds, fn, ctx);
+}

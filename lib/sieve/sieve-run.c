@@ -14,6 +14,7 @@
 #define DEFAULT_MAX_STEPS 5000000ULL
 #define DEFAULT_MAX_CPU_MSECS 30000
 #define DEFAULT_INCLUDE_DEPTH 10
+#define DEFAULT_MAX_INCLUDES 255
 #define N_STACK(a) (sizeof(a) / sizeof((a)[0]))
 
 static void run_block(struct sieve_run *run, const struct sieve_node *cmds,
@@ -354,9 +355,47 @@ static bool run_test(struct sieve_run *run, const struct sieve_node *node)
 
 /* ---- commands ---- */
 
+static bool script_in(const struct sieve_script *const *list, size_t n,
+		      const struct sieve_script *s)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (list[i] == s)
+			return true;
+	}
+	return false;
+}
+
+static void script_add(const struct sieve_script ***list, size_t *n,
+		       const struct sieve_script *s)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = s;
+}
+
+/* sieve_include_max_includes: a script not included before this run
+ * counts once, however often it runs. */
+static bool include_count_ok(struct sieve_run *run,
+			     const struct sieve_script *inc, const char *name)
+{
+	unsigned int max = run->env->max_includes != 0 ?
+		run->env->max_includes : DEFAULT_MAX_INCLUDES;
+
+	if (script_in(run->included, run->n_included, inc))
+		return true;
+	if (run->n_included >= max) {
+		sieve_run_fail(run, "including '%s' exceeds the limit of %u "
+			       "included scripts", name, max);
+		return false;
+	}
+	script_add(&run->included, &run->n_included, inc);
+	return true;
+}
+
+/* The name is taken as written: RFC 6609 3.2 makes it a constant, and the
+ * validator refuses one with a variable in it. */
 static void run_include(struct sieve_run *run, const struct sieve_node *node)
 {
-	const char *name = sieve_run_expand(run, node->pos[0]->strs[0]);
+	const char *name = node->pos[0]->strs[0];
 	bool global = (node->tagmask & (1ULL << TAG_GLOBAL)) != 0;
 	bool once = (node->tagmask & (1ULL << TAG_ONCE)) != 0;
 	bool optional = (node->tagmask & (1ULL << TAG_OPTIONAL)) != 0;
@@ -365,6 +404,14 @@ static void run_include(struct sieve_run *run, const struct sieve_node *node)
 	const struct sieve_script *inc, *saved;
 	struct sieve_var_scope scope;
 
+	/* before resolving: a caller that fetches scripts ahead stops at
+	 * this depth, so one nested deeper is not "not found" */
+	if (run->include_depth >= max_depth ||
+	    run->include_depth >= N_STACK(run->include_stack)) {
+		sieve_run_fail(run, "includes nested deeper than %u",
+			       max_depth);
+		return;
+	}
 	inc = run->env->include == NULL ? NULL :
 	      run->env->include(run->env->include_ctx, global, name);
 	if (inc == NULL) {
@@ -373,29 +420,17 @@ static void run_include(struct sieve_run *run, const struct sieve_node *node)
 				       name);
 		return;
 	}
-	if (once) {
-		for (size_t i = 0; i < run->n_included_once; i++) {
-			if (run->included_once[i] == inc)
-				return;
-		}
-	}
-	for (unsigned int i = 0; i < run->include_depth; i++) {
-		if (run->include_stack[i] == inc) {
-			sieve_run_fail(run, "include loop through '%s'", name);
-			return;
-		}
-	}
-	if (run->include_depth >= max_depth ||
-	    run->include_depth >= N_STACK(run->include_stack)) {
-		sieve_run_fail(run, "includes nested deeper than %u",
-			       max_depth);
+	if (once && script_in(run->included_once, run->n_included_once, inc))
+		return;
+	if (inc == run->script ||
+	    script_in(run->include_stack, run->include_depth, inc)) {
+		sieve_run_fail(run, "include loop through '%s'", name);
 		return;
 	}
-	if (once) {
-		run->included_once = xreallocarray(run->included_once,
-			run->n_included_once + 1, sizeof(*run->included_once));
-		run->included_once[run->n_included_once++] = inc;
-	}
+	if (!include_count_ok(run, inc, name))
+		return;
+	if (once)
+		script_add(&run->included_once, &run->n_included_once, inc);
 	run->include_stack[run->include_depth++] = run->script;
 	saved = run->script;
 	run->script = inc;
@@ -560,6 +595,7 @@ void sieve_script_run(const struct sieve_script *script,
 	free(run.actions);
 	free(run.flags);
 	free(run.included_once);
+	free(run.included);
 	free(run.marks);
 	*result_r = result;
 }

@@ -81,6 +81,8 @@ struct sieve_run {
 	const struct sieve_script *include_stack[16];
 	const struct sieve_script **included_once;
 	size_t n_included_once;
+	const struct sieve_script **included;	/* distinct, for max_includes */
+	size_t n_included;
 
 	/* tracking marks to commit after delivery */
 	struct sieve_mark *marks;

@@ -622,6 +622,13 @@ static int validate_specific(struct validator *v, struct sieve_node *node)
 			return verr_at(v, a->line, a->col,
 				       "invalid script name '%s'%s", a->strs[0],
 				       "");
+		/* RFC 6609 3.2: the name is a constant; a delivery fetches
+		 * the included scripts before the run, by these names */
+		if (has_ext(v, EXT_VARIABLES) && strstr(a->strs[0], "${"))
+			return verr_at(v, a->line, a->col,
+				       "script name '%s' of include must be a "
+				       "constant (no variables)%s", a->strs[0],
+				       "");
 		break;
 	default:
 		break;

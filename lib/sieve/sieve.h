@@ -91,6 +91,14 @@ void sieve_binary_save(const struct sieve_script *script, void **data_r,
 int sieve_binary_load(const void *data, size_t len,
 		      struct sieve_script **script_r);
 
+/* Every `include` of a script, in script order, whether or not it would
+ * run: the names are constant (RFC 6609 3.2: no variables in them), so a
+ * caller that must fetch included scripts before the run (svc-lmtp reads
+ * :personal ones from object storage) knows them all from the tree. */
+typedef void sieve_include_ref_fn(void *ctx, bool global, const char *name);
+void sieve_script_includes(const struct sieve_script *script,
+			   sieve_include_ref_fn *fn, void *ctx);
+
 /* Space-separated list of the extensions the compiler knows, for
  * ManageSieve's "SIEVE" capability. Static string. */
 const char *sieve_extensions_string(void);
@@ -143,6 +151,9 @@ struct sieve_env {
 	unsigned int max_cpu_msecs;	/* sieve_max_cpu_time: 30000 */
 	uint64_t max_steps;		/* instruction budget: 5000000 */
 	unsigned int max_include_depth;	/* 10 */
+	/* distinct scripts one run may include (sieve_include_max_includes;
+	 * the script run itself is not counted): 255 */
+	unsigned int max_includes;
 	/* The recipient's own addresses (envelope to is always one); never
 	 * auto-reply to these, and vacation replies only if one of them
 	 * (or :addresses) is in To/Cc/Bcc. */

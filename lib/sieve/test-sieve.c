@@ -379,6 +379,81 @@ static void test_include_depth_limit(void **state)
 		sieve_script_free(&chain[i]);
 }
 
+/* Scripts a..c by name, for the include count and walker tests. */
+static const struct sieve_script *named_include(void *ctx, bool global,
+						const char *name)
+{
+	struct sieve_script **abc = ctx;
+
+	(void)global;
+	return name[0] >= 'a' && name[0] <= 'c' && name[1] == '\0' ?
+	       abc[name[0] - 'a'] : NULL;
+}
+
+static void collect_include(void *ctx, bool global, const char *name)
+{
+	buf_printf(ctx, "%s%s;", global ? "global:" : "", name);
+}
+
+/* sieve_include_max_includes counts distinct scripts (one included twice
+ * counts once); over it the run fails and the message is kept. The
+ * walker lists every include, also in blocks that do not run. */
+static void test_include_count_limit(void **state)
+{
+	struct sieve_script *abc[3], *main_s;
+	struct sieve_env env = { 0 };
+	struct test_msg m;
+	struct sieve_result *r;
+	struct buf names = BUF_INIT;
+
+	(void)state;
+	abc[0] = compile_ok("require \"fileinto\"; fileinto \"A\";");
+	abc[1] = compile_ok("require \"fileinto\"; fileinto \"B\";");
+	abc[2] = compile_ok("require \"fileinto\"; fileinto \"C\";");
+	main_s = compile_ok("require \"include\"; include \"a\"; "
+			    "include \"a\"; include \"b\"; "
+			    "if false { include :global \"c\"; }");
+	sieve_script_includes(main_s, collect_include, &names);
+	buf_append(&names, "", 1);
+	assert_string_equal(names.data, "a;a;b;global:c;");
+	buf_free(&names);
+	env.include = named_include;
+	env.include_ctx = abc;
+	env.max_includes = 2;
+	test_msg_init(&m, basic_msg, strlen(basic_msg));
+	sieve_script_run(main_s, &test_msg_ops, &m, &env, &r);
+	assert_int_equal(r->status, SIEVE_EXEC_OK);
+	sieve_result_free(&r);
+	sieve_script_free(&main_s);
+	main_s = compile_ok("require \"include\"; include \"a\"; "
+			    "include \"b\"; include \"c\";");
+	sieve_script_run(main_s, &test_msg_ops, &m, &env, &r);
+	assert_int_equal(r->status, SIEVE_EXEC_FAILED);
+	assert_non_null(strstr(r->error, "limit of 2 included scripts"));
+	sieve_result_free(&r);
+	env.max_includes = 0;	/* the default, 255 */
+	sieve_script_run(main_s, &test_msg_ops, &m, &env, &r);
+	assert_int_equal(r->status, SIEVE_EXEC_OK);
+	assert_int_equal(r->n_actions, 3);
+	sieve_result_free(&r);
+	sieve_script_free(&main_s);
+	test_msg_deinit(&m);
+	for (int i = 0; i < 3; i++)
+		sieve_script_free(&abc[i]);
+}
+
+/* RFC 6609 3.2: the included name is a constant. */
+static void test_include_name_constant(void **state)
+{
+	char *err = compile_error("require [\"include\", \"variables\"];\n"
+				  "set \"n\" \"x\"; include \"${n}\";\n");
+
+	(void)state;
+	assert_non_null(err);
+	assert_non_null(strstr(err, "must be a constant"));
+	free(err);
+}
+
 static void test_body_content_types(void **state)
 {
 	(void)state;
@@ -596,6 +671,8 @@ int main(void)
 		cmocka_unit_test(test_regex_nested_star_runs_fast),
 		cmocka_unit_test(test_regex_backtracking_bounded),
 		cmocka_unit_test(test_include_depth_limit),
+		cmocka_unit_test(test_include_count_limit),
+		cmocka_unit_test(test_include_name_constant),
 		cmocka_unit_test(test_body_content_types),
 		cmocka_unit_test(test_body_html_to_text),
 		cmocka_unit_test(test_max_redirects),
