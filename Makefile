@@ -90,13 +90,17 @@ clean:
 # /etc/dovecot/dovecot.conf, then installs them with apt into a fresh
 # debootstrap'ed Debian 12 root (made once under DEB_CHROOT_BASE; root and
 # debootstrap needed) and runs the installed services there.
+# deb-test first runs lintian over the .changes (tests/test-deb-lintian.sh):
+# an error or a warning fails it, info and pedantic tags are printed.
 DEB_DIR ?= /var/tmp/stratus-deb
 deb:
+	@./tools/install-deps.sh deb
 	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
 	@git archive HEAD | tar -x -C $(DEB_DIR)/src
 	@cd $(DEB_DIR)/src && nice -n 10 dpkg-buildpackage -b -us -uc -j2
 	@ls $(DEB_DIR)/*.deb
 
 deb-test: deb
+	@./tests/test-deb-lintian.sh $(DEB_DIR)
 	@./tests/test-deb.sh $(DEB_DIR)
 	@./tests/test-deb-install.sh $(DEB_DIR)

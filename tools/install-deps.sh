@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the build, the tests and `make run` need.
 # Idempotent: does nothing when every package is already installed.
+# With the argument "deb", also the packaging tools.
 set -e
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev \
  protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev zlib1g-dev \
@@ -13,7 +14,11 @@ PKGS="$PKGS mutt"
 PKGS="$PKGS redis-server redis-tools libhiredis-dev"
 PKGS="$PKGS libpcre2-dev sieve-connect"
 PKGS="$PKGS python3-prometheus-client"
-PKGS="$PKGS debhelper fakeroot lintian"
+# Packaging, only for `make deb` / `make deb-test` (tools/install-deps.sh
+# deb), not for `make test`: dpkg-buildpackage, lintian, the chroot.
+if [ "${1:-}" = deb ]; then
+	PKGS="$PKGS dpkg-dev debhelper fakeroot lintian debootstrap"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
