@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,6 +144,49 @@ static void log_render_prefix(struct buf *out, const struct log_ctx *ctx)
 	}
 }
 
+/* One "NAME=value" field for sd_journal_sendv; an empty value is left
+ * out, so `journalctl USER=x` never meets USER= on lines of no user. */
+static void log_field(struct iovec *iov, size_t *n, char **mem,
+		      const char *name, const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return;
+	mem[*n] = xasprintf("%s=%s", name, value);
+	iov[*n].iov_base = mem[*n];
+	iov[*n].iov_len = strlen(mem[*n]);
+	(*n)++;
+}
+
+/* Returns false when journald did not take the line (it is not running,
+ * or its socket is full): the caller writes a plain line instead. */
+static bool log_journal(enum log_level level, const struct log_ctx *ctx,
+			const char *fmt, const char *prefix, const char *msg)
+{
+	char id[33], prio[4], ident[64];
+	struct iovec iov[8];
+	char *mem[8];
+	size_t n = 0;
+	log_message_id(fmt, id);
+	snprintf(prio, sizeof(prio), "%d", level_priorities[level]);
+	snprintf(ident, sizeof(ident), "stratus-%s", log_service_name());
+	mem[n] = xasprintf("MESSAGE=%s%s%s", prefix, level_names[level], msg);
+	iov[n].iov_base = mem[n];
+	iov[n].iov_len = strlen(mem[n]);
+	n++;
+	log_field(iov, &n, mem, "MESSAGE_ID", id);
+	log_field(iov, &n, mem, "PRIORITY", prio);
+	log_field(iov, &n, mem, "SYSLOG_IDENTIFIER", ident);
+	log_field(iov, &n, mem, "SERVICE", log_service_name());
+	log_field(iov, &n, mem, "SESSION", ctx != NULL ? ctx->session : NULL);
+	log_field(iov, &n, mem, "USER", ctx != NULL ? ctx->user : NULL);
+	log_field(iov, &n, mem, "REMOTE_IP", ctx != NULL ? ctx->client_ip :
+		  NULL);
+	int ret = sd_journal_sendv(iov, (int)n);
+	for (size_t i = 0; i < n; i++)
+		free(mem[i]);
+	return ret >= 0;
+}
+
 void log_msgv(enum log_level level, const struct log_ctx *ctx,
 	      const char *fmt, va_list ap)
 {
@@ -154,31 +198,18 @@ void log_msgv(enum log_level level, const struct log_ctx *ctx,
 	log_render_prefix(&prefix, ctx);
 	if (buf_vprintf(&msg, fmt, ap) < 0)
 		(void)buf_append_str(&msg, "(log line too long)");
+	const char *p = prefix.data != NULL ? prefix.data : "";
+	const char *m = msg.data != NULL ? msg.data : "";
 	if (level >= LOG_LEVEL_WARNING)
-		log_recent_add(level, prefix.data != NULL ? prefix.data : "",
-			       msg.data != NULL ? msg.data : "");
-	if (log_state.journal) {
-		char id[33];
-		log_message_id(fmt, id);
-		sd_journal_send("MESSAGE=%s%s%s", prefix.data != NULL ?
-				prefix.data : "", level_names[level], msg.data,
-				"MESSAGE_ID=%s", id,
-				"PRIORITY=%d", level_priorities[level],
-				"SERVICE=%s", log_service_name(),
-				"SESSION=%s", ctx && ctx->session ? ctx->session : "",
-				"USER=%s", ctx && ctx->user ? ctx->user : "",
-				"REMOTE_IP=%s", ctx && ctx->client_ip ?
-				ctx->client_ip : "",
-				NULL);
-	} else {
+		log_recent_add(level, p, m);
+	if (!log_state.journal || !log_journal(level, ctx, fmt, p, m)) {
 		char ts[32];
 		time_t now = time(NULL);
 		struct tm tm;
 		localtime_r(&now, &tm);
 		strftime(ts, sizeof(ts), "%b %d %H:%M:%S", &tm);
 		fprintf(log_state.file != NULL ? log_state.file : stderr,
-			"%s %s%s%s\n", ts, prefix.data != NULL ? prefix.data : "",
-			level_names[level], msg.data);
+			"%s %s%s%s\n", ts, p, level_names[level], m);
 	}
 	buf_free(&prefix);
 	buf_free(&msg);

@@ -3,7 +3,9 @@
  * Lines go to the journal with SESSION/USER/SERVICE/REMOTE_IP and
  * MESSAGE_ID (one per format string) fields when the
  * service runs under systemd (JOURNAL_STREAM set), else to log_path or
- * stderr. */
+ * stderr; a field with no value is left out, SYSLOG_IDENTIFIER is
+ * "stratus-SERVICE", and a line journald does not take (it is down) is
+ * written to stderr as a plain line. */
 #ifndef STRATUS_LOG_H
 #define STRATUS_LOG_H
 
