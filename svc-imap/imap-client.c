@@ -8,6 +8,7 @@
  * EPOLLIN (stream_events), and it can hold decrypted bytes that epoll
  * never reports (stream_pending), which are read from a deferred call. */
 #include "imap-common.h"
+#include "imap-sync.h"
 #include "imap-compress.h"
 #include "imap-stats.h"
 #include "tls-service.h"
@@ -175,6 +176,7 @@ static void imap_cmd_free(struct imap_cmd **cmdp)
 		cmd->client->drain_cb = NULL;
 	*cmdp = NULL;
 	imap_stats_command_end(cmd);
+	imap_sync_ahead_clear(cmd);
 	if (cmd->ctx_free != NULL)
 		cmd->ctx_free(cmd->ctx);
 	imap_pool_clear(&cmd->pool);

@@ -181,6 +181,10 @@ struct imap_cmd {
 	imap_cmd_line_fn *line_fn;	/* set: input lines go here */
 	void *ctx;			/* the handler's state */
 	void *sync;			/* imap_sync_reply()'s state */
+	/* The last piggybacked sync an index reply brought (a
+	 * Stratus__IndexWaitReply, imap-sync.c): imap_sync_reply() applies
+	 * it instead of making a Wait call. */
+	void *sync_ahead;
 	void *mail_log;			/* imap-mail-log.c's (in pool) */
 	void (*ctx_free)(void *ctx);
 };

@@ -1,5 +1,6 @@
 /* svc-imap's RPC clients and calls (see imap-rpc.h). */
 #include "imap-index.h"
+#include "imap-sync.h"
 #include "blob.pb-c.h"
 #include "quota.pb-c.h"
 #include "rpc-versions.h"
@@ -12,6 +13,7 @@ struct imap_rpc_pending {
 	struct imap_client *client;
 	uint64_t cmd_id;
 	imap_rpc_cb *cb;
+	int sync_method;	/* index method whose reply may carry a sync */
 };
 
 struct imap_rpc_detached {
@@ -109,6 +111,7 @@ static void imap_rpc_reply(const struct rpc_reply *reply, void *ctx)
 	struct imap_client *client = p->client;
 	imap_rpc_cb *cb = p->cb;
 	uint64_t id = p->cmd_id;
+	int sync_method = p->sync_method;
 	pending_unlink(client->ctx, p);
 	free(p);
 	/* The command may have ended meanwhile (IDLE's DONE): a reply for
@@ -116,15 +119,23 @@ static void imap_rpc_reply(const struct rpc_reply *reply, void *ctx)
 	if (!imap_client_unref(client) || client->cmd == NULL ||
 	    client->cmd->id != id)
 		return;
+	Stratus__IndexWaitReply **ahead = reply->msg == NULL ? NULL :
+		imap_sync_reply_slot(sync_method, reply->msg);
+	if (ahead != NULL && *ahead != NULL) {
+		imap_sync_ahead_keep(client->cmd, *ahead);
+		*ahead = NULL;
+	}
 	cb(client->cmd, reply);
 }
 
-void imap_rpc_call(struct imap_cmd *cmd, struct rpc_client *rc,
-		   int method, const ProtobufCMessage *req, const int *fds,
-		   size_t n_fds, imap_rpc_cb *cb)
+static void imap_rpc_call_sync(struct imap_cmd *cmd, struct rpc_client *rc,
+			       int method, const ProtobufCMessage *req,
+			       const int *fds, size_t n_fds, imap_rpc_cb *cb,
+			       int sync_method)
 {
 	struct imap_client *client = cmd->client;
 	struct imap_rpc_pending *p = xcalloc(1, sizeof(*p));
+	p->sync_method = sync_method;
 	Stratus__Context c;
 	imap_rpc_context(client, &c);
 	p->client = client;
@@ -137,6 +148,13 @@ void imap_rpc_call(struct imap_cmd *cmd, struct rpc_client *rc,
 	imap_client_ref(client);
 	rpc_client_call(rc, (uint32_t)method, &c, req, fds, n_fds,
 			IMAP_RPC_TIMEOUT_MS, imap_rpc_reply, p);
+}
+
+void imap_rpc_call(struct imap_cmd *cmd, struct rpc_client *rc,
+		   int method, const ProtobufCMessage *req, const int *fds,
+		   size_t n_fds, imap_rpc_cb *cb)
+{
+	imap_rpc_call_sync(cmd, rc, method, req, fds, n_fds, cb, -1);
 }
 
 static void imap_rpc_detached_reply(const struct rpc_reply *reply, void *ctx)
@@ -183,8 +201,22 @@ void imap_index_deinit(struct imap_ctx *ctx)
 void imap_index_call(struct imap_cmd *cmd, enum imap_index_method method,
 		     const ProtobufCMessage *req, imap_index_cb *cb)
 {
-	imap_rpc_call(cmd, cmd->client->ctx->index, (int)method, req, NULL, 0,
-		      cb);
+	/* In the selected state the call carries the Wait that
+	 * imap_sync_reply() would make next (one round trip, not two). */
+	struct imap_client *client = cmd->client;
+	Stratus__IndexWaitRequest **slot =
+		client->state == IMAP_STATE_SELECTED && client->selected ?
+		imap_sync_request_slot((int)method, (ProtobufCMessage *)req) :
+		NULL;
+	Stratus__IndexWaitRequest sync;
+	if (slot != NULL) {
+		imap_sync_ahead_request(cmd, &sync);
+		*slot = &sync;
+	}
+	imap_rpc_call_sync(cmd, client->ctx->index, (int)method, req, NULL, 0,
+			   cb, slot != NULL ? (int)method : -1);
+	if (slot != NULL)
+		*slot = NULL;
 }
 
 const char *imap_object_key(const char *object_id)

@@ -211,6 +211,81 @@ void imap_sync_wait_request(struct imap_client *client,
 		!client->hold_new_mail;
 }
 
+/* delay-newmail: EXISTS/RECENT only in NOOP and CHECK replies, for
+ * clients that ignore them elsewhere (Dovecot's workaround). */
+static bool imap_sync_holds_new_mail(const struct imap_cmd *cmd)
+{
+	return (cmd->client->ctx->set.workarounds &
+		IMAP_WA_DELAY_NEWMAIL) != 0 &&
+		strcasecmp(cmd->c.name, "NOOP") != 0 &&
+		strcasecmp(cmd->c.name, "CHECK") != 0;
+}
+
+#define IMAP_SYNC_SLOT(TYPE, msg) (&((TYPE *)(msg))->sync)
+
+Stratus__IndexWaitRequest **imap_sync_request_slot(int method,
+						   ProtobufCMessage *req)
+{
+	switch (method) {
+	case IMAP_INDEX_FETCH:
+		return IMAP_SYNC_SLOT(Stratus__IndexFetchRequest, req);
+	case IMAP_INDEX_STORE:
+		return IMAP_SYNC_SLOT(Stratus__IndexStoreRequest, req);
+	case IMAP_INDEX_SEARCH:
+		return IMAP_SYNC_SLOT(Stratus__IndexSearchRequest, req);
+	case IMAP_INDEX_EXPUNGE:
+		return IMAP_SYNC_SLOT(Stratus__IndexExpungeRequest, req);
+	case IMAP_INDEX_APPEND:
+		return IMAP_SYNC_SLOT(Stratus__IndexAppendRequest, req);
+	case IMAP_INDEX_COPY:
+		return IMAP_SYNC_SLOT(Stratus__IndexCopyRequest, req);
+	default:
+		return NULL;
+	}
+}
+
+Stratus__IndexWaitReply **imap_sync_reply_slot(int method,
+					       ProtobufCMessage *reply)
+{
+	switch (method) {
+	case IMAP_INDEX_FETCH:
+		return IMAP_SYNC_SLOT(Stratus__IndexFetchReply, reply);
+	case IMAP_INDEX_STORE:
+		return IMAP_SYNC_SLOT(Stratus__IndexStoreReply, reply);
+	case IMAP_INDEX_SEARCH:
+		return IMAP_SYNC_SLOT(Stratus__IndexSearchReply, reply);
+	case IMAP_INDEX_EXPUNGE:
+		return IMAP_SYNC_SLOT(Stratus__IndexExpungeReply, reply);
+	case IMAP_INDEX_APPEND:
+		return IMAP_SYNC_SLOT(Stratus__IndexAppendReply, reply);
+	case IMAP_INDEX_COPY:
+		return IMAP_SYNC_SLOT(Stratus__IndexCopyReply, reply);
+	default:
+		return NULL;
+	}
+}
+
+void imap_sync_ahead_request(struct imap_cmd *cmd,
+			     Stratus__IndexWaitRequest *req)
+{
+	imap_sync_wait_request(cmd->client, req, 0);
+	req->claim_recent = !cmd->client->selected_readonly &&
+		!imap_sync_holds_new_mail(cmd);
+}
+
+void imap_sync_ahead_keep(struct imap_cmd *cmd, Stratus__IndexWaitReply *r)
+{
+	imap_sync_ahead_clear(cmd);
+	cmd->sync_ahead = r;
+}
+
+void imap_sync_ahead_clear(struct imap_cmd *cmd)
+{
+	if (cmd->sync_ahead != NULL)
+		protobuf_c_message_free_unpacked(cmd->sync_ahead, NULL);
+	cmd->sync_ahead = NULL;
+}
+
 struct sync_ctx {
 	char *resp;
 	char *text;
@@ -222,17 +297,12 @@ static void sync_finish(struct imap_cmd *cmd, struct sync_ctx *s)
 	imap_cmd_done(cmd);
 }
 
-static void sync_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+static void sync_finish_with(struct imap_cmd *cmd,
+			     const Stratus__IndexWaitReply *r)
 {
 	struct sync_ctx *s = cmd->sync;
 	struct imap_client *client = cmd->client;
-	if (reply->status != STRATUS__STATUS__STATUS_OK) {
-		/* The command itself succeeded: report it, sync next time. */
-		log_warning(&cmd->client->log, "sync after %s failed: %s",
-			    cmd->c.name, reply->error != NULL ? reply->error :
-			    rpc_status_name(reply->status));
-	} else if (!imap_sync_apply(client,
-				    (const Stratus__IndexWaitReply *)reply->msg)) {
+	if (r != NULL && !imap_sync_apply(client, r)) {
 		/* The BYE may have destroyed the client and cmd with it
 		 * (the pending call's reference keeps client itself). */
 		client->hold_new_mail = false;
@@ -242,6 +312,19 @@ static void sync_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	}
 	cmd->client->hold_new_mail = false;
 	sync_finish(cmd, s);
+}
+
+static void sync_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+{
+	if (reply->status != STRATUS__STATUS__STATUS_OK) {
+		/* The command itself succeeded: report it, sync next time. */
+		log_warning(&cmd->client->log, "sync after %s failed: %s",
+			    cmd->c.name, reply->error != NULL ? reply->error :
+			    rpc_status_name(reply->status));
+		sync_finish_with(cmd, NULL);
+		return;
+	}
+	sync_finish_with(cmd, (const Stratus__IndexWaitReply *)reply->msg);
 }
 
 void imap_sync_reply(struct imap_cmd *cmd, const char *resp,
@@ -263,12 +346,17 @@ void imap_sync_reply(struct imap_cmd *cmd, const char *resp,
 		return;
 	}
 	cmd->sync = s;
-	/* delay-newmail: EXISTS/RECENT only in NOOP and CHECK replies, for
-	 * clients that ignore them elsewhere (Dovecot's workaround). */
-	client->hold_new_mail =
-		(client->ctx->set.workarounds & IMAP_WA_DELAY_NEWMAIL) != 0 &&
-		strcasecmp(cmd->c.name, "NOOP") != 0 &&
-		strcasecmp(cmd->c.name, "CHECK") != 0;
+	client->hold_new_mail = imap_sync_holds_new_mail(cmd);
+	if (cmd->sync_ahead != NULL) {
+		/* The command's index call answered the Wait already. */
+		Stratus__IndexWaitReply *ahead = cmd->sync_ahead;
+		cmd->sync_ahead = NULL;
+		imap_client_ref(client);	/* a BYE may destroy it */
+		sync_finish_with(cmd, ahead);
+		protobuf_c_message_free_unpacked(&ahead->base, NULL);
+		imap_client_unref(client);
+		return;
+	}
 	Stratus__IndexWaitRequest req;
 	imap_sync_wait_request(client, &req, 0);
 	imap_index_call(cmd, IMAP_INDEX_WAIT, &req.base, sync_reply);

@@ -13,6 +13,19 @@ bool imap_sync_apply(struct imap_client *client,
 /* A Wait request from the session's state (strings borrowed). */
 void imap_sync_wait_request(struct imap_client *client,
 			    Stratus__IndexWaitRequest *req, uint32_t timeout);
+/* The sync field of an index request or reply of method (Fetch, Store,
+ * Search, Expunge, Append, Copy), or NULL for the other methods. */
+Stratus__IndexWaitRequest **imap_sync_request_slot(int method,
+						   ProtobufCMessage *req);
+Stratus__IndexWaitReply **imap_sync_reply_slot(int method,
+					       ProtobufCMessage *reply);
+/* A Wait request to ride along with cmd's index call (timeout 0, the
+ * \Recent claim as imap_sync_reply() would make it). */
+void imap_sync_ahead_request(struct imap_cmd *cmd,
+			     Stratus__IndexWaitRequest *req);
+/* Keeps the sync a reply brought for imap_sync_reply() (takes it). */
+void imap_sync_ahead_keep(struct imap_cmd *cmd, Stratus__IndexWaitReply *r);
+void imap_sync_ahead_clear(struct imap_cmd *cmd);
 /* Removes expunged UIDs from the view with "* n EXPUNGE" each. */
 void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
 			  size_t n);

@@ -51,6 +51,8 @@ struct index_upload {
 	struct index_blob_op op;
 	struct index_service *svc;
 	uint64_t seq;		/* state uploaded */
+	/* the user's saved_since_upload that this state covers */
+	unsigned int saved;
 	uint64_t base;		/* generation the state was built on */
 	uint64_t generation;	/* base + 1, the one claimed */
 	char *claim;		/* our claim's key while it is stored */
@@ -127,6 +129,15 @@ static void index_upload_finish(struct index_upload *up, int ret,
 			}
 			if (user->seq == up->seq)
 				index_user_mark_clean(user);
+			else
+				/* Saves made while this upload was in flight
+				 * count toward the next one; without this
+				 * every later commit started another upload
+				 * at once (5,518 uploads in 8 s for 10 busy
+				 * users). */
+				user->saved_since_upload -=
+					up->saved < user->saved_since_upload ?
+					up->saved : user->saved_since_upload;
 		}
 	}
 	index_blob_op_unlink(svc->blob, &up->op);
@@ -460,6 +471,7 @@ static void index_upload_attempt(struct index_upload *up)
 	up->base = user->generation;
 	up->generation = user->generation + 1;
 	up->seq = user->seq;
+	up->saved = user->saved_since_upload;
 	free(up->bases);
 	up->n_bases = user->n_boxes;
 	up->bases = xcalloc(up->n_bases + 1, sizeof(*up->bases));

@@ -141,6 +141,37 @@ bool index_uid_in_ranges(uint32_t uid, Stratus__IndexUidRange *const *r,
 	return false;
 }
 
+void index_ranges_span(const struct index_mailbox *box,
+		       Stratus__IndexUidRange *const *r, size_t n,
+		       bool empty_all, size_t *begin_r, size_t *end_r)
+{
+	if (n == 0) {
+		*begin_r = 0;
+		*end_r = empty_all ? box->n_recs : 0;
+		return;
+	}
+	uint32_t lo = UINT32_MAX, hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t first = r[i]->first, last = r[i]->last;
+		if (last != 0 && last < first) {
+			uint32_t t = first;
+			first = last;
+			last = t;
+		}
+		if (first < lo)
+			lo = first;
+		if (last == 0 || last == UINT32_MAX)
+			hi = UINT32_MAX;
+		else if (last > hi)
+			hi = last;
+	}
+	*begin_r = index_mailbox_lower_bound(box, lo);
+	*end_r = hi == UINT32_MAX ? box->n_recs :
+		index_mailbox_lower_bound(box, hi + 1);
+	if (*end_r < *begin_r)
+		*end_r = *begin_r;
+}
+
 void index_status_fill(const struct index_mailbox *box,
 		       Stratus__IndexMailboxStatus *st)
 {

@@ -71,6 +71,13 @@ struct index_uid_span {
 struct index_uid_span *index_uid_spans(Stratus__IndexUidRange *const *r,
 				       size_t n, size_t *n_r);
 /* Whether uid lies in any range (no ranges = all when empty_all). */
+/* The records a range set can match lie in [*begin_r, *end_r) of
+ * box->recs: from the lowest first UID to the highest last (the whole
+ * mailbox for an empty set when empty_all, none otherwise), so a command
+ * on a few UIDs of a large mailbox does not test every record. */
+void index_ranges_span(const struct index_mailbox *box,
+		       Stratus__IndexUidRange *const *r, size_t n,
+		       bool empty_all, size_t *begin_r, size_t *end_r);
 bool index_uid_in_ranges(uint32_t uid, Stratus__IndexUidRange *const *r,
 			 size_t n, bool empty_all);
 

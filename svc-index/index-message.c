@@ -214,9 +214,11 @@ int index_mailbox_expunge(struct index_user *user, struct index_mailbox *box,
 			  Stratus__IndexExpungeReply *reply,
 			  const char **error_r)
 {
-	uint32_t *uids = xcalloc(box->n_recs + 1, sizeof(*uids));
+	size_t begin, end;
+	index_ranges_span(box, req->uids, req->n_uids, true, &begin, &end);
+	uint32_t *uids = xcalloc(end - begin + 1, sizeof(*uids));
 	size_t n = 0;
-	for (size_t i = 0; i < box->n_recs; i++) {
+	for (size_t i = begin; i < end; i++) {
 		const struct index_record *r = &box->recs[i];
 		if (!index_uid_in_ranges(r->uid, req->uids, req->n_uids, true))
 			continue;

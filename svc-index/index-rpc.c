@@ -18,6 +18,13 @@
 
 /* Leave room in a frame for the envelope around the payload. */
 #define INDEX_REPLY_BUDGET (RPC_FRAME_MAX - 64 * 1024)
+/* What a piggybacked sync may add to a reply within the frame. */
+#define INDEX_SYNC_PIGGYBACK_MAX (32 * 1024)
+
+static Stratus__IndexWaitReply *
+index_rpc_sync_make(struct index_user *user,
+		    const Stratus__IndexWaitRequest *sync);
+static void index_rpc_sync_free(Stratus__IndexWaitReply *reply);
 #define INDEX_WAIT_MAX_MS (30u * 60 * 1000)
 
 struct index_req;
@@ -280,7 +287,9 @@ static void index_rpc_append_cont(struct index_user *user,
 	} else {
 		reply.n_uids = req->n_messages;
 		reply.uidvalidity = box->uidvalidity;
+		reply.sync = index_rpc_sync_make(user, req->sync);
 		rpc_call_reply(r->call, &reply.base, NULL, 0);
+		index_rpc_sync_free(reply.sync);
 	}
 	free(reply.uids);
 }
@@ -300,10 +309,14 @@ static void index_rpc_store_cont(struct index_user *user, struct index_req *r)
 	Stratus__IndexStoreReply reply = STRATUS__INDEX_STORE_REPLY__INIT;
 	const char *error;
 	int st = index_mailbox_store(user, box, req, &reply, &error);
-	if (st != 0)
+	if (st != 0) {
 		index_rpc_fail(r->call, st, error);
-	else
+	} else {
+		reply.sync = index_rpc_sync_make(user, req->sync);
 		rpc_call_reply(r->call, &reply.base, NULL, 0);
+		index_rpc_sync_free(reply.sync);
+		reply.sync = NULL;
+	}
 	index_store_reply_clear(&reply);
 }
 
@@ -323,10 +336,14 @@ static void index_rpc_expunge_cont(struct index_user *user,
 	Stratus__IndexExpungeReply reply = STRATUS__INDEX_EXPUNGE_REPLY__INIT;
 	const char *error;
 	int st = index_mailbox_expunge(user, box, req, &reply, &error);
-	if (st != 0)
+	if (st != 0) {
 		index_rpc_fail(r->call, st, error);
-	else
+	} else {
+		reply.sync = index_rpc_sync_make(user, req->sync);
 		rpc_call_reply(r->call, &reply.base, NULL, 0);
+		index_rpc_sync_free(reply.sync);
+		reply.sync = NULL;
+	}
 	index_expunge_reply_clear(&reply);
 }
 
@@ -349,10 +366,14 @@ static void index_rpc_copy_cont(struct index_user *user, struct index_req *r)
 	Stratus__IndexCopyReply reply = STRATUS__INDEX_COPY_REPLY__INIT;
 	const char *error;
 	int st = index_mailbox_copy(user, src, dest, req, &reply, &error);
-	if (st != 0)
+	if (st != 0) {
 		index_rpc_fail(r->call, st, error);
-	else
+	} else {
+		reply.sync = index_rpc_sync_make(user, req->sync);
 		rpc_call_reply(r->call, &reply.base, NULL, 0);
+		index_rpc_sync_free(reply.sync);
+		reply.sync = NULL;
+	}
 	index_copy_reply_clear(&reply);
 }
 
@@ -426,9 +447,10 @@ static void index_rpc_fetch_cont(struct index_user *user, struct index_req *r)
 	if (box == NULL)
 		return;
 	Stratus__IndexFetchReply reply = STRATUS__INDEX_FETCH_REPLY__INIT;
-	reply.messages = xcalloc(box->n_recs + 1, sizeof(*reply.messages));
-	size_t budget = 0;
-	for (size_t i = 0; i < box->n_recs; i++) {
+	size_t budget = 0, begin, end;
+	index_ranges_span(box, req->uids, req->n_uids, false, &begin, &end);
+	reply.messages = xcalloc(end - begin + 1, sizeof(*reply.messages));
+	for (size_t i = begin; i < end; i++) {
 		const struct index_record *rec = &box->recs[i];
 		if (!index_uid_in_ranges(rec->uid, req->uids, req->n_uids,
 					 false) ||
@@ -452,7 +474,11 @@ static void index_rpc_fetch_cont(struct index_user *user, struct index_req *r)
 		budget += sz;
 		reply.messages[reply.n_messages++] = m;
 	}
+	/* Only the last part of a cut reply: the command ends after it. */
+	if (reply.next_uid == 0)
+		reply.sync = index_rpc_sync_make(user, req->sync);
 	rpc_call_reply(r->call, &reply.base, NULL, 0);
+	index_rpc_sync_free(reply.sync);
 out:
 	for (size_t i = 0; i < reply.n_messages; i++)
 		index_rpc_msg_free(reply.messages[i]);
@@ -480,8 +506,11 @@ static void index_rpc_search_cont(struct index_user *user,
 		 INDEX_REPLY_BUDGET)
 		index_rpc_fail(r->call, STRATUS__STATUS__STATUS_LIMIT,
 			       "search result too large for one reply");
-	else
+	else {
+		reply.sync = index_rpc_sync_make(user, req->sync);
 		rpc_call_reply(r->call, &reply.base, NULL, 0);
+		index_rpc_sync_free(reply.sync);
+	}
 	free(reply.uids);
 	free(reply.maybe_uids);
 }
@@ -518,81 +547,145 @@ static void index_rpc_wait_claim(struct index_user *user,
 			    box->name, error);
 }
 
-static void index_rpc_wait_reply(struct rpc_call *call,
-				 const Stratus__IndexWaitRequest *req,
-				 const struct index_mailbox *box)
-{
-	Stratus__IndexWaitReply reply = STRATUS__INDEX_WAIT_REPLY__INIT;
-	if (box == NULL) {
-		reply.mailbox_gone = true;
-		rpc_call_reply(call, &reply.base, NULL, 0);
-		return;
-	}
-	reply.highest_modseq = box->highest_modseq;
-	reply.uidnext = box->uidnext;
-	reply.appended = xcalloc(box->n_recs + 1, sizeof(*reply.appended));
-	reply.flag_changes = xcalloc(box->n_recs + 1,
-				     sizeof(*reply.flag_changes));
-	reply.expunged = xcalloc(box->n_tombs + 1, sizeof(uint32_t));
-	reply.history_partial = req->since_modseq < box->tomb_floor;
-	if (reply.history_partial && !req->partial_history) {
-		reply.history_partial = false;
-		reply.resync = true;
-	} else {
-		size_t start = index_mailbox_lower_bound(box, 0);
-		for (size_t i = start; i < box->n_recs; i++) {
-			const struct index_record *rec = &box->recs[i];
-			if (rec->modseq <= req->since_modseq &&
-			    rec->uid < req->since_uidnext)
-				continue;
-			Stratus__IndexMessage *m = index_rpc_msg(box, rec, NULL);
-			if (rec->uid >= req->since_uidnext) {
-				reply.appended[reply.n_appended++] = m;
-				continue;
-			}
-			Stratus__IndexFlagUpdate *u = xcalloc(1, sizeof(*u));
-			stratus__index_flag_update__init(u);
-			u->uid = m->uid;
-			u->flags = m->flags;
-			u->n_flags = m->n_flags;
-			u->modseq = m->modseq;
-			m->flags = NULL;
-			index_rpc_msg_free(m);
-			reply.flag_changes[reply.n_flag_changes++] = u;
-		}
-		for (size_t i = 0; i < box->n_tombs; i++) {
-			if (box->tombs[i].modseq > req->since_modseq &&
-			    box->tombs[i].uid < req->since_uidnext)
-				reply.expunged[reply.n_expunged++] =
-					box->tombs[i].uid;
-		}
-	}
-	if (stratus__index_wait_reply__get_packed_size(&reply) >
-	    INDEX_REPLY_BUDGET) {
-		Stratus__IndexWaitReply small = STRATUS__INDEX_WAIT_REPLY__INIT;
-		small.highest_modseq = box->highest_modseq;
-		small.uidnext = box->uidnext;
-		small.resync = true;
-		rpc_call_reply(call, &small.base, NULL, 0);
-	} else {
-		rpc_call_reply(call, &reply.base, NULL, 0);
-	}
-	for (size_t i = 0; i < reply.n_appended; i++)
-		index_rpc_msg_free(reply.appended[i]);
-	for (size_t i = 0; i < reply.n_flag_changes; i++) {
-		free(reply.flag_changes[i]->flags);
-		free(reply.flag_changes[i]);
-	}
-	free(reply.appended);
-	free(reply.flag_changes);
-	free(reply.expunged);
-}
-
 static bool index_box_changed_since(const struct index_mailbox *box,
 				    const Stratus__IndexWaitRequest *req)
 {
 	return box->highest_modseq > req->since_modseq ||
 		box->uidnext > req->since_uidnext;
+}
+
+/* The first tombstone newer than modseq: tombstones are kept in the
+ * order of their modseqs (an expunge or a merge takes the next one). */
+static size_t index_tombs_after(const struct index_mailbox *box,
+				uint64_t modseq)
+{
+	size_t lo = 0, hi = box->n_tombs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (box->tombs[mid].modseq <= modseq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The changes since req's modseq and uidnext into *reply; clear it with
+ * index_wait_clear(). */
+static void index_wait_fill(const Stratus__IndexWaitRequest *req,
+			    const struct index_mailbox *box,
+			    Stratus__IndexWaitReply *reply)
+{
+	stratus__index_wait_reply__init(reply);
+	if (box == NULL) {
+		reply->mailbox_gone = true;
+		return;
+	}
+	reply->highest_modseq = box->highest_modseq;
+	reply->uidnext = box->uidnext;
+	if (!index_box_changed_since(box, req))
+		return;		/* the usual case after a command */
+	reply->history_partial = req->since_modseq < box->tomb_floor;
+	if (reply->history_partial && !req->partial_history) {
+		reply->history_partial = false;
+		reply->resync = true;
+		return;
+	}
+	reply->appended = xcalloc(box->n_recs + 1, sizeof(*reply->appended));
+	reply->flag_changes = xcalloc(box->n_recs + 1,
+				      sizeof(*reply->flag_changes));
+	for (size_t i = 0; i < box->n_recs; i++) {
+		const struct index_record *rec = &box->recs[i];
+		if (rec->modseq <= req->since_modseq &&
+		    rec->uid < req->since_uidnext)
+			continue;
+		Stratus__IndexMessage *m = index_rpc_msg(box, rec, NULL);
+		if (rec->uid >= req->since_uidnext) {
+			reply->appended[reply->n_appended++] = m;
+			continue;
+		}
+		Stratus__IndexFlagUpdate *u = xcalloc(1, sizeof(*u));
+		stratus__index_flag_update__init(u);
+		u->uid = m->uid;
+		u->flags = m->flags;
+		u->n_flags = m->n_flags;
+		u->modseq = m->modseq;
+		m->flags = NULL;
+		index_rpc_msg_free(m);
+		reply->flag_changes[reply->n_flag_changes++] = u;
+	}
+	size_t first = index_tombs_after(box, req->since_modseq);
+	reply->expunged = xcalloc(box->n_tombs - first + 1, sizeof(uint32_t));
+	for (size_t i = first; i < box->n_tombs; i++) {
+		if (box->tombs[i].uid < req->since_uidnext)
+			reply->expunged[reply->n_expunged++] = box->tombs[i].uid;
+	}
+}
+
+static void index_wait_clear(Stratus__IndexWaitReply *reply)
+{
+	for (size_t i = 0; i < reply->n_appended; i++)
+		index_rpc_msg_free(reply->appended[i]);
+	for (size_t i = 0; i < reply->n_flag_changes; i++) {
+		free(reply->flag_changes[i]->flags);
+		free(reply->flag_changes[i]);
+	}
+	free(reply->appended);
+	free(reply->flag_changes);
+	free(reply->expunged);
+	stratus__index_wait_reply__init(reply);
+}
+
+static void index_rpc_wait_reply(struct rpc_call *call,
+				 const Stratus__IndexWaitRequest *req,
+				 const struct index_mailbox *box)
+{
+	Stratus__IndexWaitReply reply;
+	index_wait_fill(req, box, &reply);
+	if (stratus__index_wait_reply__get_packed_size(&reply) >
+	    INDEX_REPLY_BUDGET) {
+		index_wait_clear(&reply);
+		reply.highest_modseq = box->highest_modseq;
+		reply.uidnext = box->uidnext;
+		reply.resync = true;
+	}
+	rpc_call_reply(call, &reply.base, NULL, 0);
+	index_wait_clear(&reply);
+}
+
+/* The piggybacked Wait of a Fetch, Store, Search, Expunge, Append or
+ * Copy (its request's sync), answered once the call's own change is
+ * made; NULL without one, or when the changes are too many to ride
+ * along (svc-imap then makes the Wait itself). Free with
+ * index_rpc_sync_free(). */
+static Stratus__IndexWaitReply *
+index_rpc_sync_make(struct index_user *user,
+		    const Stratus__IndexWaitRequest *sync)
+{
+	if (sync == NULL || sync->timeout_ms != 0)
+		return NULL;
+	struct index_mailbox *box;
+	const char *error;
+	if (index_mailbox_lookup(user, sync->mailbox, &box, &error) != 0)
+		return NULL;
+	Stratus__IndexWaitReply *reply = xcalloc(1, sizeof(*reply));
+	index_wait_fill(sync, box, reply);
+	if (reply->resync || stratus__index_wait_reply__get_packed_size(reply) >
+	    INDEX_SYNC_PIGGYBACK_MAX) {
+		index_wait_clear(reply);
+		free(reply);
+		return NULL;
+	}
+	index_rpc_wait_claim(user, box, sync->claim_recent);
+	return reply;
+}
+
+static void index_rpc_sync_free(Stratus__IndexWaitReply *reply)
+{
+	if (reply == NULL)
+		return;
+	index_wait_clear(reply);
+	free(reply);
 }
 
 static void index_rpc_wait_wake(struct index_mailbox *box, int reason,

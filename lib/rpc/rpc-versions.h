@@ -8,7 +8,7 @@
 #define BLOB_RPC_MAJOR 1
 #define BLOB_RPC_MINOR 2
 #define INDEX_RPC_MAJOR 2
-#define INDEX_RPC_MINOR 1
+#define INDEX_RPC_MINOR 2
 #define QUOTA_RPC_MAJOR 1
 #define QUOTA_RPC_MINOR 1
 #define SESSION_RPC_MAJOR 1

@@ -104,6 +104,58 @@ class ImapSessionCacheTest(StratusTestCase):
             if line.startswith(tag + b" "):
                 return line, lits
 
+    def test_other_sessions_changes_ride_along_with_commands(self):
+        """The untagged updates a command's index call brings back (its
+        piggybacked Wait) are those a separate Wait would bring: another
+        session's new message, flag change and expunge, each at the
+        next UID command, never twice, and the session's own STORE not
+        echoed again."""
+        a = self.login()
+        a.create("Ride")
+        for n in range(1, 4):
+            a.append("Ride", None, None, body(n))
+        a.select("Ride")
+        b, bf = self.raw_session()
+
+        def cmd(tag, line):
+            b.sendall(b"%s %s\r\n" % (tag, line))
+            out = b""
+            while True:
+                got = bf.readline()
+                self.assertTrue(got, "connection closed")
+                out += got
+                if got.startswith(tag + b" "):
+                    self.assertTrue(got.startswith(tag + b" OK"), out)
+                    return out
+
+        cmd(b"s", b"SELECT Ride")
+
+        a.append("Ride", None, None, body(4))
+        # Non-UID FETCH, STORE and SEARCH report nothing (RFC 3501 7.4.1
+        # forbids their EXPUNGEs; Stratus holds every update back).
+        self.assertNotIn(b"EXISTS", cmd(b"f0", b"FETCH 1 (FLAGS)"))
+        out = cmd(b"f1", b"UID FETCH 1 (FLAGS)")
+        self.assertIn(b"* 4 EXISTS", out)
+        self.assertNotIn(b"EXISTS", cmd(b"f2", b"UID FETCH 1 (FLAGS)"))
+        a.store("2", "+FLAGS", r"(\Flagged)")
+        out = cmd(b"s1", b"UID SEARCH ALL")
+        self.assertRegex(out, rb"\* 2 FETCH \(UID 2 FLAGS \([^)]*\\Flagged")
+        self.assertIn(b"* SEARCH 1 2 3 4", out)
+        out = cmd(b"t1", b"UID STORE 3 +FLAGS (\\Seen)")
+        self.assertEqual(out.count(b"* 3 FETCH"), 1, out)
+        self.assertNotIn(b"* 2 FETCH", out)
+        self.assertNotIn(b"FETCH", cmd(b"n1", b"NOOP"))
+        a.store("1", "+FLAGS", r"(\Deleted)")
+        a.expunge()
+        out = cmd(b"u1", b"UID FETCH 1:* (UID)")
+        self.assertIn(b"* 1 EXPUNGE", out)
+        self.assertNotIn(b"UID 1 ", out)
+        self.assertEqual(len(re.findall(rb"\* \d+ FETCH", out)), 3, out)
+        self.assertNotIn(b"EXPUNGE", cmd(b"n2", b"NOOP"))
+        b.sendall(b"z LOGOUT\r\n")
+        b.close()
+        a.logout()
+
     def test_pipelined_commands_answered_in_order(self):
         m = self.login()
         m.create("Pipe")
