@@ -38,6 +38,7 @@ struct fetch_msg {
 	uint64_t vsize, modseq;
 	char *object_id;
 	char *guid;		/* EMAILID */
+	char *threadid;		/* cached THREADID, or NULL: guid */
 	char *envelope, *bodystructure, *body;	/* cached, or NULL */
 	char *hdr_fields;	/* MAIL_HEADER_CACHE_FIELD, or NULL */
 	char *mime_parts;	/* the cached part tree, or NULL */
@@ -96,6 +97,7 @@ static void fetch_msgs_free(struct fetch_ctx *f)
 		free(m->flags);
 		free(m->object_id);
 		free(m->guid);
+		free(m->threadid);
 		free(m->envelope);
 		free(m->bodystructure);
 		free(m->body);
@@ -376,7 +378,8 @@ static void write_item(struct fetch_ctx *f, const struct fetch_msg *m,
 		imap_objectid_append(&b, IMAP_EMAILID_PREFIX, m->guid);
 		break;
 	case IMAP_FETCH_THREADID:
-		buf_append_str(&b, "THREADID NIL");
+		buf_append_str(&b, "THREADID ");
+		imap_threadid_append(&b, m->threadid, m->guid);
 		break;
 	case IMAP_FETCH_BINARY:
 	case IMAP_FETCH_BINARY_SIZE:
@@ -680,6 +683,7 @@ static void fetch_index_reply(struct imap_cmd *cmd,
 		m->modseq = im->modseq;
 		m->object_id = xstrdup(im->object_id);
 		m->guid = xstrdup(im->guid);
+		m->threadid = cached_dup(im, MAIL_THREADID_FIELD);
 		m->envelope = cached_dup(im, "envelope");
 		m->bodystructure = cached_dup(im, "bodystructure");
 		m->body = cached_dup(im, "body");
@@ -723,7 +727,7 @@ static void fetch_request(struct imap_cmd *cmd, uint32_t from_uid)
 		fetch_pump(cmd);
 		return;
 	}
-	char *fields[5];
+	char *fields[6];
 	size_t nf = 0;
 	if (f->items.need_body)
 		fields[nf++] = (char *)"mime.parts";
@@ -735,6 +739,8 @@ static void fetch_request(struct imap_cmd *cmd, uint32_t from_uid)
 		fields[nf++] = (char *)"bodystructure";
 	if (f->items.want_body)
 		fields[nf++] = (char *)"body";
+	if (f->items.want_threadid)
+		fields[nf++] = (char *)MAIL_THREADID_FIELD;
 	Stratus__IndexFetchRequest req = STRATUS__INDEX_FETCH_REQUEST__INIT;
 	req.user = client->user;
 	req.mailbox = client->selected;

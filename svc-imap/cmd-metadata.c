@@ -11,6 +11,7 @@
 #include "imap-index.h"
 #include "imap-mail.h"
 #include "imap-metadata.h"
+#include "imap-notify.h"
 #include "blob.pb-c.h"
 
 #include <errno.h>
@@ -267,6 +268,15 @@ static void md_put_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 		imap_rpc_fail(cmd, "blob Put", reply);
 		return;
 	}
+	/* NOTIFY's MailboxMetadataChange / ServerMetadataChange for the
+	 * user's other sessions (RFC 5464 4.4.2: names only). */
+	struct md_ctx *m = cmd->ctx;
+	const char **names = xcalloc(m->n_sets + 1, sizeof(char *));
+	for (size_t i = 0; i < m->n_sets; i++)
+		names[i] = m->sets[i].name;
+	imap_notify_metadata_changed(cmd->client, m->mailbox != NULL ?
+				     m->mailbox : "", names, m->n_sets);
+	free(names);
 	imap_cmd_reply(cmd, "OK", "SETMETADATA complete");
 	imap_cmd_done(cmd);
 }

@@ -9,6 +9,7 @@
  * never reports (stream_pending), which are read from a deferred call. */
 #include "imap-common.h"
 #include "imap-sync.h"
+#include "imap-notify.h"
 #include "imap-compress.h"
 #include "imap-stats.h"
 #include "tls-service.h"
@@ -172,7 +173,9 @@ static void imap_cmd_free(struct imap_cmd **cmdp)
 	struct imap_cmd *cmd = *cmdp;
 	if (cmd == NULL)
 		return;
-	if (cmdp == &cmd->client->cmd)
+	struct imap_client *client = cmd->client;
+	bool current = cmdp == &client->cmd;	/* NOTIFY hears of its end */
+	if (current)
 		cmd->client->drain_cb = NULL;
 	*cmdp = NULL;
 	imap_stats_command_end(cmd);
@@ -181,6 +184,8 @@ static void imap_cmd_free(struct imap_cmd **cmdp)
 		cmd->ctx_free(cmd->ctx);
 	imap_pool_clear(&cmd->pool);
 	free(cmd);
+	if (current && client->notify != NULL)
+		imap_notify_command_done(client);
 }
 
 void imap_client_destroy(struct imap_client *client, const char *reason)
@@ -199,6 +204,7 @@ void imap_client_destroy(struct imap_client *client, const char *reason)
 			 (unsigned long long)client->out_bytes);
 	imap_auth_release(client);
 	imap_cmd_free(&client->cmd);
+	imap_notify_free(&client->notify);
 	imap_client_unselect(client);
 	loop_io_remove(&client->io);
 	loop_timer_remove(&client->idle_timer);

@@ -3,6 +3,7 @@
  * which states it is allowed. */
 #include "imap-common.h"
 #include "imap-quota.h"
+#include "imap-notify.h"
 
 #include <string.h>
 #include <strings.h>
@@ -48,6 +49,7 @@ static const struct imap_command_def imap_commands[] = {
 	{ "COMPRESS", cmd_compress, IMAP_CMD_AUTH },
 	{ "GETMETADATA", cmd_getmetadata, IMAP_CMD_AUTH },
 	{ "SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH },
+	{ "NOTIFY", cmd_notify, IMAP_CMD_AUTH },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)

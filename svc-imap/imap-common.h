@@ -149,6 +149,8 @@ struct imap_client {
 	 * throttle (FETCH of bodies): called once the socket has taken
 	 * enough of it. Cleared when the command ends. */
 	void (*drain_cb)(struct imap_client *client);
+	/* NOTIFY SET (RFC 5465, imap-notify.h), NULL when none. */
+	struct imap_notify *notify;
 };
 
 /* A command handler returns true when the command is finished (the tagged

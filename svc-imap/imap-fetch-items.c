@@ -164,6 +164,7 @@ static int parse_item(struct imap_pool *pool, struct imap_fetch_items *it,
 		add(pool, it, IMAP_FETCH_EMAILID);
 	} else if (strcasecmp(a, "THREADID") == 0) {
 		add(pool, it, IMAP_FETCH_THREADID);
+		it->want_threadid = true;
 	} else if (strcasecmp(a, "PREVIEW") == 0) {
 		add(pool, it, IMAP_FETCH_PREVIEW);
 		it->need_body = true;

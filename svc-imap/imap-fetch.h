@@ -44,6 +44,7 @@ struct imap_fetch_items {
 	bool need_body;		/* a section: the body must be read */
 	bool sets_seen;
 	bool want_envelope, want_bodystructure, want_body;
+	bool want_threadid;	/* the cached thread id (OBJECTID) */
 };
 
 #define IMAP_FETCH_MAX_ITEMS 64

@@ -23,6 +23,7 @@ enum imap_index_method {
 	IMAP_INDEX_FETCH = 11,
 	IMAP_INDEX_SEARCH = 12,
 	IMAP_INDEX_WAIT = 13,
+	IMAP_INDEX_WAIT_USER = 18,	/* (2.2) NOTIFY */
 };
 
 typedef imap_rpc_cb imap_index_cb;

@@ -6,6 +6,7 @@
 #include "mail-cache.h"
 #include "mail-imap.h"
 #include "mail-parser.h"
+#include "mail-threadid.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -109,11 +110,17 @@ void imap_mail_facts(const void *msg, size_t size,
 	mail_size_count(msg, size, &sz);
 	f->physical_size = sz.physical;
 	f->virtual_size = sz.virtual;
-	f->cached = xcalloc(MAIL_CACHED_COUNT + N_CACHED_HEADERS,
+	f->cached = xcalloc(MAIL_CACHED_COUNT + N_CACHED_HEADERS + 1,
 			    sizeof(*f->cached));
 
-	/* The same fields svc-lmtp caches for delivered mail. */
+	/* The same fields svc-lmtp caches for delivered mail; the thread id
+	 * first, so the cache budget never leaves it out. */
 	struct mail_part *root = mail_parse(msg, size);
+	char threadid[MAIL_THREADID_LEN + 1];
+	if (mail_threadid(msg, (size_t)root->header.physical, threadid)) {
+		buf_append_str(&b, threadid);
+		add_field(f, MAIL_THREADID_FIELD, &b);
+	}
 	struct mail_cached_fields cf;
 	mail_cached_fields_get(msg, size, root, &cf);
 	for (size_t i = 0; i < MAIL_CACHED_COUNT; i++) {

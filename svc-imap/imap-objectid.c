@@ -19,13 +19,31 @@ void imap_objectid_append(struct buf *out, char prefix, const char *id)
 	buf_append_c(out, ')');
 }
 
-const char *imap_emailid_guid(const char *emailid)
+static const char *objectid_value(const char *id, char prefix)
 {
-	if (emailid[0] != IMAP_EMAILID_PREFIX || emailid[1] == '\0')
+	if (id[0] != prefix || id[1] == '\0')
 		return NULL;
-	for (const char *p = emailid + 1; *p != '\0'; p++) {
+	for (const char *p = id + 1; *p != '\0'; p++) {
 		if (!objectid_char(*p))
 			return NULL;
 	}
-	return emailid + 1;
+	return id + 1;
+}
+
+const char *imap_emailid_guid(const char *emailid)
+{
+	return objectid_value(emailid, IMAP_EMAILID_PREFIX);
+}
+
+void imap_threadid_append(struct buf *out, const char *threadid,
+			  const char *guid)
+{
+	imap_objectid_append(out, IMAP_THREADID_PREFIX,
+			     threadid != NULL && threadid[0] != '\0' ?
+			     threadid : guid);
+}
+
+const char *imap_threadid_value(const char *threadid)
+{
+	return objectid_value(threadid, IMAP_THREADID_PREFIX);
 }

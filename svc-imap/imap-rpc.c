@@ -14,6 +14,8 @@ struct imap_rpc_pending {
 	uint64_t cmd_id;
 	imap_rpc_cb *cb;
 	int sync_method;	/* index method whose reply may carry a sync */
+	imap_rpc_client_cb *client_cb;	/* imap_rpc_call_client() */
+	uint64_t arg;
 };
 
 struct imap_rpc_detached {
@@ -112,8 +114,15 @@ static void imap_rpc_reply(const struct rpc_reply *reply, void *ctx)
 	imap_rpc_cb *cb = p->cb;
 	uint64_t id = p->cmd_id;
 	int sync_method = p->sync_method;
+	imap_rpc_client_cb *client_cb = p->client_cb;
+	uint64_t arg = p->arg;
 	pending_unlink(client->ctx, p);
 	free(p);
+	if (client_cb != NULL) {
+		if (imap_client_unref(client))
+			client_cb(client, reply, arg);
+		return;
+	}
 	/* The command may have ended meanwhile (IDLE's DONE): a reply for
 	 * an older command is dropped, never handed to the next one. */
 	if (!imap_client_unref(client) || client->cmd == NULL ||
@@ -155,6 +164,25 @@ void imap_rpc_call(struct imap_cmd *cmd, struct rpc_client *rc,
 		   size_t n_fds, imap_rpc_cb *cb)
 {
 	imap_rpc_call_sync(cmd, rc, method, req, fds, n_fds, cb, -1);
+}
+
+void imap_rpc_call_client(struct imap_client *client, struct rpc_client *rc,
+			  int method, const ProtobufCMessage *req,
+			  imap_rpc_client_cb *cb, uint64_t arg)
+{
+	struct imap_rpc_pending *p = xcalloc(1, sizeof(*p));
+	Stratus__Context c;
+	imap_rpc_context(client, &c);
+	p->client = client;
+	p->client_cb = cb;
+	p->arg = arg;
+	p->next = client->ctx->rpc_pending;
+	if (p->next != NULL)
+		p->next->prev = p;
+	client->ctx->rpc_pending = p;
+	imap_client_ref(client);
+	rpc_client_call(rc, (uint32_t)method, &c, req, NULL, 0,
+			IMAP_RPC_TIMEOUT_MS, imap_rpc_reply, p);
 }
 
 static void imap_rpc_detached_reply(const struct rpc_reply *reply, void *ctx)

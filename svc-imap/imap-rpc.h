@@ -25,6 +25,14 @@ void imap_rpc_call(struct imap_cmd *cmd, struct rpc_client *rc,
  * the tagged NO [UNAVAILABLE] and ends the command. */
 void imap_rpc_fail(struct imap_cmd *cmd, const char *what,
 		   const struct rpc_reply *reply);
+/* A call no command waits for but whose reply matters (NOTIFY's
+ * watchers): cb gets it while the client lives, whatever command runs
+ * then; arg tells the caller's stale replies apart. */
+typedef void imap_rpc_client_cb(struct imap_client *client,
+				const struct rpc_reply *reply, uint64_t arg);
+void imap_rpc_call_client(struct imap_client *client, struct rpc_client *rc,
+			  int method, const ProtobufCMessage *req,
+			  imap_rpc_client_cb *cb, uint64_t arg);
 /* Fire and forget: a failure is logged with the client's session. */
 void imap_rpc_send(struct imap_client *client, struct rpc_client *rc,
 		   int method, const ProtobufCMessage *req, const char *what);

@@ -6,6 +6,7 @@
 #include "mail-decode.h"
 #include "mail-header.h"
 #include "mail-parser.h"
+#include "mail-threadid.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -160,6 +161,13 @@ bool imap_search_match(const Stratus__IndexSearchKey *k,
 		return (int64_t)m->modseq >= k->number;
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_GUID:
 		return strcmp(m->guid, k->text) == 0;
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_THREADID: {
+		/* the same id APPEND and delivery cached, from the header */
+		char id[MAIL_THREADID_LEN + 1];
+		if (!mail_threadid(sm->data, sm->body_offset, id))
+			return strcmp(m->guid, k->text) == 0;
+		return strcmp(id, k->text) == 0;
+	}
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER:
 		return header_match(sm, k->field, k->text);
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_BODY:

@@ -168,18 +168,20 @@ static Stratus__IndexSearchKey *within_key(struct sp *p, bool older)
 	return k;
 }
 
-/* OBJECTID (RFC 8474 6): EMAILID names a message GUID; no THREADID is
- * ever given out (FETCH says NIL), so THREADID matches nothing. */
+/* OBJECTID (RFC 8474 6): EMAILID names a message GUID, THREADID a thread
+ * id (imap-objectid.h); an id that cannot name one matches nothing. */
 static Stratus__IndexSearchKey *objectid_key(struct sp *p, bool emailid)
 {
 	const char *s = next_string(p);
 	if (s == NULL)
 		return NULL;
-	const char *guid = emailid ? imap_emailid_guid(s) : NULL;
-	if (guid != NULL) {
-		Stratus__IndexSearchKey *k = key_new(p,
-			STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_GUID);
-		k->text = (char *)guid;
+	const char *id = emailid ? imap_emailid_guid(s) :
+		imap_threadid_value(s);
+	if (id != NULL) {
+		Stratus__IndexSearchKey *k = key_new(p, emailid ?
+			STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_GUID :
+			STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_THREADID);
+		k->text = (char *)id;
 		return k;
 	}
 	Stratus__IndexSearchKey *n = key_new(p,

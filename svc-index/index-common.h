@@ -137,6 +137,10 @@ struct index_user {
 	uint64_t last_access_ms;
 	struct index_user *lru_prev, *lru_next;	/* most recent first */
 	struct index_user *hash_next;
+	/* WaitUser (IMAP NOTIFY): the user's change counter (0 = none
+	 * given out yet) and the calls parked until it moves. */
+	uint64_t change;
+	struct index_user_waiter *user_waiters;
 };
 
 /* ---- index-state.c: the model ---- */

@@ -5,6 +5,7 @@
  * has been applied, so they see the new state. */
 #include "index-notify.h"
 #include "index-service.h"
+#include "index-common.h"
 #include "buf.h"
 
 #include <stdlib.h>
@@ -77,6 +78,84 @@ void index_notify_gone(struct index_mailbox *box)
 		struct index_waiter *w = box->waiters;
 		index_waiter_unlink(w);
 		w->cb(NULL, INDEX_WAKE_GONE, w->ctx);
+		free(w);
+	}
+}
+
+/* ---- user-wide waiters (WaitUser) ---- */
+
+struct index_user_waiter {
+	struct index_user *user;
+	struct loop_timer *timer;
+	index_user_waiter_cb *cb;
+	void *ctx;
+	struct index_user_waiter *prev, *next;
+};
+
+static void index_user_waiter_unlink(struct index_user_waiter *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		w->user->user_waiters = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	w->prev = w->next = NULL;
+	loop_timer_remove(&w->timer);
+}
+
+uint64_t index_notify_user_change(struct index_user *user)
+{
+	/* One counter for the service, so a user dropped and loaded again
+	 * never gives out a value an older session still holds. */
+	if (user->change == 0)
+		user->change = ++user->svc->user_changes;
+	return user->change;
+}
+
+static void index_user_waiter_timeout(struct loop_timer *timer, void *ctx)
+{
+	struct index_user_waiter *w = ctx;
+	(void)timer;
+	struct index_user *user = w->user;
+	index_user_waiter_unlink(w);
+	w->cb(user, index_notify_user_change(user), w->ctx);
+	free(w);
+}
+
+void index_notify_user_wait(struct index_user *user, uint32_t timeout_ms,
+			    index_user_waiter_cb *cb, void *ctx)
+{
+	struct index_user_waiter *w = xcalloc(1, sizeof(*w));
+	w->user = user;
+	w->cb = cb;
+	w->ctx = ctx;
+	w->next = user->user_waiters;
+	if (user->user_waiters != NULL)
+		user->user_waiters->prev = w;
+	user->user_waiters = w;
+	w->timer = loop_timer_add(user->svc->loop, timeout_ms, false,
+				  index_user_waiter_timeout, w);
+}
+
+void index_notify_user_changed(struct index_user *user)
+{
+	user->change = ++user->svc->user_changes;
+	while (user->user_waiters != NULL) {
+		struct index_user_waiter *w = user->user_waiters;
+		index_user_waiter_unlink(w);
+		user->svc->n_notifications++;
+		w->cb(user, user->change, w->ctx);
+		free(w);
+	}
+}
+
+void index_notify_user_dropped(struct index_user *user)
+{
+	while (user->user_waiters != NULL) {
+		struct index_user_waiter *w = user->user_waiters;
+		index_user_waiter_unlink(w);
+		w->cb(NULL, 0, w->ctx);
 		free(w);
 	}
 }

@@ -728,6 +728,49 @@ static void index_rpc_wait(struct rpc_call *call, const ProtobufCMessage *m)
 	index_rpc_start(call, m, req->user, index_rpc_wait_cont);
 }
 
+/* ---- WaitUser: anything of the user changed (IMAP NOTIFY) ---- */
+
+static void index_rpc_wait_user_reply(struct rpc_call *call, uint64_t change)
+{
+	Stratus__IndexWaitUserReply reply = STRATUS__INDEX_WAIT_USER_REPLY__INIT;
+	reply.change = change;
+	rpc_call_reply(call, &reply.base, NULL, 0);
+}
+
+static void index_rpc_wait_user_wake(struct index_user *user, uint64_t change,
+				     void *ctx)
+{
+	struct rpc_call *call = ctx;
+	if (user == NULL) {
+		rpc_call_fail(call, STRATUS__STATUS__STATUS_TEMPFAIL,
+			      "user state dropped");
+		return;
+	}
+	index_rpc_wait_user_reply(call, change);
+}
+
+static void index_rpc_wait_user_cont(struct index_user *user,
+				     struct index_req *r)
+{
+	const Stratus__IndexWaitUserRequest *req = (const void *)r->msg;
+	uint64_t change = index_notify_user_change(user);
+	if (req->timeout_ms == 0 || req->since_change != change) {
+		index_rpc_wait_user_reply(r->call, change);
+		return;
+	}
+	uint32_t timeout = req->timeout_ms > INDEX_WAIT_MAX_MS ?
+		INDEX_WAIT_MAX_MS : req->timeout_ms;
+	index_notify_user_wait(user, timeout, index_rpc_wait_user_wake,
+			       r->call);
+}
+
+static void index_rpc_wait_user(struct rpc_call *call,
+				const ProtobufCMessage *m)
+{
+	const Stratus__IndexWaitUserRequest *req = (const void *)m;
+	index_rpc_start(call, m, req->user, index_rpc_wait_user_cont);
+}
+
 /* The handler table: index = method id in proto/index.proto. */
 rpc_handler_fn *const index_rpc_handlers[INDEX_RPC_N_HANDLERS] = {
 	index_rpc_list,
@@ -748,6 +791,7 @@ rpc_handler_fn *const index_rpc_handlers[INDEX_RPC_N_HANDLERS] = {
 	index_admin_cache_flush,
 	index_admin_cache_clean,
 	index_admin_rebuild,
+	index_rpc_wait_user,
 };
 const size_t index_rpc_n_handlers = N_ELEMENTS(index_rpc_handlers);
 _Static_assert(N_ELEMENTS(index_rpc_handlers) == INDEX_RPC_N_HANDLERS,

@@ -6,7 +6,7 @@
 #include "rpc.h"
 
 /* One per method of the Index service, in descriptor order. */
-#define INDEX_RPC_N_HANDLERS 18
+#define INDEX_RPC_N_HANDLERS 19
 extern rpc_handler_fn *const index_rpc_handlers[];
 extern const size_t index_rpc_n_handlers;
 

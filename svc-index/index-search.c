@@ -36,6 +36,17 @@ static const struct index_cached *index_find_cached(
 	return NULL;
 }
 
+/* THREADID (IMAP OBJECTID): the thread id svc-imap or svc-lmtp cached at
+ * APPEND or delivery; a message without one is a thread of its own,
+ * named by its GUID. */
+static bool index_threadid_is(const struct index_record *r, const char *id)
+{
+	const struct index_cached *c = index_find_cached(r, "threadid");
+	if (c != NULL && c->len > 0)
+		return c->len == strlen(id) && memcmp(c->data, id, c->len) == 0;
+	return r->guid != NULL && strcmp(r->guid, id) == 0;
+}
+
 /* Case-insensitive substring search in bytes that need not end in NUL. */
 static bool index_contains(const uint8_t *hay, size_t len, const char *needle)
 {
@@ -135,6 +146,8 @@ static enum tri index_eval(const struct index_mailbox *box,
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_GUID:
 		return r->guid != NULL && strcmp(r->guid, k->text) == 0 ?
 			T_YES : T_NO;
+	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_THREADID:
+		return index_threadid_is(r, k->text) ? T_YES : T_NO;
 	case STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER: {
 		char name[INDEX_MAX_FLAG_LEN + 8];
 		snprintf(name, sizeof(name), "hdr.%s", k->field);

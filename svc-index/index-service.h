@@ -61,6 +61,7 @@ struct index_service {
 	/* bundle encoding: chunks compressed, time spent (microseconds) */
 	uint64_t n_upload_chunks, upload_encode_us;
 	uint64_t n_evictions, n_notifications;
+	uint64_t user_changes;	/* index_notify_user_changed's counter */
 	/* fleet: generations lost to another backend, merges into theirs */
 	uint64_t n_publish_conflicts, n_merges;
 };

@@ -9,6 +9,7 @@
 #include "index-bundle.h"
 #include "index-evict.h"
 #include "index-marker.h"
+#include "index-notify.h"
 #include "buf.h"
 #include "log.h"
 #include "var-expand.h"
@@ -370,6 +371,7 @@ int index_user_commit(struct index_user *user,
 	if (user->log_size > limit)
 		(void)index_user_compact(user, 0);
 	index_bundle_changed(user);
+	index_notify_user_changed(user);
 	index_evict_check(user->svc);
 	return 0;
 }
@@ -461,6 +463,7 @@ int index_user_replace_state(struct index_user *user,
 		index_user_compact(user, 0);
 	if (file != NULL)
 		index_user_account(user, old_bytes);
+	index_notify_user_changed(user);
 	if (ret < 0) {
 		*error_r = "cannot write the local snapshot";
 		return -1;
@@ -522,6 +525,7 @@ void index_user_drop(struct index_user *user, bool delete_files)
 		(void)rmdir(user->dir);
 	}
 	index_user_clear_state(user);
+	index_notify_user_dropped(user);
 	while (user->pending != NULL) {
 		struct index_pending *pd = user->pending;
 		user->pending = pd->next;

@@ -13,6 +13,7 @@
 #include "mail-cache.h"
 #include "mail-header.h"
 #include "mail-parser.h"
+#include "mail-threadid.h"
 
 static const char *const lmtp_cached_headers[] = {
 	"from", "to", "cc", "bcc", "subject", "message-id",
@@ -70,11 +71,18 @@ int lmtp_cached_build(int fd, size_t size, struct lmtp_cached *c)
 	char *msg = lmtp_cached_read(fd, size);
 	if (msg == NULL)
 		return -1;
-	c->fields = xcalloc(MAIL_CACHED_COUNT + LMTP_N_HEADERS,
+	c->fields = xcalloc(MAIL_CACHED_COUNT + LMTP_N_HEADERS + 1,
 			    sizeof(*c->fields));
 	struct mail_part *root = mail_parse(msg, size);
 	struct mail_cached_fields cf;
 	struct buf b = BUF_INIT;
+	/* OBJECTID THREADID (lib/mail/mail-threadid.h), first so the cache
+	 * budget never leaves it out. */
+	char threadid[MAIL_THREADID_LEN + 1];
+	if (mail_threadid(msg, (size_t)root->header.physical, threadid)) {
+		buf_append_str(&b, threadid);
+		lmtp_cached_add(c, MAIL_THREADID_FIELD, &b);
+	}
 	mail_cached_fields_get(msg, size, root, &cf);
 	for (size_t i = 0; i < MAIL_CACHED_COUNT; i++) {
 		buf_reset(&b);
