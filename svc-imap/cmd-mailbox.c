@@ -17,6 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
+static void select_send_list(struct imap_client *client,
+			     const Stratus__IndexMailboxStatus *st);
+
 void imap_index_fail(struct imap_cmd *cmd, const struct rpc_reply *reply,
 		     const char *mailbox)
 {
@@ -372,6 +375,8 @@ void imap_status_format(struct imap_client *client, struct buf *out,
 			v = st->unseen;
 		else if (strcasecmp(it, "SIZE") == 0)
 			v = st->vsize;
+		else if (strcasecmp(it, "DELETED") == 0)
+			v = st->deleted;	/* RFC 9051 6.3.11 */
 		else if (strcasecmp(it, "HIGHESTMODSEQ") == 0)
 			v = st->highest_modseq;
 		buf_printf(out, "%s%s %llu", i > 0 ? " " : "", it, v);
@@ -383,7 +388,8 @@ bool imap_status_items_valid(struct imap_client *client,
 			     const struct imap_arg *items)
 {
 	static const char *const known[] = { "MESSAGES", "RECENT", "UIDNEXT",
-		"UIDVALIDITY", "UNSEEN", "SIZE", "HIGHESTMODSEQ", "MAILBOXID" };
+		"UIDVALIDITY", "UNSEEN", "SIZE", "HIGHESTMODSEQ", "MAILBOXID",
+		"DELETED" };
 	if (items->type != IMAP_ARG_LIST || items->list_count == 0)
 		return false;
 	for (size_t i = 0; i < items->list_count; i++) {
@@ -697,11 +703,36 @@ static void select_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	imap_objectid_append(&id, IMAP_MAILBOXID_PREFIX, st->guid);
 	imap_client_send(client, "* OK [MAILBOXID %s] Ok", id.data);
 	buf_free(&id);
+	if (client->imap4rev2)
+		select_send_list(client, st);
 	if (sc->qresync && sc->uidvalidity == st->uidvalidity) {
 		select_qresync(cmd);
 		return;
 	}
 	select_finish(cmd);
+}
+
+/* RFC 9051 6.3.2: under IMAP4rev2 SELECT and EXAMINE answer a LIST of
+ * the mailbox, its name as the server spells it (the client's "inbox"
+ * is INBOX) with its special-use attributes. */
+static void select_send_list(struct imap_client *client,
+			     const Stratus__IndexMailboxStatus *st)
+{
+	char sep = '/';
+	const struct imap_settings *set = &client->ctx->set;
+	for (size_t i = 0; i < set->n_namespaces; i++) {
+		if (set->namespaces[i].inbox && set->namespaces[i].sep != '\0')
+			sep = set->namespaces[i].sep;
+	}
+	struct buf out = BUF_INIT;
+	buf_append_str(&out, "* LIST (");
+	for (size_t i = 0; i < st->n_special_use; i++)
+		buf_printf(&out, "%s%s", i > 0 ? " " : "", st->special_use[i]);
+	buf_printf(&out, ") \"%s%c\" ", sep == '\\' || sep == '"' ? "\\" : "",
+		   sep);
+	imap_append_mailbox(client, &out, st->name);
+	imap_client_send(client, "%s", out.data);
+	buf_free(&out);
 }
 
 /* "(known-sequence-set known-uid-set)", both of one size (RFC 7162

@@ -189,6 +189,8 @@ void index_status_fill(const struct index_mailbox *box,
 			if (st->first_unseen_seq == 0)
 				st->first_unseen_seq = (uint32_t)i + 1;
 		}
+		if ((r->sysflags & INDEX_FLAG_DELETED) != 0)
+			st->deleted++;
 		if (r->uid >= box->first_recent_uid)
 			st->recent++;
 		st->vsize += r->vsize;

@@ -1,6 +1,6 @@
 """IMAP4rev2 (RFC 9051) beside IMAP4rev1: advertised, and ENABLE IMAP4rev2
-changes the session as the RFC says: no RECENT or [UNSEEN] in SELECT, no
-\\Recent flag, SEARCH answers ESEARCH (6.4.4's examples, RETURN () and a
+changes the session as the RFC says: no RECENT or [UNSEEN] in SELECT but
+its LIST (6.3.2's example), no \\Recent flag, STATUS DELETED (6.3.11), SEARCH answers ESEARCH (6.4.4's examples, RETURN () and a
 search with no match), mailbox names in UTF-8 both ways (the index keeps
 modified UTF-7: a rev1 session sees the same mailbox as Entw&APw-rfe).
 A rev1 session is unchanged. Python imaplib enables it too."""
@@ -66,9 +66,27 @@ class ImapRev2Test(StratusTestCase):
         lines, tagged = r.cmd(b"t2", b"ENABLE IMAP4rev2")
         self.assertEqual(lines, [b"* ENABLED IMAP4rev2"])
         self.assertTrue(tagged.startswith(b"OK"))
-        lines, _ = r.cmd(b"t3", b"SELECT INBOX")
+        lines, _ = r.cmd(b"t3", b"SELECT inbox")
         self.assertIn(b"* 4 EXISTS", lines)
         self.assertFalse(any(b"RECENT" in l or b"[UNSEEN" in l for l in lines), lines)
+        # RFC 9051 6.3.2: the mailbox's LIST, INBOX as the server names it
+        self.assertIn(b'* LIST () "/" INBOX', lines)
+        _, tagged = r.cmd(b"t3a", b"CREATE Drafts (USE (\\Drafts))")
+        self.assertTrue(tagged.startswith(b"OK"), tagged)
+        lines, _ = r.cmd(b"t3b", b"EXAMINE Drafts")
+        self.assertIn(b'* LIST (\\Drafts) "/" Drafts', lines)
+        self.assertIn(b"* OK [CLOSED] Previous mailbox closed.", lines)
+        lines, _ = r.cmd(b"t3c", b"SELECT INBOX")
+        self.assertIn(b'* LIST () "/" INBOX', lines)
+        # RFC 9051 6.3.11: STATUS DELETED
+        r.cmd(b"t3d", b"STORE 2 +FLAGS.SILENT (\\Deleted)")
+        lines, _ = r.cmd(b"t3e", b"STATUS Drafts (MESSAGES DELETED)")
+        self.assertEqual(lines, [b"* STATUS Drafts (MESSAGES 0 DELETED 0)"])
+        r.cmd(b"t3f", b"UNSELECT")
+        lines, _ = r.cmd(b"t3g", b"STATUS INBOX (DELETED SIZE)")
+        self.assertRegex(lines[0], rb"^\* STATUS INBOX \(DELETED 1 SIZE \d+\)$")
+        r.cmd(b"t3h", b"SELECT INBOX")
+        r.cmd(b"t3i", b"STORE 2 -FLAGS.SILENT (\\Deleted)")
         lines, _ = r.cmd(b"t4", b"FETCH 1:4 (FLAGS)")
         self.assertFalse(any(b"\\Recent" in l for l in lines), lines)
         # RFC 9051 6.4.4
@@ -106,6 +124,7 @@ class ImapRev2Test(StratusTestCase):
         self.assertIn(b'* LIST (\\HasNoChildren) "/" R&-D', lines)
         lines, _ = r1.cmd(b"u3", b"SELECT Entw&APw-rfe")
         self.assertIn(b"* 1 EXISTS", lines)
+        self.assertFalse(any(l.startswith(b"* LIST") for l in lines), lines)
         self.assertTrue(any(re.match(rb"\* \d+ RECENT", l) for l in lines), lines)
         lines, _ = r1.cmd(b"u4", b"SEARCH ALL")
         self.assertEqual(lines, [b"* SEARCH 1"])
