@@ -12,6 +12,7 @@
 #include "imap-binary.h"
 #include "imap-preview.h"
 #include "imap-mail.h"
+#include "imap-mail-log.h"
 #include "imap-msgset.h"
 #include "imap-objectid.h"
 #include "imap-qresync.h"
@@ -650,8 +651,9 @@ static bool fetch_set_seen(struct imap_cmd *cmd)
 		req.mode = STRATUS__INDEX_STORE_MODE__INDEX_STORE_ADD;
 		req.flags = &seen;
 		req.n_flags = 1;
-		imap_index_call(cmd, IMAP_INDEX_STORE, &req.base,
-				fetch_seen_reply);
+		/* mail_log's flag_change for the \Seen it sets */
+		imap_mail_log_index_call(cmd, IMAP_INDEX_STORE, &req.base,
+					 fetch_seen_reply);
 	}
 	free(rp);
 	free(ranges);

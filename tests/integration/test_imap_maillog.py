@@ -92,6 +92,28 @@ plugin {
         ])
         m.logout()
 
+    def test_2b_fetch_sets_seen(self):
+        """FETCH BODY[] sets \\Seen: a flag_change line, as for STORE;
+        BODY.PEEK[] and a message already seen log nothing."""
+        m = self.login()
+        m.create("Seen")
+        body = msg(7)
+        typ, data = m.append("Seen", None, None, body)
+        uid = int(re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1))
+        m.select("Seen")
+        start = self.mark()
+        m.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        m.uid("FETCH", str(uid), "(BODY[])")
+        m.uid("FETCH", str(uid), "(BODY[])")
+        size = len(body)
+        self.assertEqual(self.wait_lines(start, 1), [
+            "flag_change: box=Seen, uid=%d, msgid=<log7@example.org>, "
+            "size=%d, vsize=%d, from=Sender 7 <s7@example.org>, "
+            "subject=log test 7, flags=(\\Seen)" % (uid, size, size)])
+        time.sleep(0.3)
+        self.assertEqual(len(self.lines(start)), 1)
+        m.logout()
+
     def test_3_copy_move_close(self):
         m = self.login()
         m.create("Src")
