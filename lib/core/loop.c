@@ -53,6 +53,7 @@ struct loop {
 	struct loop_timer **heap;
 	size_t heap_len, heap_cap;
 	struct loop_deferred *defer_head, *defer_tail;
+	struct loop_deferred *defer_running;	/* rest of the batch running */
 	int sigfd;
 	struct loop_io *sig_io;
 	sigset_t sigmask;
@@ -297,14 +298,31 @@ void loop_defer(struct loop *loop, loop_defer_cb *cb, void *ctx)
 static void loop_run_deferred(struct loop *loop)
 {
 	/* Only what was queued before we started: a callback that defers
-	 * again runs on the next iteration, so I/O is never starved. */
+	 * again runs on the next iteration, so I/O is never starved. The
+	 * rest of the batch stays reachable for loop_defer_cancel(); a
+	 * nested loop_run_once() (a sync RPC) keeps and restores it. */
+	struct loop_deferred *outer = loop->defer_running;
 	struct loop_deferred *d = loop->defer_head;
 	loop->defer_head = loop->defer_tail = NULL;
 	while (d != NULL) {
-		struct loop_deferred *next = d->next;
-		d->cb(d->ctx);
+		loop->defer_running = d->next;
+		if (d->cb != NULL)
+			d->cb(d->ctx);
 		free(d);
-		d = next;
+		d = loop->defer_running;
+	}
+	loop->defer_running = outer;
+}
+
+void loop_defer_cancel(struct loop *loop, loop_defer_cb *cb, void *ctx)
+{
+	struct loop_deferred *lists[] = { loop->defer_head,
+					  loop->defer_running };
+	for (size_t i = 0; i < 2; i++) {
+		for (struct loop_deferred *d = lists[i]; d != NULL; d = d->next) {
+			if (d->cb == cb && d->ctx == ctx)
+				d->cb = NULL;
+		}
 	}
 }
 

@@ -40,6 +40,8 @@ int loop_signal_add(struct loop *loop, int signo, loop_signal_cb *cb,
 
 /* Runs cb once, from the loop, after the current callback returns. */
 void loop_defer(struct loop *loop, loop_defer_cb *cb, void *ctx);
+/* Drops every deferred cb(ctx) not yet run (ctx is going away). */
+void loop_defer_cancel(struct loop *loop, loop_defer_cb *cb, void *ctx);
 
 /* Runs until loop_stop(). Returns 0, or -1 if epoll itself failed. */
 int loop_run(struct loop *loop);

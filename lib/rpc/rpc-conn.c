@@ -15,7 +15,7 @@ struct rpc_out_chunk {
 	struct buf data;
 	size_t sent;
 	int fds[RPC_MAX_FDS_PER_FRAME];
-	size_t n_fds;		/* sent with the chunk's first byte */
+	size_t n_fds;		/* until sent (with the batch's first byte) */
 	struct rpc_out_chunk *next;
 };
 
@@ -33,9 +33,12 @@ struct rpc_conn {
 	void *ctx;
 	char *label;
 	bool closing, in_callback, free_pending;
+	bool flush_deferred;	/* rpc_conn_flush_deferred() is queued */
 };
 
 static void rpc_conn_io(struct loop_io *io, uint32_t events, void *ctx);
+static int rpc_conn_flush(struct rpc_conn *conn);
+static void rpc_conn_flush_deferred(void *ctx);
 
 struct rpc_conn *rpc_conn_new(struct loop *loop, int fd, size_t max_frame,
 			      rpc_frame_fn *on_frame, rpc_close_fn *on_close,
@@ -77,16 +80,28 @@ void rpc_conn_set_label(struct rpc_conn *conn, const char *label)
 	conn->label = xstrdup(label);
 }
 
-static void rpc_chunk_free(struct rpc_out_chunk *c)
+/* The chunk's duplicated fds, once the kernel has its own copies. */
+static void rpc_chunk_close_fds(struct rpc_out_chunk *c)
 {
 	for (size_t i = 0; i < c->n_fds; i++)
 		close(c->fds[i]);
+	c->n_fds = 0;
+}
+
+static void rpc_chunk_free(struct rpc_out_chunk *c)
+{
+	rpc_chunk_close_fds(c);
 	buf_free(&c->data);
 	free(c);
 }
 
 static void rpc_conn_destroy(struct rpc_conn *conn)
 {
+	if (conn->flush_deferred) {
+		/* What was sent last goes out as it did before batching. */
+		loop_defer_cancel(conn->loop, rpc_conn_flush_deferred, conn);
+		(void)rpc_conn_flush(conn);
+	}
 	loop_io_remove(&conn->io);
 	close(conn->fd);
 	for (size_t i = 0; i < conn->n_in_fds; i++)
@@ -126,27 +141,43 @@ static void rpc_conn_fail(struct rpc_conn *conn, const char *reason)
 		cb(conn, reason, conn->ctx);
 }
 
+/* Up to this many queued frames leave in one sendmsg(). */
+#define RPC_FLUSH_IOV 64
+
+/* Sends queued frames, as many per sendmsg() as fit: their fds together
+ * stay within one frame's RPC_MAX_FDS_PER_FRAME (what the receiver's
+ * control buffer holds); fds travel with the first byte sent, which on
+ * a stream socket is never after the frame that announces them. */
 static int rpc_conn_flush(struct rpc_conn *conn)
 {
 	while (conn->out_head != NULL) {
-		struct rpc_out_chunk *c = conn->out_head;
-		struct iovec iov = {
-			.iov_base = c->data.data + c->sent,
-			.iov_len = c->data.len - c->sent,
-		};
+		struct iovec iov[RPC_FLUSH_IOV];
+		int fds[RPC_MAX_FDS_PER_FRAME];
+		size_t n_iov = 0, n_fds = 0;
+		for (struct rpc_out_chunk *c = conn->out_head;
+		     c != NULL && n_iov < RPC_FLUSH_IOV; c = c->next) {
+			size_t cfds = c->n_fds;	/* 0 once sent */
+			if (n_fds + cfds > RPC_MAX_FDS_PER_FRAME)
+				break;
+			memcpy(fds + n_fds, c->fds, cfds * sizeof(int));
+			n_fds += cfds;
+			iov[n_iov].iov_base = c->data.data + c->sent;
+			iov[n_iov].iov_len = c->data.len - c->sent;
+			n_iov++;
+		}
 		union {
 			char buf[CMSG_SPACE(sizeof(int) * RPC_MAX_FDS_PER_FRAME)];
 			struct cmsghdr align;
 		} cbuf;
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (c->sent == 0 && c->n_fds > 0) {
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n_iov };
+		if (n_fds > 0) {
 			msg.msg_control = cbuf.buf;
-			msg.msg_controllen = CMSG_SPACE(sizeof(int) * c->n_fds);
+			msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
 			struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 			cm->cmsg_level = SOL_SOCKET;
 			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int) * c->n_fds);
-			memcpy(CMSG_DATA(cm), c->fds, sizeof(int) * c->n_fds);
+			cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+			memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
 		}
 		ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -154,17 +185,43 @@ static int rpc_conn_flush(struct rpc_conn *conn)
 				break;
 			return -1;
 		}
-		c->sent += (size_t)n;
-		if (c->sent < c->data.len)
+		/* Every fd of the batch went with the first byte, even
+		 * those of frames the kernel did not take yet. */
+		struct rpc_out_chunk *c = conn->out_head;
+		for (size_t i = 0; i < n_iov; i++, c = c->next)
+			rpc_chunk_close_fds(c);
+		size_t left = (size_t)n;
+		bool partial = false;
+		for (size_t i = 0; i < n_iov; i++) {
+			c = conn->out_head;
+			size_t rest = c->data.len - c->sent;
+			if (left < rest) {
+				c->sent += left;
+				partial = true;
+				break;
+			}
+			left -= rest;
+			conn->out_head = c->next;
+			if (conn->out_head == NULL)
+				conn->out_tail = NULL;
+			rpc_chunk_free(c);
+		}
+		if (partial)
 			break;
-		conn->out_head = c->next;
-		if (conn->out_head == NULL)
-			conn->out_tail = NULL;
-		rpc_chunk_free(c);
 	}
 	loop_io_set_events(conn->io, conn->out_head != NULL ?
 			   EPOLLIN | EPOLLOUT : EPOLLIN);
 	return 0;
+}
+
+static void rpc_conn_flush_deferred(void *ctx)
+{
+	struct rpc_conn *conn = ctx;
+	conn->flush_deferred = false;
+	if (rpc_conn_flush(conn) < 0) {
+		/* Reported by the I/O handler, which sees the error too. */
+		loop_io_set_events(conn->io, EPOLLIN | EPOLLOUT);
+	}
 }
 
 int rpc_conn_send(struct rpc_conn *conn, const Stratus__Frame *frame,
@@ -194,9 +251,11 @@ int rpc_conn_send(struct rpc_conn *conn, const Stratus__Frame *frame,
 	else
 		conn->out_head = c;
 	conn->out_tail = c;
-	if (rpc_conn_flush(conn) < 0) {
-		/* Reported by the I/O handler, which sees the error too. */
-		loop_io_set_events(conn->io, EPOLLIN | EPOLLOUT);
+	/* Frames sent in one loop turn (replies to several sessions, or
+	 * calls for them) leave together at its end. */
+	if (!conn->flush_deferred) {
+		conn->flush_deferred = true;
+		loop_defer(conn->loop, rpc_conn_flush_deferred, conn);
 	}
 	return 0;
 }

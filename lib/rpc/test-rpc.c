@@ -362,11 +362,83 @@ static void test_frame_pack_unpack(void **state)
 	buf_free(&out);
 }
 
+/* Calls made in one loop turn leave in batched sendmsg()s, replies too:
+ * 12 Puts with one fd each (more fds than one batch carries) between
+ * 12 Gets whose replies carry fds; every answer matches its call. */
+struct batch_result {
+	char got[24][64];
+};
+
+static void batch_put_cb(const struct rpc_reply *reply, void *ctx)
+{
+	char *slot = ctx;
+	assert_int_equal(reply->status, STRATUS__STATUS__STATUS_OK);
+	snprintf(slot, 64, "%s",
+		 ((Stratus__BlobPutReply *)reply->msg)->object_id);
+}
+
+static void batch_get_cb(const struct rpc_reply *reply, void *ctx)
+{
+	char *slot = ctx;
+	assert_int_equal(reply->status, STRATUS__STATUS__STATUS_OK);
+	assert_int_equal(reply->n_fds, 1);
+	ssize_t n = pread(reply->fds[0], slot, 63, 0);
+	assert_true(n > 0);
+	slot[n] = '\0';
+}
+
+static void test_batched_frames_keep_their_fds(void **state)
+{
+	(void)state;
+	struct rpc_client *c = client_new(1);
+	struct rpc_reply reply;
+	Stratus__BlobGetRequest warm = STRATUS__BLOB_GET_REQUEST__INIT;
+	warm.key = "warm";
+	assert_int_equal(rpc_client_call_sync(c, 1, &warm.base, NULL, 0, 2000,
+					      &reply), 0);
+	rpc_reply_clear(&reply);
+	struct batch_result r = { 0 };
+	char keys[24][16], bodies[12][16];
+	for (int i = 0; i < 12; i++) {
+		snprintf(keys[2 * i], 16, "p%d", i);
+		snprintf(bodies[i], 16, "body%d", i);
+		int fd = memfd_create("in", MFD_CLOEXEC);
+		assert_int_equal(write(fd, bodies[i], strlen(bodies[i])),
+				 (ssize_t)strlen(bodies[i]));
+		Stratus__BlobPutRequest put = STRATUS__BLOB_PUT_REQUEST__INIT;
+		put.key = keys[2 * i];
+		rpc_client_call(c, 0, NULL, &put.base, &fd, 1, 2000,
+				batch_put_cb, r.got[2 * i]);
+		close(fd);
+		snprintf(keys[2 * i + 1], 16, "g%d", i);
+		Stratus__BlobGetRequest get = STRATUS__BLOB_GET_REQUEST__INIT;
+		get.key = keys[2 * i + 1];
+		rpc_client_call(c, 1, NULL, &get.base, NULL, 0, 2000,
+				batch_get_cb, r.got[2 * i + 1]);
+	}
+	for (int spins = 0; spins < 200; spins++) {
+		int done = 0;
+		for (int i = 0; i < 24; i++)
+			done += r.got[i][0] != '\0';
+		if (done == 24)
+			break;
+		loop_run_once(F->loop, 50);
+	}
+	for (int i = 0; i < 12; i++) {
+		char want[40];
+		snprintf(want, sizeof(want), "p%d:body%d", i, i);
+		assert_string_equal(r.got[2 * i], want);
+		assert_string_equal(r.got[2 * i + 1], keys[2 * i + 1]);
+	}
+	rpc_client_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_pack_unpack),
 		cmocka_unit_test_setup_teardown(test_roundtrip_with_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batched_frames_keep_their_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_fd_is_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_frame_closes_only_that_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_frame_closes_connection, setup, teardown),
