@@ -23,6 +23,7 @@
 enum {
 	M_LIST, M_CREATE, M_DELETE, M_RENAME, M_SUBSCRIBE, M_STATUS, M_OPEN,
 	M_APPEND, M_STORE, M_EXPUNGE, M_COPY, M_FETCH, M_SEARCH, M_WAIT,
+	M_WAIT_USER = 18,
 };
 
 struct rpc_fixture {
@@ -242,6 +243,86 @@ static void test_wait_sees_other_session(void **state)
 	assert_int_equal(w.reply->n_expunged, 1);
 	assert_int_equal(w.reply->expunged[0], uid2);
 	stratus__index_wait_reply__free_unpacked(w.reply, NULL);
+	fixture_free(f);
+}
+
+struct wait_user_result {
+	bool done;
+	uint64_t change;
+};
+
+static void wait_user_cb(const struct rpc_reply *reply, void *ctx)
+{
+	struct wait_user_result *w = ctx;
+	w->done = true;
+	assert_int_equal(reply->status, STRATUS__STATUS__STATUS_OK);
+	w->change = ((const Stratus__IndexWaitUserReply *)reply->msg)->change;
+}
+
+static void start_wait_user(struct rpc_fixture *f, uint64_t since,
+			    struct wait_user_result *w)
+{
+	Stratus__IndexWaitUserRequest req =
+		STRATUS__INDEX_WAIT_USER_REQUEST__INIT;
+	req.user = (char *)"alice";
+	req.since_change = since;
+	req.timeout_ms = 10000;
+	memset(w, 0, sizeof(*w));
+	rpc_client_call(f->a, M_WAIT_USER, NULL, &req.base, NULL, 0, 15000,
+			wait_user_cb, w);
+	for (int i = 0; i < 20; i++)
+		loop_run_once(f->t->loop, 5);
+}
+
+/* WaitUser (NOTIFY): 0 answers at once with the counter; a parked call
+ * wakes on another session's append to any mailbox, and on a mailbox
+ * created or a subscription; an older counter answers at once. */
+static void test_wait_user(void **state)
+{
+	(void)state;
+	struct rpc_fixture *f = fixture_new();
+	struct wait_user_result w;
+	start_wait_user(f, 0, &w);
+	run_until(f, &w.done);
+	uint64_t c0 = w.change;
+	assert_true(c0 != 0);
+	start_wait_user(f, c0, &w);
+	assert_false(w.done);
+	uint64_t t0 = monotonic_ms();
+	append_one(f->b, "INBOX", NULL, "one");
+	run_until(f, &w.done);
+	assert_true(monotonic_ms() - t0 < 1000);
+	uint64_t c1 = w.change;
+	assert_true(c1 != c0);
+
+	start_wait_user(f, c1, &w);
+	assert_false(w.done);
+	Stratus__IndexMailboxCreateRequest creq =
+		STRATUS__INDEX_MAILBOX_CREATE_REQUEST__INIT;
+	creq.user = (char *)"alice";
+	creq.mailbox = (char *)"Other";
+	struct rpc_reply reply;
+	call_ok(f->b, M_CREATE, &creq.base, &reply);
+	rpc_reply_clear(&reply);
+	run_until(f, &w.done);
+	uint64_t c2 = w.change;
+	assert_true(c2 != c1);
+
+	start_wait_user(f, c2, &w);
+	assert_false(w.done);
+	Stratus__IndexSubscribeRequest sreq =
+		STRATUS__INDEX_SUBSCRIBE_REQUEST__INIT;
+	sreq.user = (char *)"alice";
+	sreq.mailbox = (char *)"Other";
+	sreq.subscribe = true;
+	call_ok(f->b, M_SUBSCRIBE, &sreq.base, &reply);
+	rpc_reply_clear(&reply);
+	run_until(f, &w.done);
+	assert_true(w.change != c2);
+
+	start_wait_user(f, c0, &w);	/* an old counter: at once */
+	run_until(f, &w.done);
+	assert_int_equal(w.change, index_user_lookup(f->t->svc, "alice")->change);
 	fixture_free(f);
 }
 
@@ -672,6 +753,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wait_sees_other_session),
 		cmocka_unit_test(test_wait_partial_history),
+		cmocka_unit_test(test_wait_user),
 		cmocka_unit_test(test_store_unchanged_since),
 		cmocka_unit_test(test_store_uid_sets),
 		cmocka_unit_test(test_mailbox_ops_and_list),
