@@ -232,6 +232,17 @@ static bool plaintext_allowed(struct auth *auth,
 	       net_list_match(auth->trusted, ip);
 }
 
+/* auth_ssl_require_client_cert = yes: every mechanism needs TLS with a
+ * client certificate that verified against ssl_ca (the protocol
+ * service's ssl_verify_client_cert asks for it), as in Dovecot. */
+static bool client_cert_ok(struct auth *auth, const Stratus__SaslRequest *sr)
+{
+	const char *proto = *sr->protocol != '\0' ? sr->protocol : NULL;
+	return sr->valid_client_cert ||
+	       !config_get_bool(auth->cfg, proto,
+				"auth_ssl_require_client_cert");
+}
+
 static bool request_valid(const Stratus__SaslRequest *sr,
 			  const Stratus__Context *ctx, const char **error_r)
 {
@@ -293,6 +304,11 @@ void auth_sasl_handle(struct rpc_call *call, const ProtobufCMessage *msg)
 		if (!plaintext_allowed(auth, sr, ctx)) {
 			sasl_fail(op, "plaintext authentication disallowed "
 				  "on non-secure connections");
+			return;
+		}
+		if (!client_cert_ok(auth, sr)) {
+			sasl_fail(op, "client didn't present a valid SSL "
+				  "certificate");
 			return;
 		}
 		s = xcalloc(1, sizeof(*s));

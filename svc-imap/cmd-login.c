@@ -7,6 +7,7 @@
 #include "rpc-versions.h"
 #include "auth.pb-c.h"
 #include "sasl-client.h"
+#include "tls-stream.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,8 @@ static void auth_send_step(struct imap_cmd *cmd, const void *resp,
 		 * forwarded client and the proxy is what svc-auth checks */
 		.remote_ip = client->peer_ip,
 		.secured = client_is_secured(client),
+		.valid_client_cert =
+			tls_stream_has_valid_client_cert(client->stream),
 	};
 	Stratus__Context c;
 	client_context(client, &c);

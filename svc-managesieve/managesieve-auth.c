@@ -268,6 +268,8 @@ static void sasl_step(struct ms_client *client, const void *resp,
 		.local_port = client->local_port,
 		.remote_ip = client->peer_ip,
 		.secured = secured(client),
+		.valid_client_cert =
+			tls_stream_has_valid_client_cert(client->stream),
 	};
 	Stratus__Context c = STRATUS__CONTEXT__INIT;
 

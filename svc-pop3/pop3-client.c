@@ -227,6 +227,7 @@ static int pop3_client_tls_layer(void *ctx, struct stream **sp)
 	if (server->tls_start == NULL || server->tls_start(server, sp) < 0)
 		return -1;
 	client->tls = true;
+	client->tls_stream = *sp;
 	return 0;
 }
 

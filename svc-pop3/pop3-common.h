@@ -124,6 +124,7 @@ struct pop3_client {
 	struct pop3_client *prev, *next;
 	struct text_conn *conn;
 	bool tls;		/* STLS done, or a pop3s connection */
+	struct stream *tls_stream;	/* then: the TLS layer, owned by conn */
 	char local_ip[64];	/* our end: same-address counts as secured */
 	int refcount;
 	bool disconnected;

@@ -5,6 +5,7 @@
  * objects are deleted from svc-blob (see pop3-update.c). */
 #include "pop3-maildrop.h"
 #include "pop3-rpc.h"
+#include "tls-stream.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,8 @@ static void pop3_rpc_sasl(struct pop3_server *server,
 		.protocol = "pop3",
 		/* TLS, loopback or our own address, as in Dovecot */
 		.secured = pop3_client_secured(client),
+		.valid_client_cert =
+			tls_stream_has_valid_client_cert(client->tls_stream),
 	};
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);

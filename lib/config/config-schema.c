@@ -93,7 +93,7 @@ const struct config_setting_def config_main_schema[] = {
 	{ "auth_verbose", BOOL, "no", TODO, "auth" },
 	{ "auth_verbose_passwords", STR, "no", TODO, "auth" },
 	{ "auth_worker_max_count", UINT, "30", TODO, "auth" },
-	{ "auth_ssl_require_client_cert", BOOL, "no", TODO, "auth" },
+	{ "auth_ssl_require_client_cert", BOOL, "no", IMPL, "auth" },
 	{ "login_trusted_networks", STR, "", TODO, "auth" },
 	{ "mail_max_userip_connections", UINT, "10", TODO, "auth" },
 	{ "disable_plaintext_auth", BOOL, "yes", TODO, "auth" },

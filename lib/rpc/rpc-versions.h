@@ -4,7 +4,7 @@
 #define STRATUS_RPC_VERSIONS_H
 
 #define AUTH_RPC_MAJOR 1
-#define AUTH_RPC_MINOR 3
+#define AUTH_RPC_MINOR 4
 #define BLOB_RPC_MAJOR 1
 #define BLOB_RPC_MINOR 2
 #define INDEX_RPC_MAJOR 2

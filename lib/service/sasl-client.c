@@ -88,6 +88,7 @@ void sasl_client_send(struct rpc_client *auth, const Stratus__Context *ctx,
 	req.local_ip = (char *)(step->local_ip != NULL ? step->local_ip : "");
 	req.local_port = step->local_port;
 	req.secured = step->secured;
+	req.valid_client_cert = step->valid_client_cert;
 	req.abort = step->abort;
 	req.remote_ip = (char *)(step->remote_ip != NULL ? step->remote_ip :
 				 "");

@@ -36,6 +36,7 @@ struct sasl_client_step {
 	unsigned int local_port;
 	const char *remote_ip;	/* the TCP peer; NULL = the Context's */
 	bool secured;		/* see sasl_client_secured() */
+	bool valid_client_cert;	/* tls_stream_has_valid_client_cert() */
 };
 
 struct sasl_client_answer {

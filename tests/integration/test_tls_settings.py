@@ -6,9 +6,10 @@ set with a CA made by the openssl command for the run (issue 19):
 - ssl_ca + ssl_verify_client_cert (ssl_require_crl left at its default,
   yes, so ssl_ca carries the CA's CRL): a client certificate of our CA
   logs in over imaps and STARTTLS (Python ssl); one from another CA and a
-  revoked one end the handshake (Python ssl, openssl s_client); no
-  certificate at all is let through (auth_ssl_require_client_cert is not
-  implemented).
+  revoked one end the handshake (Python ssl, openssl s_client); without a
+  certificate the handshake succeeds and auth_ssl_require_client_cert =
+  yes makes svc-auth refuse the login (IMAP, POP3, ManageSieve; also on
+  plaintext loopback, where disable_plaintext_auth = no would allow it).
 - ssl_dh: 3072-bit DH parameters (RFC 7919 ffdhe3072, made by openssl
   genpkey) are what a TLS 1.2 DHE client gets, where OpenSSL's own choice
   for this 2048-bit RSA key would be 2048 bits.
@@ -19,6 +20,7 @@ set with a CA made by the openssl command for the run (issue 19):
 
 import imaplib
 import os
+import poplib
 import re
 import shutil
 import socket
@@ -28,7 +30,7 @@ import tempfile
 import unittest
 
 from stratus_harness import main
-from tls_harness import TlsStratus, closed_soon, openssl
+from tls_harness import TlsStratus, closed_soon, openssl, sieve_session
 
 USER, PASS = "user1@example.com", "pass1"
 KEY_PASSWORD = "Key pass 19"
@@ -101,7 +103,8 @@ class TlsSettingsTest(unittest.TestCase):
                  f"ssl_ca = <{d}/ca+crl.pem\n"
                  "ssl_verify_client_cert = yes\n"
                  f"ssl_dh = <{d}/dh.pem\n"
-                 "verbose_ssl = yes\n")
+                 "verbose_ssl = yes\n"
+                 "auth_ssl_require_client_cert = yes\n")
         cls.stratus = TlsStratus(extra, cert_dir=d)
         cls.stratus.start()
         cls.imaps = cls.stratus.ports_tls["imaps"]
@@ -159,8 +162,37 @@ class TlsSettingsTest(unittest.TestCase):
         self.assertEqual(c.login(USER, PASS)[0], "OK")
         c.logout()
 
-    def test_no_client_certificate_is_let_through(self):
-        self.assertEqual(self.login_imaps(None), "OK")
+    def test_no_client_certificate_gets_tls_but_no_login(self):
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.imaps, ssl_context=self.ctx(None), timeout=10)
+        with self.assertRaises(imaplib.IMAP4.error):
+            c.login(USER, PASS)
+        c.logout()
+        plain = imaplib.IMAP4("127.0.0.1", self.stratus.ports["imap"], timeout=10)
+        with self.assertRaises(imaplib.IMAP4.error):
+            plain.login(USER, PASS)
+        plain.logout()
+        self.stratus.wait_log(r"client didn't present a valid SSL certificate")
+
+    def test_pop3_stls_with_and_without_a_certificate(self):
+        p = poplib.POP3("127.0.0.1", self.stratus.ports["pop3"], timeout=10)
+        p.stls(context=self.ctx("client1"))
+        p.user(USER)
+        p.pass_(PASS)
+        p.quit()
+        p = poplib.POP3("127.0.0.1", self.stratus.ports["pop3"], timeout=10)
+        p.stls(context=self.ctx(None))
+        p.user(USER)
+        with self.assertRaises(poplib.error_proto):
+            p.pass_(PASS)
+        p.quit()
+
+    def test_managesieve_with_and_without_a_certificate(self):
+        for client, ok in (("client1", True), (None, False)):
+            c = sieve_session(socket.create_connection(
+                ("127.0.0.1", self.stratus.ports["sieve"]), timeout=10))
+            c.starttls(self.ctx(client))
+            self.assertEqual(c.login().startswith(b"OK"), ok, client)
+            c.close()
 
     def test_certificate_of_another_ca_is_refused(self):
         mark = len(self.stratus.read_log())
