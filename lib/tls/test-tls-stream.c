@@ -217,6 +217,55 @@ static void test_bad_settings(void **state)
 	assert_null(tls_ctx_new(&set, &error));
 }
 
+/* ssl_key_password, ssl_dh, ssl_ca and ssl_verify_client_cert: what
+ * loads and the reason given for what does not. */
+static void test_pem_settings(void **state)
+{
+	(void)state;
+	char enc[160], cmd[512];
+	snprintf(enc, sizeof(enc), "%s/enc.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -aes256 -passout "
+		 "pass:right -out %s >/dev/null 2>&1", key, enc);
+	assert_int_equal(system(cmd), 0);
+	FILE *f = fopen(enc, "r");
+	assert_non_null(f);
+	static char enc_pem[16384];
+	enc_pem[fread(enc_pem, 1, sizeof(enc_pem) - 1, f)] = '\0';
+	fclose(f);
+	unlink(enc);
+
+	struct tls_server_settings set = {
+		.cert_pem = cert_pem, .key_pem = enc_pem,
+	};
+	const char *error = NULL;
+	assert_null(tls_ctx_new(&set, &error));
+	assert_string_equal(error, "ssl_key is encrypted: set ssl_key_password");
+	set.key_password = "wrong";
+	assert_null(tls_ctx_new(&set, &error));
+	assert_string_equal(error, "cannot decrypt ssl_key: wrong "
+			    "ssl_key_password");
+	set.key_password = "right";
+	struct tls_ctx *ctx = tls_ctx_new(&set, &error);
+	assert_non_null(ctx);
+	tls_ctx_free(&ctx);
+
+	set.dh_pem = "-----BEGIN DH PARAMETERS-----\nAAAA\n"
+		     "-----END DH PARAMETERS-----\n";
+	assert_null(tls_ctx_new(&set, &error));
+	assert_non_null(strstr(error, "cannot load ssl_dh"));
+	set.dh_pem = NULL;
+	set.verify_client_cert = true;
+	assert_null(tls_ctx_new(&set, &error));
+	assert_non_null(strstr(error, "needs ssl_ca"));
+	set.ca_pem = key_pem;	/* no certificate in it */
+	assert_null(tls_ctx_new(&set, &error));
+	assert_non_null(strstr(error, "cannot load ssl_ca"));
+	set.ca_pem = cert_pem;
+	ctx = tls_ctx_new(&set, &error);
+	assert_non_null(ctx);
+	tls_ctx_free(&ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_write_before_handshake_wants_read),
 		cmocka_unit_test(test_pending_after_partial_read),
 		cmocka_unit_test(test_bad_settings),
+		cmocka_unit_test(test_pem_settings),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
