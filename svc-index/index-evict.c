@@ -14,7 +14,8 @@
 static bool index_user_busy(const struct index_user *user)
 {
 	if (user->state != INDEX_USER_READY || user->uploading ||
-	    user->pending != NULL || user->svc->lru_head == user)
+	    user->pending != NULL || user->svc->lru_head == user ||
+	    user->user_waiters != NULL)	/* a NOTIFY session watches */
 		return true;
 	for (size_t i = 0; i < user->n_boxes; i++) {
 		if (user->boxes[i]->waiters != NULL)
