@@ -5,6 +5,7 @@
 #include "imap-objectid.h"
 #include "imap-sync.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -392,13 +393,23 @@ static void sel_wait_reply(struct imap_client *client,
 	}
 	/* The view moved (a command synced, another mailbox selected) or
 	 * moves now: this answer is for an older state. */
+	const Stratus__IndexWaitReply *r = (const void *)reply->msg;
 	if (client->cmd != NULL || client->state != IMAP_STATE_SELECTED ||
 	    client->highest_modseq != n->sel_since_modseq ||
 	    client->uidnext != n->sel_since_uidnext) {
+		/* What this Wait claimed as \Recent stays this session's
+		 * when it is still the same mailbox. */
+		for (size_t i = 0; i < r->n_appended; i++) {
+			if (r->appended[i]->recent && !client->selected_readonly &&
+			    client->state == IMAP_STATE_SELECTED &&
+			    client->selected_guid != NULL &&
+			    strcmp(client->selected_guid, n->sel_guid) == 0)
+				imap_client_claimed_recent(client,
+							   r->appended[i]->uid);
+		}
 		notify_arm(client);
 		return;
 	}
-	const Stratus__IndexWaitReply *r = (const void *)reply->msg;
 	unsigned int ev = n->selected_events;
 	bool hold = (r->n_expunged > 0 &&
 		     (n->selected_delayed ||
@@ -419,6 +430,12 @@ static void sel_wait_reply(struct imap_client *client,
 			part.n_appended = r->n_appended;
 			part.uidnext = r->uidnext;
 		}
+		for (size_t i = 0; part.n_appended == 0 &&
+		     i < r->n_appended; i++) {
+			if (r->appended[i]->recent && !client->selected_readonly)
+				imap_client_claimed_recent(client,
+							   r->appended[i]->uid);
+		}
 		if (!imap_sync_apply(client, &part))
 			return;
 		n->sel_held = true;
@@ -438,6 +455,8 @@ static void notify_arm_selected(struct imap_client *client)
 	imap_sync_wait_request(client, &req, NOTIFY_WAIT_MS);
 	n->sel_since_modseq = client->highest_modseq;
 	n->sel_since_uidnext = client->uidnext;
+	snprintf(n->sel_guid, sizeof(n->sel_guid), "%s",
+		 client->selected_guid != NULL ? client->selected_guid : "");
 	n->sel_wait_pending = true;
 	imap_rpc_call_client(client, client->ctx->index, IMAP_INDEX_WAIT,
 			     &req.base, sel_wait_reply, n->gen);

@@ -80,6 +80,7 @@ struct imap_notify {
 	bool sel_wait_pending, sel_held;
 	uint64_t sel_since_modseq;
 	uint32_t sel_since_uidnext;
+	char sel_guid[64];	/* the mailbox it waits on */
 	struct buf queued;	/* METADATA lines held during a command */
 	struct loop_timer *retry;
 	uint64_t gen;		/* replies of an older NOTIFY are dropped */

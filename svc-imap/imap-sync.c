@@ -78,6 +78,13 @@ static void recent_add(struct imap_client *client, uint32_t uid)
 	client->recent_uids[client->n_recent_uids++] = uid;
 }
 
+void imap_client_claimed_recent(struct imap_client *client, uint32_t uid)
+{
+	if (client->n_recent_uids == 0 ||
+	    client->recent_uids[client->n_recent_uids - 1] < uid)
+		recent_add(client, uid);
+}
+
 static void recent_remove(struct imap_client *client, uint32_t uid)
 {
 	size_t i = recent_pos(client, uid);

@@ -29,6 +29,10 @@ void imap_sync_ahead_clear(struct imap_cmd *cmd);
 /* Removes expunged UIDs from the view with "* n EXPUNGE" each. */
 void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
 			  size_t n);
+/* A Wait claimed uid as \Recent for this session before it is in the
+ * view (a NOTIFY watcher's answer that came too late to apply): it is
+ * \Recent once a sync brings it in. */
+void imap_client_claimed_recent(struct imap_client *client, uint32_t uid);
 /* The message is \Recent for this session. */
 bool imap_client_is_recent(const struct imap_client *client, uint32_t uid);
 /* "FLAGS (...)" */

@@ -135,13 +135,20 @@ class ImapNotifyTest(StratusTestCase):
         # the view follows: message 1 is now UID 2
         lines, _ = a.ok("FETCH 1 (UID)")
         self.assertEqual(lines, ["* 1 FETCH (UID 2)"])
+        # its own APPEND: \\Recent stays this session's (the parked
+        # Wait that claimed it answered during the command)
+        m = msg(9)
+        lines, _ = a.ok("APPEND INBOX {%d+}\r\n%s" % (len(m), m.decode()))
+        a.quiet(0.5)
+        lines, _ = a.ok("FETCH 2 (UID FLAGS)")
+        self.assertEqual(lines, ["* 2 FETCH (UID 3 FLAGS (\\Recent))"])
         # NOTIFY NONE: nothing more between commands
         a.ok("NOTIFY NONE")
         b.append("INBOX", None, None, msg(3))
         time.sleep(0.5)
         self.assertEqual(a.quiet(), [])
         lines, _ = a.ok("NOOP")
-        self.assertIn("* 2 EXISTS", lines)
+        self.assertIn("* 3 EXISTS", lines)
         b.logout()
         a.close()
 
