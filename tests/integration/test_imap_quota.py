@@ -199,8 +199,13 @@ plugin {
             with self.assertRaises(imaplib.IMAP4.error) as e:
                 m._simple_command(*cmd)
             self.assertIn("Unknown command", str(e.exception))
+        # DELETED is IMAP4rev2's own STATUS item (RFC 9051 6.3.11), so it
+        # stays; DELETED-STORAGE is RFC 9208's only.
+        typ, data = m.status("INBOX", "(DELETED)")
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0], rb"\(DELETED \d+\)")
         with self.assertRaises(imaplib.IMAP4.error):
-            m.status("INBOX", "(DELETED)")
+            m.status("INBOX", "(DELETED-STORAGE)")
         m.logout()
 
 
