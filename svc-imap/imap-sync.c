@@ -8,6 +8,7 @@
 #include "imap-sync.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -228,48 +229,45 @@ static bool imap_sync_holds_new_mail(const struct imap_cmd *cmd)
 		strcasecmp(cmd->c.name, "CHECK") != 0;
 }
 
-#define IMAP_SYNC_SLOT(TYPE, msg) (&((TYPE *)(msg))->sync)
+/* Where the sync field sits in the request and reply of each index
+ * method that carries one. */
+static const struct {
+	int method;
+	size_t req_offset, reply_offset;
+} imap_sync_slots[] = {
+#define IMAP_SYNC_SLOT(M, NAME) { M, \
+	offsetof(Stratus__Index##NAME##Request, sync), \
+	offsetof(Stratus__Index##NAME##Reply, sync) }
+	IMAP_SYNC_SLOT(IMAP_INDEX_FETCH, Fetch),
+	IMAP_SYNC_SLOT(IMAP_INDEX_STORE, Store),
+	IMAP_SYNC_SLOT(IMAP_INDEX_SEARCH, Search),
+	IMAP_SYNC_SLOT(IMAP_INDEX_EXPUNGE, Expunge),
+	IMAP_SYNC_SLOT(IMAP_INDEX_APPEND, Append),
+	IMAP_SYNC_SLOT(IMAP_INDEX_COPY, Copy),
+#undef IMAP_SYNC_SLOT
+};
+
+static void *imap_sync_slot(int method, ProtobufCMessage *msg, bool reply)
+{
+	for (size_t i = 0; i < N_ELEMENTS(imap_sync_slots); i++) {
+		if (imap_sync_slots[i].method == method)
+			return (char *)msg + (reply ?
+				imap_sync_slots[i].reply_offset :
+				imap_sync_slots[i].req_offset);
+	}
+	return NULL;
+}
 
 Stratus__IndexWaitRequest **imap_sync_request_slot(int method,
 						   ProtobufCMessage *req)
 {
-	switch (method) {
-	case IMAP_INDEX_FETCH:
-		return IMAP_SYNC_SLOT(Stratus__IndexFetchRequest, req);
-	case IMAP_INDEX_STORE:
-		return IMAP_SYNC_SLOT(Stratus__IndexStoreRequest, req);
-	case IMAP_INDEX_SEARCH:
-		return IMAP_SYNC_SLOT(Stratus__IndexSearchRequest, req);
-	case IMAP_INDEX_EXPUNGE:
-		return IMAP_SYNC_SLOT(Stratus__IndexExpungeRequest, req);
-	case IMAP_INDEX_APPEND:
-		return IMAP_SYNC_SLOT(Stratus__IndexAppendRequest, req);
-	case IMAP_INDEX_COPY:
-		return IMAP_SYNC_SLOT(Stratus__IndexCopyRequest, req);
-	default:
-		return NULL;
-	}
+	return imap_sync_slot(method, req, false);
 }
 
 Stratus__IndexWaitReply **imap_sync_reply_slot(int method,
 					       ProtobufCMessage *reply)
 {
-	switch (method) {
-	case IMAP_INDEX_FETCH:
-		return IMAP_SYNC_SLOT(Stratus__IndexFetchReply, reply);
-	case IMAP_INDEX_STORE:
-		return IMAP_SYNC_SLOT(Stratus__IndexStoreReply, reply);
-	case IMAP_INDEX_SEARCH:
-		return IMAP_SYNC_SLOT(Stratus__IndexSearchReply, reply);
-	case IMAP_INDEX_EXPUNGE:
-		return IMAP_SYNC_SLOT(Stratus__IndexExpungeReply, reply);
-	case IMAP_INDEX_APPEND:
-		return IMAP_SYNC_SLOT(Stratus__IndexAppendReply, reply);
-	case IMAP_INDEX_COPY:
-		return IMAP_SYNC_SLOT(Stratus__IndexCopyReply, reply);
-	default:
-		return NULL;
-	}
+	return imap_sync_slot(method, reply, true);
 }
 
 void imap_sync_ahead_request(struct imap_cmd *cmd,

@@ -123,18 +123,26 @@ struct index_uid_span *index_uid_spans(Stratus__IndexUidRange *const *r,
 	return s;
 }
 
+/* A range as first <= last (a reversed one swapped; last 0 = "*"). */
+static void index_range_bounds(const Stratus__IndexUidRange *r,
+			       uint32_t *first_r, uint32_t *last_r)
+{
+	*first_r = r->first;
+	*last_r = r->last;
+	if (r->last != 0 && r->last < r->first) {
+		*first_r = r->last;
+		*last_r = r->first;
+	}
+}
+
 bool index_uid_in_ranges(uint32_t uid, Stratus__IndexUidRange *const *r,
 			 size_t n, bool empty_all)
 {
 	if (n == 0)
 		return empty_all;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t first = r[i]->first, last = r[i]->last;
-		if (last != 0 && last < first) {
-			uint32_t t = first;
-			first = last;
-			last = t;
-		}
+		uint32_t first, last;
+		index_range_bounds(r[i], &first, &last);
 		if (uid >= first && (last == 0 || uid <= last))
 			return true;
 	}
@@ -152,12 +160,8 @@ void index_ranges_span(const struct index_mailbox *box,
 	}
 	uint32_t lo = UINT32_MAX, hi = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t first = r[i]->first, last = r[i]->last;
-		if (last != 0 && last < first) {
-			uint32_t t = first;
-			first = last;
-			last = t;
-		}
+		uint32_t first, last;
+		index_range_bounds(r[i], &first, &last);
 		if (first < lo)
 			lo = first;
 		if (last == 0 || last == UINT32_MAX)
