@@ -156,7 +156,7 @@ static void index_apply_flags(struct index_mailbox *box,
 		if (idx < 0)
 			continue;	/* expunged meanwhile: nothing to do */
 		struct index_record *rec = &box->recs[idx];
-		index_box_chunk_stale(box, rec->uid);
+		index_box_chunk_flags_stale(box, rec->uid);
 		rec->sysflags = (uint8_t)(r->sysflags & INDEX_FLAGS_ALL);
 		rec->keywords = r->keywords;
 		rec->modseq = r->modseq;
@@ -299,20 +299,10 @@ static int index_state_load_box(struct index_user *user,
 			box->special_use[i] = xstrdup(mb->special_use[i]);
 		box->n_special_use = mb->n_special_use;
 	}
-	box->recs = xcalloc(mb->n_records + 1, sizeof(*box->recs));
-	box->cap_recs = mb->n_records + 1;
-	uint32_t prev = 0;
-	for (size_t i = 0; i < mb->n_records; i++) {
-		const Stratus__Indexfile__Record *r = mb->records[i];
-		if (r->uid <= prev || r->uid >= mb->uidnext) {
-			*error_r = "snapshot: records out of order";
-			return -1;
-		}
-		prev = r->uid;
-		index_record_from_pb(&box->recs[box->n_recs++], r);
-		index_box_bump_modseq(box, r->modseq);
-	}
 	box->uidnext = mb->uidnext;
+	if (index_box_load_records(box, mb->records, mb->n_records, true,
+				   error_r) < 0)
+		return -1;
 	if (mb->n_expunged > INDEX_MAX_TOMBSTONES) {
 		*error_r = "snapshot: too many tombstones";
 		return -1;
@@ -320,6 +310,38 @@ static int index_state_load_box(struct index_user *user,
 	for (size_t i = 0; i < mb->n_expunged; i++)
 		index_add_tombstone(box, mb->expunged[i]->uid,
 				    mb->expunged[i]->modseq);
+	return 0;
+}
+
+int index_box_load_records(struct index_mailbox *box,
+			   Stratus__Indexfile__Record *const *recs, size_t n,
+			   bool with_cached, const char **error_r)
+{
+	if (box->n_recs + n > box->cap_recs) {
+		size_t cap = box->cap_recs * 2;
+		if (cap < box->n_recs + n + 1)
+			cap = box->n_recs + n + 1;
+		box->recs = xreallocarray(box->recs, cap, sizeof(*box->recs));
+		box->cap_recs = cap;
+	}
+	uint32_t prev = box->n_recs > 0 ? box->recs[box->n_recs - 1].uid : 0;
+	for (size_t i = 0; i < n; i++) {
+		const Stratus__Indexfile__Record *r = recs[i];
+		if (r->uid <= prev || r->uid >= box->uidnext) {
+			*error_r = "snapshot: records out of order";
+			return -1;
+		}
+		prev = r->uid;
+		struct index_record *rec = &box->recs[box->n_recs++];
+		if (with_cached) {
+			index_record_from_pb(rec, r);
+		} else {
+			Stratus__Indexfile__Record core = *r;
+			core.n_cached = 0;
+			index_record_from_pb(rec, &core);
+		}
+		index_box_bump_modseq(box, r->modseq);
+	}
 	return 0;
 }
 
@@ -363,7 +385,8 @@ static void *index_pack_alloc(struct index_pack_mem *m, size_t n, size_t size)
 /* Records [from, to) of box into mb (borrowing the record's strings). */
 static void index_pack_records(struct index_pack_mem *m,
 			       const struct index_mailbox *box, size_t from,
-			       size_t to, Stratus__Indexfile__Mailbox *mb)
+			       size_t to, bool with_cached,
+			       Stratus__Indexfile__Mailbox *mb)
 {
 	size_t n = to - from;
 	Stratus__Indexfile__Record *recs = index_pack_alloc(m, n,
@@ -374,12 +397,12 @@ static void index_pack_records(struct index_pack_mem *m,
 		const struct index_record *rec = &box->recs[from + i];
 		Stratus__Indexfile__Cached **cbuf = NULL;
 		Stratus__Indexfile__Cached *cstore = NULL;
-		if (rec->n_cached > 0) {
+		if (with_cached && rec->n_cached > 0) {
 			cbuf = index_pack_alloc(m, rec->n_cached, sizeof(*cbuf));
 			cstore = index_pack_alloc(m, rec->n_cached,
 						  sizeof(*cstore));
 		}
-		index_record_to_pb(rec, &recs[i], cbuf, cstore, true);
+		index_record_to_pb(rec, &recs[i], cbuf, cstore, with_cached);
 		mb->records[i] = &recs[i];
 	}
 }
@@ -402,7 +425,7 @@ index_pack_box(struct index_pack_mem *m, const struct index_mailbox *box,
 	mb->n_special_use = box->n_special_use;
 	mb->tombstone_floor = box->tomb_floor;
 	if (with_records)
-		index_pack_records(m, box, 0, box->n_recs, mb);
+		index_pack_records(m, box, 0, box->n_recs, true, mb);
 	Stratus__Indexfile__Tombstone *t = index_pack_alloc(m, box->n_tombs,
 							    sizeof(*t));
 	mb->expunged = index_pack_alloc(m, box->n_tombs, sizeof(*mb->expunged));
@@ -423,6 +446,36 @@ static void index_pack_mem_free(struct index_pack_mem *m)
 	free(m->ptrs);
 }
 
+/* The bundle directory: each chunk's records section, then its cached
+ * section, in the order index-bundle-cache.c writes them. */
+static void index_pack_directory(struct index_pack_mem *m,
+				 const struct index_user *user,
+				 Stratus__Indexfile__State *st)
+{
+	size_t n = 0;
+	for (size_t b = 0; b < user->n_boxes; b++)
+		n += 2 * user->boxes[b]->n_chunks;
+	Stratus__Indexfile__Section *secs = index_pack_alloc(m, n,
+							     sizeof(*secs));
+	st->sections = index_pack_alloc(m, n, sizeof(*st->sections));
+	st->n_sections = n;
+	size_t k = 0;
+	for (size_t b = 0; b < user->n_boxes; b++) {
+		const struct index_mailbox *box = user->boxes[b];
+		for (size_t i = 0; i < box->n_chunks; i++) {
+			for (int c = 0; c < 2; c++, k++) {
+				stratus__indexfile__section__init(&secs[k]);
+				secs[k].mailbox = (uint32_t)b;
+				secs[k].kind = c == 0 ?
+				    STRATUS__INDEXFILE__SECTION_KIND__SECTION_RECORDS :
+				    STRATUS__INDEXFILE__SECTION_KIND__SECTION_CACHED;
+				secs[k].chunk = box->chunks[i].key;
+				st->sections[k] = &secs[k];
+			}
+		}
+	}
+}
+
 static uint8_t *index_state_pack_records(const struct index_user *user,
 					 bool with_records, size_t *len_r)
 {
@@ -439,6 +492,8 @@ static uint8_t *index_state_pack_records(const struct index_user *user,
 	for (size_t i = 0; i < user->n_boxes; i++)
 		st.mailboxes[i] = index_pack_box(&m, user->boxes[i],
 						 with_records);
+	if (!with_records)
+		index_pack_directory(&m, user, &st);
 	size_t len = stratus__indexfile__state__get_packed_size(&st);
 	uint8_t *out = xmalloc(len + 1);
 	stratus__indexfile__state__pack(&st, out);
@@ -447,8 +502,9 @@ static uint8_t *index_state_pack_records(const struct index_user *user,
 	return out;
 }
 
-uint8_t *index_state_pack(const struct index_user *user, size_t *len_r)
+uint8_t *index_state_pack(struct index_user *user, size_t *len_r)
 {
+	index_user_cached_load_all(user);
 	return index_state_pack_records(user, true, len_r);
 }
 
@@ -457,17 +513,63 @@ uint8_t *index_state_pack_meta(const struct index_user *user, size_t *len_r)
 	return index_state_pack_records(user, false, len_r);
 }
 
+static uint8_t *index_mailbox_pack(const Stratus__Indexfile__Mailbox *mb,
+				   size_t *len_r)
+{
+	size_t len = stratus__indexfile__mailbox__get_packed_size(mb);
+	uint8_t *out = xmalloc(len + 1);
+	stratus__indexfile__mailbox__pack(mb, out);
+	*len_r = len;
+	return out;
+}
+
 uint8_t *index_box_pack_chunk(const struct index_mailbox *box, size_t from,
 			      size_t to, size_t *len_r)
 {
 	struct index_pack_mem m = { 0 };
 	Stratus__Indexfile__Mailbox mb = STRATUS__INDEXFILE__MAILBOX__INIT;
 	mb.guid = (char *)box->guid;
-	index_pack_records(&m, box, from, to, &mb);
-	size_t len = stratus__indexfile__mailbox__get_packed_size(&mb);
-	uint8_t *out = xmalloc(len + 1);
-	stratus__indexfile__mailbox__pack(&mb, out);
+	index_pack_records(&m, box, from, to, false, &mb);
+	uint8_t *out = index_mailbox_pack(&mb, len_r);
 	index_pack_mem_free(&m);
-	*len_r = len;
+	return out;
+}
+
+uint8_t *index_box_pack_chunk_cached(struct index_mailbox *box, size_t from,
+				     size_t to, size_t *len_r)
+{
+	index_box_cached_load(box, from, to);
+	struct index_pack_mem m = { 0 };
+	Stratus__Indexfile__Mailbox mb = STRATUS__INDEXFILE__MAILBOX__INIT;
+	mb.guid = box->guid;
+	size_t n = to - from;
+	Stratus__Indexfile__CachedRecord *crs = index_pack_alloc(&m, n,
+								 sizeof(*crs));
+	mb.cached_records = index_pack_alloc(&m, n,
+					     sizeof(*mb.cached_records));
+	for (size_t i = 0; i < n; i++) {
+		const struct index_record *rec = &box->recs[from + i];
+		if (rec->n_cached == 0)
+			continue;
+		Stratus__Indexfile__CachedRecord *cr =
+			&crs[mb.n_cached_records];
+		stratus__indexfile__cached_record__init(cr);
+		cr->uid = rec->uid;
+		cr->cached = index_pack_alloc(&m, rec->n_cached,
+					      sizeof(*cr->cached));
+		Stratus__Indexfile__Cached *cs = index_pack_alloc(&m,
+			rec->n_cached, sizeof(*cs));
+		for (size_t c = 0; c < rec->n_cached; c++) {
+			stratus__indexfile__cached__init(&cs[c]);
+			cs[c].name = rec->cached[c].name;
+			cs[c].value.data = rec->cached[c].data;
+			cs[c].value.len = rec->cached[c].len;
+			cr->cached[c] = &cs[c];
+		}
+		cr->n_cached = rec->n_cached;
+		mb.cached_records[mb.n_cached_records++] = cr;
+	}
+	uint8_t *out = index_mailbox_pack(&mb, len_r);
+	index_pack_mem_free(&m);
 	return out;
 }

@@ -270,6 +270,8 @@ int index_bundle_merge(struct index_user *user,
 				.log_fd = -1 };
 	if (index_state_load(&t, newer, error_r) < 0)
 		return -1;
+	/* Local records move into t with their cached fields. */
+	index_user_cached_load_all(user);
 	/* Sessions waiting in IDLE look again at the merged state. */
 	for (size_t i = 0; i < user->n_boxes; i++)
 		index_notify_changed(user->svc, user->boxes[i]);

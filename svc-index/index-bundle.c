@@ -73,7 +73,46 @@ struct index_fetch {
 	struct index_blob_op op;
 	struct index_service *svc;
 	int local;
+	uint64_t start_us;	/* of the Get: the load's phases are logged */
 };
+
+static uint64_t index_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* A downloaded bundle, loaded lazily (index-bundle-lazy.c) into t, a
+ * user struct of its own, so that a bundle that turns out unusable
+ * leaves user as it was. -1 with *error_r. */
+static int index_bundle_load_temp(struct index_user *user,
+				  struct index_user *t, const uint8_t *data,
+				  size_t len, const char **error_r)
+{
+	*t = (struct index_user){ .svc = user->svc, .name = user->name,
+				  .log_fd = -1 };
+	if (len < INDEX_MAGIC_LEN ||
+	    memcmp(data, INDEX_BUNDLE_MAGIC, INDEX_MAGIC_LEN) != 0) {
+		*error_r = "bad magic or truncated header";
+		return -1;
+	}
+	return index_state_load_file(t, data, len, error_r);
+}
+
+/* A merge needs the bundle whole, cached fields included. */
+static void index_bundle_merge_bytes(struct index_user *user,
+				     const struct log_ctx *lctx,
+				     const uint8_t *data, size_t len)
+{
+	const char *error = NULL;
+	Stratus__Indexfile__State *st = index_bundle_decode(data, len, &error);
+	if (st == NULL || index_bundle_merge(user, st, &error) < 0)
+		log_error(lctx, "index bundle merge failed (%s); keeping the "
+			  "local index", error);
+	if (st != NULL)
+		stratus__indexfile__state__free_unpacked(st, NULL);
+}
 
 static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 {
@@ -103,14 +142,18 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 	}
 	uint8_t *data;
 	size_t len;
+	uint64_t t_got = index_now_us();
 	if (index_blob_read_fd(reply->fds[0], INDEX_STATE_MAX, &data, &len) < 0) {
 		status = STRATUS__STATUS__STATUS_TEMPFAIL;
 		error = "cannot read the downloaded bundle";
 		goto done;
 	}
 	f->svc->n_downloads++;
-	Stratus__Indexfile__State *st = index_bundle_decode(data, len, &error);
-	if (st == NULL) {
+	struct index_user t;
+	uint64_t t_read = index_now_us();
+	int lret = index_bundle_load_temp(user, &t, data, len, &error);
+	uint64_t t_decoded = index_now_us();
+	if (lret < 0) {
 		free(data);
 		log_error(&lctx, "index bundle unusable (%s); keeping %s",
 			  error, f->local == 1 ? "the local index" :
@@ -120,28 +163,34 @@ static void index_fetch_done(const struct rpc_reply *reply, void *ctx)
 			goto rebuild;
 		goto done;
 	}
-	if (f->local == 1 && user->dirty && st->generation > user->generation) {
+	if (f->local == 1 && user->dirty && t.generation > user->generation) {
 		/* Local changes no bundle holds meet another backend's newer
 		 * bundle: keep both (index-bundle-merge.c). */
-		const char *merr = NULL;
-		if (index_bundle_merge(user, st, &merr) < 0)
-			log_error(&lctx, "index bundle merge failed (%s); "
-				  "keeping the local index", merr);
-	} else if (f->local != 1 || st->generation > user->generation) {
+		index_bundle_merge_bytes(user, &lctx, data, len);
+	} else if (f->local != 1 || t.generation > user->generation) {
 		const char *rerr = NULL;
 		uint64_t old = index_user_disk_bytes(user);
-		if (index_user_replace_state(user, st, data, len, &rerr) < 0) {
+		uint64_t gen = t.generation;
+		if (index_user_take_state(user, &t, data, len, &rerr) < 0) {
 			log_error(&lctx, "index bundle rejected: %s", rerr);
 			index_user_clear_state(user);
 		} else {
 			index_bundle_set_base(user);
+			/* bench/index reads the phases of a cold open here */
 			log_info(&lctx, "index loaded from bundle generation "
-				 "%llu", (unsigned long long)st->generation);
+				 "%llu (%zu bytes; ms: fetch %.1f, read %.1f, "
+				 "decode %.1f, install %.1f)",
+				 (unsigned long long)gen, len,
+				 (double)(t_got - f->start_us) / 1000.0,
+				 (double)(t_read - t_got) / 1000.0,
+				 (double)(t_decoded - t_read) / 1000.0,
+				 (double)(index_now_us() - t_decoded) /
+				 1000.0);
 		}
 		f->svc->total_bytes += index_user_disk_bytes(user);
 		f->svc->total_bytes -= old;
 	}
-	stratus__indexfile__state__free_unpacked(st, NULL);
+	index_user_clear_state(&t);
 	free(data);
 done:
 	if (status == 0 && !user->dirty)
@@ -192,6 +241,7 @@ void index_bundle_load(struct index_user *user, int local)
 	f->svc = svc;
 	f->op.user = xstrdup(user->name);
 	f->local = local;
+	f->start_us = index_now_us();
 	index_blob_op_link(svc->blob, &f->op);
 	index_bundle_get(svc, user->name, index_fetch_done, f);
 }
@@ -233,32 +283,29 @@ static void index_refresh_fetched(const struct rpc_reply *reply, void *ctx)
 		return;
 	}
 	r->svc->n_downloads++;
-	Stratus__Indexfile__State *st = index_bundle_decode(data, len, &error);
-	if (st == NULL) {
+	struct index_user t;
+	if (index_bundle_load_temp(user, &t, data, len, &error) < 0) {
 		log_error(&lctx, "index bundle unusable (%s); keeping the "
 			  "local index", error);
-	} else if (st->generation > user->generation && user->dirty) {
-		if (index_bundle_merge(user, st, &error) < 0)
-			log_error(&lctx, "index bundle merge failed (%s)",
-				  error);
-	} else if (st->generation > user->generation) {
+	} else if (t.generation > user->generation && user->dirty) {
+		index_bundle_merge_bytes(user, &lctx, data, len);
+	} else if (t.generation > user->generation) {
 		uint64_t old = index_user_disk_bytes(user);
+		uint64_t gen = t.generation;
 		/* Sessions in IDLE look again instead of seeing GONE. */
 		for (size_t i = 0; i < user->n_boxes; i++)
 			index_notify_changed(r->svc, user->boxes[i]);
-		if (index_user_replace_state(user, st, data, len, &error) < 0) {
+		if (index_user_take_state(user, &t, data, len, &error) < 0) {
 			log_error(&lctx, "index bundle rejected: %s", error);
 		} else {
 			index_bundle_set_base(user);
 			log_info(&lctx, "index refreshed from bundle "
-				 "generation %llu",
-				 (unsigned long long)st->generation);
+				 "generation %llu", (unsigned long long)gen);
 		}
 		r->svc->total_bytes += index_user_disk_bytes(user);
 		r->svc->total_bytes -= old;
 	}
-	if (st != NULL)
-		stratus__indexfile__state__free_unpacked(st, NULL);
+	index_user_clear_state(&t);
 	free(data);
 	index_refresh_end(r);
 }

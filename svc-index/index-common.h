@@ -68,13 +68,21 @@ struct index_waiter;
 #define INDEX_BUNDLE_CHUNK_SHIFT 6
 #define INDEX_BUNDLE_CHUNK_UIDS (1u << INDEX_BUNDLE_CHUNK_SHIFT)
 
-/* The compressed bundle section of one chunk, as last encoded
- * (index-bundle-cache.c); stale once a record in it changed. */
+/* The two compressed bundle sections of one chunk, as last encoded or
+ * as downloaded (index-bundle-cache.c): the records (stale once one of
+ * them changed) and their cached fields (stale once one was appended or
+ * expunged; a flag change leaves them). `lazy`: the chunk was loaded
+ * from a bundle and its records' cached fields are still only in
+ * cached_section, inflated on first use (index-bundle-lazy.c). */
 struct index_bundle_chunk {
 	uint32_t key;		/* uid >> INDEX_BUNDLE_CHUNK_SHIFT */
 	bool stale;
+	bool cached_stale;
+	bool lazy;
 	uint8_t *section;
 	size_t len;
+	uint8_t *cached_section;
+	size_t cached_len;
 };
 
 struct index_mailbox {
@@ -96,6 +104,7 @@ struct index_mailbox {
 	struct index_waiter *waiters;	/* sessions waiting for changes */
 	struct index_bundle_chunk *chunks;	/* ascending key */
 	size_t n_chunks;
+	size_t n_lazy;		/* chunks whose cached fields are not loaded */
 	/* uidnext and highest_modseq of the last bundle this state was
 	 * downloaded from or uploaded as (0 = unknown): what a merge into a
 	 * newer bundle counts as local changes (index-bundle-merge.c). */
@@ -179,6 +188,11 @@ void index_record_to_pb(const struct index_record *rec,
 			bool with_cached);
 void index_record_from_pb(struct index_record *rec,
 			  const Stratus__Indexfile__Record *pb);
+/* rec's cached fields from pb (one allocation, freed by
+ * index_record_clear). */
+void index_record_cached_from_pb(struct index_record *rec,
+				 Stratus__Indexfile__Cached *const *cached,
+				 size_t n);
 
 /* ---- index-apply.c: apply a committed transaction ---- */
 int index_apply_op(struct index_user *user, const Stratus__Indexfile__Op *op,
@@ -186,18 +200,48 @@ int index_apply_op(struct index_user *user, const Stratus__Indexfile__Op *op,
 /* Loads a decoded snapshot into an empty user. */
 int index_state_load(struct index_user *user,
 		     const Stratus__Indexfile__State *st, const char **error_r);
-/* Builds the snapshot of the user's state and packs it (malloc'd). */
-uint8_t *index_state_pack(const struct index_user *user, size_t *len_r);
-/* The same without any record (a bundle's first section), and one
- * bundle chunk: a Mailbox with box's guid and records [from, to). */
+/* Appends records (ascending UIDs above the box's last, below its
+ * uidnext) to box; without cached fields when !with_cached. */
+int index_box_load_records(struct index_mailbox *box,
+			   Stratus__Indexfile__Record *const *recs, size_t n,
+			   bool with_cached, const char **error_r);
+/* Builds the snapshot of the user's state and packs it (malloc'd); loads
+ * every cached field first. */
+uint8_t *index_state_pack(struct index_user *user, size_t *len_r);
+/* The same without any record, with the directory of box->chunks (a
+ * bundle's first section), and the two sections of one bundle chunk: a
+ * Mailbox with box's guid and records [from, to) without their cached
+ * fields, and one with their cached fields (loaded first). */
 uint8_t *index_state_pack_meta(const struct index_user *user, size_t *len_r);
 uint8_t *index_box_pack_chunk(const struct index_mailbox *box, size_t from,
 			      size_t to, size_t *len_r);
+uint8_t *index_box_pack_chunk_cached(struct index_mailbox *box, size_t from,
+				     size_t to, size_t *len_r);
 
 /* ---- index-bundle-cache.c: per-chunk bundle sections ---- */
-/* The record with this uid changed: its chunk is encoded again. */
+/* The record with this uid was appended or expunged: both sections of
+ * its chunk are encoded again; its flags changed: only the records. */
 void index_box_chunk_stale(struct index_mailbox *box, uint32_t uid);
-void index_box_chunks_free(struct index_mailbox *box);
+void index_box_chunk_flags_stale(struct index_mailbox *box, uint32_t uid);
+void index_box_chunks_free(struct index_mailbox *box);	/* with the box */
+/* The chunk of key, or NULL. */
+struct index_bundle_chunk *index_box_chunk_find(struct index_mailbox *box,
+						uint32_t key);
+
+/* ---- index-bundle-lazy.c: bundles loaded lazily ---- */
+/* Loads a whole state (a local snapshot, or a bundle of any version)
+ * into the empty user. A bundle with a directory (index-file.h) has its
+ * records loaded now and their cached fields left deflated in the
+ * mailboxes' chunk cache until first use. -1 with *error_r (the user is
+ * then empty again). */
+int index_state_load_file(struct index_user *user, const uint8_t *data,
+			  size_t len, const char **error_r);
+/* Records [from, to) of box (every record: 0, box->n_recs) have their
+ * cached fields in memory after this. A cached section that no longer
+ * decodes is logged and dropped: its records answer as uncached. */
+void index_box_cached_load(struct index_mailbox *box, size_t from,
+			   size_t to);
+void index_user_cached_load_all(struct index_user *user);
 /* Encodes the user's bundle (re-encoding only stale or new chunks) into
  * a memfd at offset 0; -1 when zlib or the memfd fails. *encoded_r:
  * the chunks compressed this time (the others came from the cache). */

@@ -216,6 +216,121 @@ static uint8_t *index_inflate(const uint8_t *in, size_t in_len,
 	return raw;
 }
 
+/* One inflate state for the process, reset per section: a lazy load
+ * inflates thousands of small sections, and inflateInit/End allocate
+ * and free the 32 KB window each time. */
+static z_stream section_is;
+static bool section_is_ready;
+
+static uint8_t *index_section_inflate_raw(const uint8_t *in, size_t in_len,
+					  uint32_t raw_len, uint32_t crc,
+					  const char **error_r)
+{
+	if (!section_is_ready) {
+		memset(&section_is, 0, sizeof(section_is));
+		if (inflateInit(&section_is) != Z_OK) {
+			*error_r = "out of memory (inflateInit)";
+			return NULL;
+		}
+		section_is_ready = true;
+	} else if (inflateReset(&section_is) != Z_OK) {
+		*error_r = "inflateReset failed";
+		return NULL;
+	}
+	uint8_t *raw = xmalloc((size_t)raw_len + 1);
+	section_is.next_in = (Bytef *)(uintptr_t)in;
+	section_is.avail_in = (uInt)in_len;
+	section_is.next_out = raw;
+	section_is.avail_out = raw_len;
+	int zret = inflate(&section_is, Z_FINISH);
+	if (zret != Z_STREAM_END || section_is.total_out != raw_len) {
+		free(raw);
+		*error_r = zret == Z_BUF_ERROR || zret == Z_OK ?
+			"bundle larger than declared or truncated" :
+			"bundle does not decompress";
+		return NULL;
+	}
+	if (index_crc(raw, raw_len) != crc) {
+		free(raw);
+		*error_r = "bundle checksum mismatch";
+		return NULL;
+	}
+	return raw;
+}
+
+uint8_t *index_section_inflate(const uint8_t *frame, size_t len,
+			       size_t *raw_len_r, const char **error_r)
+{
+	if (len < INDEX_SECTION_HDR) {
+		*error_r = "bundle truncated (section header)";
+		return NULL;
+	}
+	uint32_t raw_len = get_u32(frame);
+	uint32_t clen = get_u32(frame + 4);
+	if (clen != len - INDEX_SECTION_HDR) {
+		*error_r = "bundle truncated (section)";
+		return NULL;
+	}
+	*raw_len_r = raw_len;
+	return index_section_inflate_raw(frame + INDEX_SECTION_HDR, clen,
+					 raw_len, get_u32(frame + 8), error_r);
+}
+
+int index_bundle_frames(const uint8_t *data, size_t len,
+			struct index_section_ref **refs_r, uint32_t *n_r,
+			const char **error_r)
+{
+	uint32_t n, version;
+	uint64_t body_len;
+	*refs_r = NULL;
+	*n_r = 0;
+	if (index_header_check_version(data, len, INDEX_BUNDLE_MAGIC,
+				       INDEX_BUNDLE_VERSION, &version, &n,
+				       &body_len, error_r) < 0)
+		return -1;
+	if (version != INDEX_BUNDLE_VERSION)
+		return 0;
+	if (body_len != len - INDEX_FILE_HDR || n == 0 ||
+	    n > (len - INDEX_FILE_HDR) / INDEX_SECTION_HDR) {
+		*error_r = n == 0 ? "bundle has no sections" :
+			"bundle truncated";
+		return -1;
+	}
+	struct index_section_ref *refs = xcalloc(n, sizeof(*refs));
+	size_t pos = INDEX_FILE_HDR;
+	uint64_t total_raw = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (len - pos < INDEX_SECTION_HDR) {
+			*error_r = "bundle truncated (section header)";
+			goto fail;
+		}
+		uint32_t clen = get_u32(data + pos + 4);
+		refs[i].raw_len = get_u32(data + pos);
+		total_raw += refs[i].raw_len;
+		if (clen > len - pos - INDEX_SECTION_HDR) {
+			*error_r = "bundle truncated (section)";
+			goto fail;
+		}
+		if (total_raw > INDEX_STATE_MAX) {
+			*error_r = "declared size too large";
+			goto fail;
+		}
+		refs[i].offset = pos;
+		refs[i].len = INDEX_SECTION_HDR + (size_t)clen;
+		pos += refs[i].len;
+	}
+	if (pos != len) {
+		*error_r = "bundle has bytes after its last section";
+		goto fail;
+	}
+	*refs_r = refs;
+	*n_r = n;
+	return 1;
+fail:
+	free(refs);
+	return -1;
+}
+
 /* One deflate state for the process, reset per section: compress2's
  * deflateInit/deflateEnd allocated and freed ~256 KB for every section
  * of every bundle upload, which was most of an upload's cost for the
@@ -244,6 +359,9 @@ void index_file_deinit(void)
 	if (section_zs_level >= 0)
 		(void)deflateEnd(&section_zs);
 	section_zs_level = -1;
+	if (section_is_ready)
+		(void)inflateEnd(&section_is);
+	section_is_ready = false;
 }
 
 uint8_t *index_bundle_section(const uint8_t *raw, size_t len, int level,
@@ -309,6 +427,32 @@ index_bundle_merge_target(struct index_bundle_merger *m, const char *guid)
 	return NULL;
 }
 
+/* A cached-fields section: each entry's fields move to the record with
+ * its UID (records of a chunk come before its cached fields; an entry
+ * without its record, or for a record that has fields, is dropped). */
+static void index_bundle_merge_cached(Stratus__Indexfile__Mailbox *mb,
+				      Stratus__Indexfile__Mailbox *chunk)
+{
+	for (size_t i = 0; i < chunk->n_cached_records; i++) {
+		Stratus__Indexfile__CachedRecord *cr = chunk->cached_records[i];
+		size_t lo = 0, hi = mb->n_records;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (mb->records[mid]->uid < cr->uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == mb->n_records || mb->records[lo]->uid != cr->uid ||
+		    mb->records[lo]->n_cached > 0)
+			continue;
+		mb->records[lo]->cached = cr->cached;
+		mb->records[lo]->n_cached = cr->n_cached;
+		cr->cached = NULL;
+		cr->n_cached = 0;
+	}
+}
+
 /* Moves a record-chunk section's records to the end of its mailbox in
  * the header section's State. */
 static int index_bundle_merge(struct index_bundle_merger *m,
@@ -321,6 +465,7 @@ static int index_bundle_merge(struct index_bundle_merger *m,
 		*error_r = "bundle section for an unknown mailbox";
 		return -1;
 	}
+	index_bundle_merge_cached(mb, chunk);
 	if (chunk->n_records == 0)
 		return 0;
 	size_t need = mb->n_records + chunk->n_records;
@@ -364,7 +509,8 @@ static int index_bundle_section_decode(const uint8_t *data, size_t len,
 		*error_r = "declared size too large";
 		return -1;
 	}
-	uint8_t *raw = index_inflate(data + *pos, clen, raw_len, crc, error_r);
+	uint8_t *raw = index_section_inflate_raw(data + *pos, clen, raw_len,
+						 crc, error_r);
 	if (raw == NULL)
 		return -1;
 	*pos += clen;

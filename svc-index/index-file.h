@@ -17,6 +17,17 @@
  *       (one chunk of INDEX_BUNDLE_CHUNK_UIDS UIDs), appended to that
  *       mailbox. Sections are compressed independently so that an upload
  *       re-encodes only the chunks that changed (index-bundle-cache.c).
+ *       Since the lazy load (index-bundle-lazy.c), each chunk is two
+ *       sections, its records without their cached fields and then a
+ *       Mailbox with the same guid, no records and the cached fields in
+ *       cached_records, and the first section's State lists every
+ *       further section in `sections` (the directory), so a reader
+ *       inflates the records and leaves the cached fields, 90 % of the
+ *       bytes, until they are asked for. The version stays 2: an older
+ *       reader appends each chunk's records and skips the cached
+ *       sections (no records), losing only the cached fields (svc-imap
+ *       then reads headers from the message); a bundle without a
+ *       directory (older writers) is read whole.
  *       Version 1 (still read): "STXBNDL\n" u32le 1 u32le crc32(raw)
  *       u64le raw length, then the whole State deflated in one piece. */
 #ifndef STRATUS_INDEX_FILE_H
@@ -69,7 +80,22 @@ uint8_t *index_bundle_section(const uint8_t *raw, size_t len, int level,
 Stratus__Indexfile__State *index_local_snapshot_decode(const uint8_t *data,
 						       size_t len,
 						       const char **error_r);
-/* Frees the deflate state index_bundle_section keeps between calls. */
+/* Inflates one framed section (header included, len = its whole size)
+ * and checks its CRC (malloc'd; NULL with *error_r). */
+uint8_t *index_section_inflate(const uint8_t *frame, size_t len,
+			       size_t *raw_len_r, const char **error_r);
+/* Where each section of a version-2 bundle is, without inflating any:
+ * 1 with *refs_r (malloc'd) and *n_r, 0 for a version-1 bundle (one
+ * piece), -1 with *error_r for a bad header or framing. */
+struct index_section_ref {
+	size_t offset, len;	/* of the framed section in the bundle */
+	uint32_t raw_len;
+};
+int index_bundle_frames(const uint8_t *data, size_t len,
+			struct index_section_ref **refs_r, uint32_t *n_r,
+			const char **error_r);
+/* Frees the zlib states index_bundle_section and the section inflates
+ * keep between calls. */
 void index_file_deinit(void);
 void index_bundle_header(uint8_t *out, uint32_t n_sections,
 			 uint64_t body_len);

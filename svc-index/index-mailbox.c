@@ -335,6 +335,7 @@ static int index_rename_inbox(struct index_user *user,
 	append.keywords = inbox->keywords;
 	append.n_keywords = inbox->n_keywords;
 	size_t n = inbox->n_recs;
+	index_box_cached_load(inbox, 0, n);	/* the records move whole */
 	Stratus__Indexfile__Record *recs = xcalloc(n + 1, sizeof(*recs));
 	Stratus__Indexfile__Record **rp = xcalloc(n + 1, sizeof(*rp));
 	Stratus__Indexfile__Cached **cb = NULL;

@@ -304,8 +304,13 @@ int index_mailbox_copy(struct index_user *user, struct index_mailbox *src,
 	Stratus__Indexfile__Record *recs = xcalloc(n, sizeof(*recs));
 	Stratus__Indexfile__Record **rp = xcalloc(n, sizeof(*rp));
 	size_t n_cached = 0;
-	for (size_t i = 0; i < src->n_recs; i++)
+	for (size_t i = 0; i < src->n_recs; i++) {
+		/* copies keep the cached fields: load a lazy chunk's */
+		if (index_uid_in_ranges(src->recs[i].uid, req->uids,
+					req->n_uids, false))
+			index_box_cached_load(src, i, i + 1);
 		n_cached += src->recs[i].n_cached;
+	}
 	Stratus__Indexfile__Cached **cb = xcalloc(n_cached + 1, sizeof(*cb));
 	Stratus__Indexfile__Cached *cs = xcalloc(n_cached + 1, sizeof(*cs));
 	reply->src_uids = xcalloc(n, sizeof(uint32_t));

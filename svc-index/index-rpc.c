@@ -456,6 +456,8 @@ static void index_rpc_fetch_cont(struct index_user *user, struct index_req *r)
 					 false) ||
 		    rec->modseq <= req->changed_since)
 			continue;
+		if (req->n_fields > 0)	/* a lazily loaded chunk's fields */
+			index_box_cached_load(box, i, i + 1);
 		Stratus__IndexMessage *m = index_rpc_msg(box, rec, req);
 		size_t sz = stratus__index_message__get_packed_size(m) + 8;
 		if (budget + sz > INDEX_REPLY_BUDGET && reply.n_messages > 0) {

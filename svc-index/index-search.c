@@ -161,13 +161,31 @@ static enum tri index_eval(const struct index_mailbox *box,
 	}
 }
 
-int index_search_run(const struct index_mailbox *box,
+/* HEADER and THREADID read cached fields; the other keys do not. */
+static bool index_search_needs_cached(const Stratus__IndexSearchKey *k,
+				      unsigned int depth)
+{
+	if (depth > 64)
+		return true;
+	if (k->op == STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_HEADER ||
+	    k->op == STRATUS__INDEX_SEARCH_OP__INDEX_SEARCH_THREADID)
+		return true;
+	for (size_t i = 0; i < k->n_sub; i++) {
+		if (index_search_needs_cached(k->sub[i], depth + 1))
+			return true;
+	}
+	return false;
+}
+
+int index_search_run(struct index_mailbox *box,
 		     const Stratus__IndexSearchRequest *req,
 		     Stratus__IndexSearchReply *reply, const char **error_r)
 {
 	Stratus__IndexSearchKey all = STRATUS__INDEX_SEARCH_KEY__INIT;
 	const Stratus__IndexSearchKey *key = req->key != NULL ? req->key : &all;
 	(void)error_r;
+	if (index_search_needs_cached(key, 0))
+		index_box_cached_load(box, 0, box->n_recs);
 	reply->uids = xcalloc(box->n_recs + 1, sizeof(uint32_t));
 	reply->maybe_uids = xcalloc(box->n_recs + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < box->n_recs; i++) {

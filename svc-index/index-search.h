@@ -11,7 +11,7 @@
 
 /* Fills reply->uids / maybe_uids (free both). -1 with *error_r for a
  * malformed key. */
-int index_search_run(const struct index_mailbox *box,
+int index_search_run(struct index_mailbox *box,
 		     const Stratus__IndexSearchRequest *req,
 		     Stratus__IndexSearchReply *reply, const char **error_r);
 

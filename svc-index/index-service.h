@@ -101,6 +101,12 @@ int index_user_replace_state(struct index_user *user,
 			     const Stratus__Indexfile__State *st,
 			     const uint8_t *file, size_t flen,
 			     const char **error_r);
+/* The same with the state loaded into `from` (a user struct of its
+ * own, left empty) and file, the bundle it was loaded from, as the new
+ * snapshot. */
+int index_user_take_state(struct index_user *user, struct index_user *from,
+			  const uint8_t *file, size_t flen,
+			  const char **error_r);
 /* Creates INBOX and the auto=create|subscribe mailboxes that are missing. */
 int index_user_autocreate(struct index_user *user, const char **error_r);
 void index_user_touch(struct index_user *user);

@@ -31,11 +31,7 @@ void index_record_clear(struct index_record *rec)
 {
 	free(rec->guid);
 	free(rec->object_id);
-	for (size_t i = 0; i < rec->n_cached; i++) {
-		free(rec->cached[i].name);
-		free(rec->cached[i].data);
-	}
-	free(rec->cached);
+	free(rec->cached);	/* names and values live in the same block */
 	memset(rec, 0, sizeof(*rec));
 }
 
@@ -247,17 +243,35 @@ void index_record_from_pb(struct index_record *rec,
 	rec->save_date = pb->save_date;
 	rec->psize = pb->psize;
 	rec->vsize = pb->vsize;
-	if (pb->n_cached == 0)
+	index_record_cached_from_pb(rec, pb->cached, pb->n_cached);
+}
+
+void index_record_cached_from_pb(struct index_record *rec,
+				 Stratus__Indexfile__Cached *const *cached,
+				 size_t n)
+{
+	if (n == 0)
 		return;
-	rec->cached = xcalloc(pb->n_cached, sizeof(*rec->cached));
-	rec->n_cached = pb->n_cached;
-	for (size_t i = 0; i < pb->n_cached; i++) {
-		rec->cached[i].name = xstrdup(pb->cached[i]->name);
-		rec->cached[i].len = pb->cached[i]->value.len;
-		rec->cached[i].data = xmalloc(rec->cached[i].len + 1);
-		if (rec->cached[i].len > 0)
-			memcpy(rec->cached[i].data, pb->cached[i]->value.data,
-			       rec->cached[i].len);
-		rec->cached[i].data[rec->cached[i].len] = '\0';
+	/* One block: the array, then each name and value NUL-terminated,
+	 * so a record's cached fields cost one malloc and one free. */
+	size_t total = n * sizeof(*rec->cached);
+	for (size_t i = 0; i < n; i++)
+		total += strlen(cached[i]->name) + 1 + cached[i]->value.len + 1;
+	uint8_t *block = xmalloc(total);
+	struct index_cached *fields = (struct index_cached *)(void *)block;
+	uint8_t *p = block + n * sizeof(*rec->cached);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(cached[i]->name) + 1;
+		memcpy(p, cached[i]->name, nl);
+		fields[i].name = (char *)p;
+		p += nl;
+		fields[i].len = cached[i]->value.len;
+		fields[i].data = p;
+		if (fields[i].len > 0)
+			memcpy(p, cached[i]->value.data, fields[i].len);
+		p[fields[i].len] = '\0';
+		p += fields[i].len + 1;
 	}
+	rec->cached = fields;
+	rec->n_cached = n;
 }

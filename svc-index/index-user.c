@@ -218,14 +218,9 @@ int index_user_load_local(struct index_user *user)
 	if (have_snap < 0)
 		goto corrupt;
 	if (have_snap > 0) {
-		Stratus__Indexfile__State *st =
-			index_local_snapshot_decode(data, len, &error);
+		int r = index_state_load_file(user, data, len, &error);
 		free(data);
 		data = NULL;
-		if (st == NULL)
-			goto corrupt;
-		int r = index_state_load(user, st, &error);
-		stratus__indexfile__state__free_unpacked(st, NULL);
 		if (r < 0)
 			goto corrupt;
 		user->snap_size = len;
@@ -435,7 +430,7 @@ int index_user_compact(struct index_user *user, int crash_point)
 {
 	size_t slen, flen;
 	uint64_t old_bytes = index_user_disk_bytes(user);
-	uint8_t *state = index_state_pack(user, &slen);
+	uint8_t *state = index_state_pack(user, &slen);	/* loads all */
 	uint8_t *file = index_snapshot_encode(state, slen, &flen);
 	free(state);
 	int ret = index_user_install_snapshot(user, file, flen, crash_point);
@@ -463,6 +458,33 @@ int index_user_replace_state(struct index_user *user,
 		index_user_compact(user, 0);
 	if (file != NULL)
 		index_user_account(user, old_bytes);
+	index_notify_user_changed(user);
+	if (ret < 0) {
+		*error_r = "cannot write the local snapshot";
+		return -1;
+	}
+	return 0;
+}
+
+int index_user_take_state(struct index_user *user, struct index_user *from,
+			  const uint8_t *file, size_t flen,
+			  const char **error_r)
+{
+	index_user_clear_state(user);
+	user->boxes = from->boxes;
+	user->n_boxes = from->n_boxes;
+	user->subs = from->subs;
+	user->n_subs = from->n_subs;
+	user->last_uidvalidity = from->last_uidvalidity;
+	user->seq = from->seq;
+	user->generation = from->generation;
+	from->boxes = NULL;
+	from->n_boxes = 0;
+	from->subs = NULL;
+	from->n_subs = 0;
+	uint64_t old_bytes = index_user_disk_bytes(user);
+	int ret = index_user_install_snapshot(user, file, flen, 0);
+	index_user_account(user, old_bytes);
 	index_notify_user_changed(user);
 	if (ret < 0) {
 		*error_r = "cannot write the local snapshot";

@@ -13,10 +13,12 @@
  *       N Store calls of one random UID each (+FLAGS/-FLAGS \Seen or
  *       \Flagged, as IMAP clients do), K in flight. The UID list comes
  *       from a MailboxOpen made before the clock starts.
- *   open [--runs R] [--expect N]
+ *   open [--runs R] [--expect N] [--fetch F]
  *       R times MailboxOpen (EXAMINE: every UID) then MailboxStatus,
  *       one after the other; prints each run. --expect checks the
- *       message count.
+ *       message count. --fetch: then a Fetch of the last F messages'
+ *       envelopes, timed apart (fetch_ms; after a cold open it loads
+ *       their cached fields), each checked to have one.
  *
  * Every reply is checked; any error makes the exit status 1. Output on
  * stdout, one "summary key=value..." line per measurement. */
@@ -40,7 +42,7 @@
 
 struct ib_opts {
 	const char *socket_path, *user, *mailbox, *mode;
-	unsigned int count, batch, inflight, runs, first;
+	unsigned int count, batch, inflight, runs, first, fetch;
 	uint64_t expect, seed;
 };
 
@@ -48,7 +50,7 @@ struct ib_bench {
 	struct ib_opts o;
 	struct loop *loop;
 	struct rpc_client *client;
-	int m_append, m_store, m_open, m_status;
+	int m_append, m_store, m_open, m_status, m_fetch;
 	unsigned int started, finished, errors, records;
 	uint32_t *uids;		/* store: the mailbox's UIDs */
 	size_t n_uids;
@@ -217,6 +219,45 @@ static int ib_open(struct ib_bench *ib, uint64_t *messages_r)
 	return 0;
 }
 
+/* The envelopes of the last o.fetch UIDs, each checked present. */
+static int ib_fetch_last(struct ib_bench *ib)
+{
+	if (ib->n_uids == 0)
+		return 0;
+	size_t n = ib->o.fetch < ib->n_uids ? ib->o.fetch : ib->n_uids;
+	Stratus__IndexUidRange range = STRATUS__INDEX_UID_RANGE__INIT;
+	Stratus__IndexUidRange *rp = &range;
+	range.first = ib->uids[ib->n_uids - n];
+	range.last = ib->uids[ib->n_uids - 1];
+	char *fields[] = { (char *)"envelope" };
+	Stratus__IndexFetchRequest req = STRATUS__INDEX_FETCH_REQUEST__INIT;
+	req.user = (char *)ib->o.user;
+	req.mailbox = (char *)ib->o.mailbox;
+	req.uids = &rp;
+	req.n_uids = 1;
+	req.fields = fields;
+	req.n_fields = 1;
+	struct rpc_reply reply;
+	if (rpc_client_call_sync(ib->client, (uint32_t)ib->m_fetch, &req.base,
+				 NULL, 0, IB_TIMEOUT_MS, &reply) < 0) {
+		ib_error(ib, "fetch", &reply);
+		rpc_reply_clear(&reply);
+		return -1;
+	}
+	const Stratus__IndexFetchReply *r = (const void *)reply.msg;
+	int ret = r->n_messages == n ? 0 : -1;
+	for (size_t i = 0; i < r->n_messages && ret == 0; i++) {
+		if (r->messages[i]->n_cached != 1 ||
+		    r->messages[i]->cached[0]->value.len == 0)
+			ret = -1;
+	}
+	if (ret < 0)
+		fprintf(stderr, "fetch: %zu messages, expected %zu, each with "
+			"an envelope\n", r->n_messages, n);
+	rpc_reply_clear(&reply);
+	return ret;
+}
+
 static int ib_run_open(struct ib_bench *ib)
 {
 	for (unsigned int run = 1; run <= ib->o.runs; run++) {
@@ -231,9 +272,17 @@ static int ib_run_open(struct ib_bench *ib)
 				(unsigned long long)ib->o.expect);
 			return 1;
 		}
+		double tf = 0;
+		if (ib->o.fetch > 0) {
+			double t1 = now_s();
+			if (ib_fetch_last(ib) < 0)
+				return 1;
+			tf = now_s() - t1;
+		}
 		printf("summary mode=open run=%u messages=%llu uids=%zu "
-		       "ms=%.2f\n", run, (unsigned long long)messages,
-		       ib->n_uids, t * 1000);
+		       "ms=%.2f fetch_ms=%.2f\n", run,
+		       (unsigned long long)messages, ib->n_uids, t * 1000,
+		       tf * 1000);
 	}
 	return 0;
 }
@@ -265,7 +314,8 @@ static void ib_usage(void)
 {
 	fprintf(stderr, "usage: index-bench --socket PATH --user U --mailbox M "
 		"append|store|open [--count N] [--batch B] [--inflight K] "
-		"[--first SEQ] [--runs R] [--expect N] [--seed S]\n");
+		"[--first SEQ] [--runs R] [--expect N] [--seed S] "
+		"[--fetch F]\n");
 	exit(2);
 }
 
@@ -286,7 +336,7 @@ static void ib_parse(int argc, char **argv, struct ib_opts *o)
 		{ "batch", 1, NULL, 'b' }, { "inflight", 1, NULL, 'k' },
 		{ "first", 1, NULL, 'f' }, { "runs", 1, NULL, 'r' },
 		{ "expect", 1, NULL, 'e' }, { "seed", 1, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
+		{ "fetch", 1, NULL, 'F' }, { NULL, 0, NULL, 0 },
 	};
 	*o = (struct ib_opts){ .mailbox = "INBOX", .count = 1000, .batch = 1,
 			       .inflight = 16, .runs = 1, .seed = 1 };
@@ -303,6 +353,7 @@ static void ib_parse(int argc, char **argv, struct ib_opts *o)
 		case 'r': o->runs = ib_uint(optarg, 100); break;
 		case 'e': o->expect = ib_uint(optarg, IB_MAX_COUNT); break;
 		case 'S': o->seed = ib_uint(optarg, 1000000); break;
+		case 'F': o->fetch = ib_uint(optarg, 1000); break;
 		default: ib_usage();
 		}
 	}
@@ -329,8 +380,9 @@ int main(int argc, char **argv)
 	ib.m_store = rpc_method_index(d, "Store");
 	ib.m_open = rpc_method_index(d, "MailboxOpen");
 	ib.m_status = rpc_method_index(d, "MailboxStatus");
+	ib.m_fetch = rpc_method_index(d, "Fetch");
 	if (ib.m_append < 0 || ib.m_store < 0 || ib.m_open < 0 ||
-	    ib.m_status < 0) {
+	    ib.m_status < 0 || ib.m_fetch < 0) {
 		fprintf(stderr, "index.proto lacks a method\n");
 		return 1;
 	}

@@ -39,6 +39,19 @@ def main():
     w("| open + status, %d messages, cold (local cache deleted; bundle "
       "fetched from object storage, inflated, loaded) | %.1f ms | %s |" % (
           total, med("open_cold"), spread("open_cold", "%.1f")))
+    if "fetch_cold" in rows:
+        w("| then Fetch of the last 10 messages' envelopes (after the cold "
+          "open: their cached fields are loaded now) | %.2f ms | %s |" % (
+              med("fetch_cold"), spread("fetch_cold", "%.2f")))
+    for phase, what in (("fetch", "Get through svc-blob until its reply"),
+                        ("read", "the bundle from svc-blob's fd"),
+                        ("decode", "inflate, unpack and load"),
+                        ("install", "the bundle written as the local "
+                         "snapshot")):
+        if "cold_" + phase in rows:
+            w("| cold open phase %s (%s, svc-index's log) | %.1f ms | %s |"
+              % (phase, what, med("cold_" + phase),
+                 spread("cold_" + phase, "%.1f")))
     w("| append records/s (single-message Append calls, %s in flight, "
       "mailbox at %s..%d) | %.0f | %s |" % (
           p["inflight"], p["fill"], total, med("append"),

@@ -18,6 +18,8 @@
 # stopped by PID on exit; every wait is bounded.
 #   INDEXBENCH_BUILD   meson build folder (default: build). Use a build
 #                      without sanitizers for figures worth quoting.
+#   INDEXBENCH_CLIENT  index-bench binary (default: BUILD's), e.g. this
+#                      tree's against an older commit's build for an A/B.
 #   INDEXBENCH_KEEP=1  keep the temp folder.
 #   INDEXBENCH_PERF=F  record svc-index with perf (cpu-clock, call graphs)
 #                      during the cold opens into the file F.
@@ -41,7 +43,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/bench/index
 BUILD=$(cd "${INDEXBENCH_BUILD:-$ROOT/build}" && pwd)
 CTL=$BUILD/svc-ctl/stratusctl
-IB=$BUILD/bench/index/index-bench
+IB=${INDEXBENCH_CLIENT:-$BUILD/bench/index/index-bench}
 for f in "$CTL" "$IB" "$BUILD/svc-index/stratus-index"; do
 	[ -x "$f" ] || { echo "missing $f (build first)" >&2; exit 1; }
 done
@@ -149,12 +151,24 @@ for run in $(seq 1 "$RUNS"); do
 	"$CTL" -c "$W/stratus.conf" metacache clean "$USER_NAME" >/dev/null
 	[ -z "$(find "$W/home" -type f 2>/dev/null | head -1)" ] ||
 		{ echo "metacache clean left files in $W/home" >&2; exit 1; }
-	out=$(ib open --runs 1 --expect "$TOTAL")
+	out=$(ib open --runs 1 --expect "$TOTAL" --fetch 10)
 	row open_cold "$run" "$(echo "$out" | field ms)"
+	row fetch_cold "$run" "$(echo "$out" | field fetch_ms)"
 done
 if [ -n "$PERF_PID" ]; then
 	kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
 fi
+# The phases of each cold open as svc-index logs them (commits before
+# the lazy load log none: the rows are then left out).
+run=0
+while read -r line; do
+	run=$((run + 1))
+	for phase in fetch read decode install; do
+		row "cold_$phase" "$run" "$(echo "$line" |
+			sed -n "s/.*[ (]$phase \([0-9.]*\).*/\1/p")"
+	done
+done < <(grep -o 'index loaded from bundle generation .*' "$W/stratus.log" |
+	tail -n "$RUNS")
 BUNDLE=$(find "$W/objects" -name index.bundle | head -1)
 BUNDLE_BYTES=$(stat -c %s "$BUNDLE")
 # version 2 (svc-index/index-file.h): "STXBNDL\n" u32le version
