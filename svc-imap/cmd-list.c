@@ -1,11 +1,17 @@
 /* LIST and LSUB (RFC 3501 6.3.8-9) with LIST-EXTENDED (RFC 5258):
  * selection options SUBSCRIBED, REMOTE, RECURSIVEMATCH and SPECIAL-USE
  * (RFC 6154), return options SUBSCRIBED, CHILDREN, SPECIAL-USE and STATUS
- * (LIST-STATUS, RFC 5819), several patterns at once. svc-index matches
+ * (LIST-STATUS, RFC 5819) and METADATA (LIST-METADATA, RFC 9590: the
+ * user's annotation object is read from svc-blob before the index is
+ * asked, and each listed mailbox that exists gets GETMETADATA's METADATA
+ * response after its LIST), several patterns at once. svc-index matches
  * the patterns and knows children and subscriptions; RECURSIVEMATCH needs
  * every subscription to find the matching parents, so it asks for all of
  * them and matches here. */
 #include "imap-index.h"
+#include "imap-mail.h"
+#include "imap-metadata.h"
+#include "blob.pb-c.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +28,13 @@ struct list_ctx {
 	char **patterns;
 	size_t n_patterns;
 	char sep;
+	/* RETURN (METADATA (...)) */
+	char (*md_names)[IMAP_METADATA_MAX_NAME + 1];
+	size_t n_md_names;
+	uint64_t md_maxsize;	/* 0 = no MAXSIZE */
+	int md_depth;
+	size_t md_longest;	/* LONGENTRIES */
+	struct imap_md md;
 };
 
 /* Name against one LIST pattern: '*' matches anything, '%' anything but
@@ -66,7 +79,7 @@ static bool list_matches(const struct list_ctx *l, const char *name)
 	return false;
 }
 
-static void list_send(struct imap_cmd *cmd, const struct list_ctx *l,
+static void list_send(struct imap_cmd *cmd, struct list_ctx *l,
 		      const Stratus__IndexListEntry *e, bool childinfo)
 {
 	const struct imap_settings *set = &cmd->client->ctx->set;
@@ -105,6 +118,18 @@ static void list_send(struct imap_cmd *cmd, const struct list_ctx *l,
 				   e->status);
 		imap_client_send(cmd->client, "%s", out.data);
 	}
+	if (l->md_names != NULL && !e->nonexistent && e->guid != NULL &&
+	    e->guid[0] != '\0') {
+		buf_reset(&out);
+		size_t longest = imap_md_format_response(cmd->client, &out,
+			e->name, &l->md, e->guid,
+			(const char (*)[IMAP_METADATA_MAX_NAME + 1])l->md_names,
+			l->n_md_names, l->md_depth, l->md_maxsize);
+		if (out.len > 0)
+			imap_client_send_raw(cmd->client, out.data, out.len);
+		if (longest > l->md_longest)
+			l->md_longest = longest;
+	}
 	buf_free(&attrs);
 	buf_free(&out);
 }
@@ -138,7 +163,7 @@ static bool entry_listed(const Stratus__IndexListReply *r, size_t upto,
 /* (SUBSCRIBED RECURSIVEMATCH): every subscription came back; the
  * matching ones are listed, and the matching parents of the others get
  * CHILDINFO (RFC 5258 3.5). */
-static void list_recursive(struct imap_cmd *cmd, const struct list_ctx *l,
+static void list_recursive(struct imap_cmd *cmd, struct list_ctx *l,
 			   const Stratus__IndexListReply *r)
 {
 	char **done = NULL;
@@ -196,7 +221,12 @@ static void list_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 			list_send(cmd, l, e, false);
 		}
 	}
-	imap_cmd_reply(cmd, "OK", "%s completed.", l->lsub ? "Lsub" : "List");
+	if (l->md_longest > 0)
+		imap_cmd_reply(cmd, "OK", "[METADATA LONGENTRIES %zu] List "
+			       "completed.", l->md_longest);
+	else
+		imap_cmd_reply(cmd, "OK", "%s completed.",
+			       l->lsub ? "Lsub" : "List");
 	imap_cmd_done(cmd);
 }
 
@@ -223,6 +253,59 @@ static bool list_selection(struct list_ctx *l, const struct imap_arg *opts)
 	return true;
 }
 
+/* One element of METADATA's list: an entry name, a MAXSIZE (or DEPTH,
+ * as GETMETADATA) option with its value, or a parenthesised list of
+ * either (GETMETADATA's option and entry lists). Returns how many
+ * elements it took, 0 when invalid. */
+static size_t list_md_item(struct list_ctx *l, const struct imap_arg *a,
+			   size_t left, size_t *n_names)
+{
+	if (a->type == IMAP_ARG_LIST) {
+		for (size_t i = 0; i < a->list_count;) {
+			size_t used = list_md_item(l, &a->list[i],
+				a->list_count - i, n_names);
+			if (used == 0 || a->list[i].type == IMAP_ARG_LIST)
+				return 0;	/* no deeper nesting */
+			i += used;
+		}
+		return 1;
+	}
+	if (!imap_arg_is_astring(a))
+		return 0;
+	if (a->len > 0 && a->str[0] == '/') {
+		if (*n_names >= IMAP_METADATA_MAX_ENTRIES ||
+		    !imap_md_get_name(a->str, a->len, l->md_names[*n_names]))
+			return 0;
+		(*n_names)++;
+		return 1;
+	}
+	if (a->type != IMAP_ARG_ATOM ||
+	    imap_md_option(a, left > 1 ? &a[1] : NULL, &l->md_maxsize,
+			   &l->md_depth) != NULL)
+		return 0;
+	return 2;
+}
+
+/* "METADATA (/shared/comment /private/comment MAXSIZE 100)" */
+static bool list_return_metadata(struct imap_cmd *cmd, struct list_ctx *l,
+				 const struct imap_arg *list)
+{
+	if (list->type != IMAP_ARG_LIST || l->md_names != NULL)
+		return false;
+	l->md_names = imap_pool_alloc(&cmd->pool, IMAP_METADATA_MAX_ENTRIES *
+				      sizeof(*l->md_names));
+	size_t n = 0;
+	for (size_t i = 0; i < list->list_count;) {
+		size_t used = list_md_item(l, &list->list[i],
+					   list->list_count - i, &n);
+		if (used == 0)
+			return false;
+		i += used;
+	}
+	l->n_md_names = n;
+	return n > 0;
+}
+
 /* Return options: "RETURN (SUBSCRIBED CHILDREN STATUS (MESSAGES))". */
 static bool list_return(struct imap_cmd *cmd, struct list_ctx *l,
 			const struct imap_arg *opts)
@@ -237,6 +320,11 @@ static bool list_return(struct imap_cmd *cmd, struct list_ctx *l,
 			   i + 1 < opts->list_count &&
 			   imap_status_items_valid(cmd->client, &o[1])) {
 			l->status_items = &o[1];
+			i++;
+		} else if (imap_arg_atom_equals(o, "METADATA")) {
+			if (i + 1 >= opts->list_count ||
+			    !list_return_metadata(cmd, l, &o[1]))
+				return false;
 			i++;
 		} else if (!imap_arg_atom_equals(o, "CHILDREN")) {
 			return false;
@@ -293,6 +381,49 @@ static bool list_parse(struct imap_cmd *cmd, struct list_ctx *l)
 		a[3].type == IMAP_ARG_LIST && list_return(cmd, l, &a[3]);
 }
 
+static void list_index_call(struct imap_cmd *cmd);
+
+static void list_ctx_free(void *p)
+{
+	struct list_ctx *l = p;	/* in the command's pool */
+	imap_md_free(&l->md);
+}
+
+/* The user's annotations (cmd-metadata.c's object); none yet is none. */
+static void list_md_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
+{
+	struct list_ctx *l = cmd->ctx;
+	if (reply->status == STRATUS__STATUS__STATUS_OK && reply->n_fds >= 1) {
+		struct imap_mail_map map;
+		if (imap_mail_map(reply->fds[0], &map) < 0) {
+			log_error(&cmd->client->log, "LIST: mmap failed: %m");
+			imap_cmd_reply(cmd, "NO", "[SERVERBUG] Internal error");
+			imap_cmd_done(cmd);
+			return;
+		}
+		if (imap_md_parse(&l->md, map.data, map.size) < 0)
+			log_error(&cmd->client->log, "LIST: the stored "
+				  "annotations are damaged; the readable "
+				  "part is used");
+		imap_mail_unmap(&map);
+	} else if (reply->status != STRATUS__STATUS__STATUS_NOT_FOUND) {
+		imap_rpc_fail(cmd, "blob Get", reply);
+		return;
+	}
+	list_index_call(cmd);
+}
+
+static void list_md_load(struct imap_cmd *cmd)
+{
+	struct imap_ctx *ctx = cmd->client->ctx;
+	Stratus__BlobGetRequest req = STRATUS__BLOB_GET_REQUEST__INIT;
+	req.chain = STRATUS__BLOB_CHAIN__CHAIN_INDEX;
+	req.user = cmd->client->user;
+	req.key = (char *)IMAP_METADATA_KEY;
+	imap_rpc_call(cmd, ctx->blob, ctx->methods.blob_get, &req.base, NULL, 0,
+		      list_md_reply);
+}
+
 bool cmd_list(struct imap_cmd *cmd)
 {
 	struct imap_client *client = cmd->client;
@@ -312,6 +443,19 @@ bool cmd_list(struct imap_cmd *cmd)
 		return true;
 	}
 	cmd->ctx = l;
+	if (l->md_names != NULL) {
+		cmd->ctx_free = list_ctx_free;
+		list_md_load(cmd);
+		return false;
+	}
+	list_index_call(cmd);
+	return false;
+}
+
+static void list_index_call(struct imap_cmd *cmd)
+{
+	struct imap_client *client = cmd->client;
+	struct list_ctx *l = cmd->ctx;
 	char *all = (char *)"*";
 	Stratus__IndexListRequest req = STRATUS__INDEX_LIST_REQUEST__INIT;
 	req.user = client->user;
@@ -321,5 +465,4 @@ bool cmd_list(struct imap_cmd *cmd)
 	req.special_use_only = l->sel_special;
 	req.with_status = l->status_items != NULL;
 	imap_index_call(cmd, IMAP_INDEX_LIST, &req.base, list_reply);
-	return false;
 }

@@ -210,28 +210,30 @@ static void md_entry_out(struct buf *out, bool *first, const char *name,
 		md_append_value(out, e);
 }
 
-static void md_get_finish(struct imap_cmd *cmd)
+size_t imap_md_format_response(struct imap_client *client, struct buf *out,
+			       const char *mailbox, struct imap_md *md,
+			       const char *scope, const char (*names)[IMAP_METADATA_MAX_NAME + 1],
+			       size_t n_names, int depth, uint64_t maxsize)
 {
-	struct md_ctx *m = cmd->ctx;
 	struct buf list = BUF_INIT;
 	bool first = true;
 	size_t longest = 0;
-	for (size_t i = 0; i < m->n_names; i++) {
-		const char *want = m->names[i];
-		struct imap_md_entry *e = imap_md_find(&m->md, m->scope, want);
-		if (e != NULL && m->maxsize != 0 && e->value_len > m->maxsize) {
+	for (size_t i = 0; i < n_names; i++) {
+		const char *want = names[i];
+		struct imap_md_entry *e = imap_md_find(md, scope, want);
+		if (e != NULL && maxsize != 0 && e->value_len > maxsize) {
 			if (e->value_len > longest)
 				longest = e->value_len;
-		} else if (e != NULL || m->depth == 0) {
+		} else if (e != NULL || depth == 0) {
 			/* A requested entry without a value is NIL. */
 			md_entry_out(&list, &first, want, e);
 		}
-		for (size_t k = 0; k < m->md.n; k++) {
-			struct imap_md_entry *c = &m->md.entries[k];
-			if (strcmp(c->scope, m->scope) != 0 ||
-			    !imap_md_is_child(c->name, want, m->depth))
+		for (size_t k = 0; k < md->n; k++) {
+			struct imap_md_entry *c = &md->entries[k];
+			if (strcmp(c->scope, scope) != 0 ||
+			    !imap_md_is_child(c->name, want, depth))
 				continue;
-			if (m->maxsize != 0 && c->value_len > m->maxsize) {
+			if (maxsize != 0 && c->value_len > maxsize) {
 				if (c->value_len > longest)
 					longest = c->value_len;
 				continue;
@@ -240,20 +242,30 @@ static void md_get_finish(struct imap_cmd *cmd)
 		}
 	}
 	if (!first) {
-		struct buf out = BUF_INIT;
-		buf_append_str(&out, "* METADATA ");
-		if (m->mailbox == NULL)
-			buf_append_str(&out, "\"\"");
+		buf_append_str(out, "* METADATA ");
+		if (mailbox == NULL)
+			buf_append_str(out, "\"\"");
 		else
-			md_append_mailbox(cmd->client, &out, m->mailbox);
+			md_append_mailbox(client, out, mailbox);
 		/* list is bytes: a literal8 value may hold NULs */
-		buf_append_str(&out, " (");
-		buf_append(&out, list.data, list.len);
-		buf_append_str(&out, ")\r\n");
-		imap_client_send_raw(cmd->client, out.data, out.len);
-		buf_free(&out);
+		buf_append_str(out, " (");
+		buf_append(out, list.data, list.len);
+		buf_append_str(out, ")\r\n");
 	}
 	buf_free(&list);
+	return longest;
+}
+
+static void md_get_finish(struct imap_cmd *cmd)
+{
+	struct md_ctx *m = cmd->ctx;
+	struct buf out = BUF_INIT;
+	size_t longest = imap_md_format_response(cmd->client, &out, m->mailbox,
+		&m->md, m->scope, (const char (*)[IMAP_METADATA_MAX_NAME + 1])m->names,
+		m->n_names, m->depth, m->maxsize);
+	if (out.len > 0)
+		imap_client_send_raw(cmd->client, out.data, out.len);
+	buf_free(&out);
 	if (longest > 0)
 		imap_cmd_reply(cmd, "OK", "[METADATA LONGENTRIES %zu] "
 			       "GETMETADATA complete", longest);
@@ -457,33 +469,42 @@ static struct md_ctx *md_ctx_new(struct imap_cmd *cmd, bool set)
 	return m;
 }
 
+const char *imap_md_option(const struct imap_arg *k, const struct imap_arg *v,
+			   uint64_t *maxsize, int *depth)
+{
+	if (v == NULL || v->type != IMAP_ARG_ATOM)
+		return "Invalid GETMETADATA option.";
+	char *end;
+	if (imap_arg_atom_equals(k, "MAXSIZE")) {
+		unsigned long long n = strtoull(v->str, &end, 10);
+		if (v->str[0] < '0' || v->str[0] > '9' || *end != '\0' ||
+		    n == 0 || n > UINT32_MAX)
+			return "Invalid MAXSIZE.";
+		*maxsize = n;
+	} else if (imap_arg_atom_equals(k, "DEPTH")) {
+		if (strcmp(v->str, "0") == 0)
+			*depth = 0;
+		else if (strcmp(v->str, "1") == 0)
+			*depth = 1;
+		else if (strcasecmp(v->str, "infinity") == 0)
+			*depth = -1;
+		else
+			return "Invalid DEPTH.";
+	} else {
+		return "Unknown GETMETADATA option.";
+	}
+	return NULL;
+}
+
 /* (MAXSIZE n DEPTH d), section 4.2.1 and 4.2.2. */
 static const char *md_get_options(struct md_ctx *m, const struct imap_arg *o)
 {
 	for (size_t i = 0; i < o->list_count; i += 2) {
-		const struct imap_arg *k = &o->list[i];
-		if (i + 1 >= o->list_count || o->list[i + 1].type != IMAP_ARG_ATOM)
-			return "Invalid GETMETADATA option.";
-		const char *v = o->list[i + 1].str;
-		char *end;
-		if (imap_arg_atom_equals(k, "MAXSIZE")) {
-			unsigned long long n = strtoull(v, &end, 10);
-			if (*v < '0' || *v > '9' || *end != '\0' || n == 0 ||
-			    n > UINT32_MAX)
-				return "Invalid MAXSIZE.";
-			m->maxsize = n;
-		} else if (imap_arg_atom_equals(k, "DEPTH")) {
-			if (strcmp(v, "0") == 0)
-				m->depth = 0;
-			else if (strcmp(v, "1") == 0)
-				m->depth = 1;
-			else if (strcasecmp(v, "infinity") == 0)
-				m->depth = -1;
-			else
-				return "Invalid DEPTH.";
-		} else {
-			return "Unknown GETMETADATA option.";
-		}
+		const char *error = imap_md_option(&o->list[i],
+			i + 1 < o->list_count ? &o->list[i + 1] : NULL,
+			&m->maxsize, &m->depth);
+		if (error != NULL)
+			return error;
 	}
 	return NULL;
 }

@@ -50,6 +50,9 @@ static const struct imap_command_def imap_commands[] = {
 	{ "GETMETADATA", cmd_getmetadata, IMAP_CMD_AUTH },
 	{ "SETMETADATA", cmd_setmetadata, IMAP_CMD_AUTH },
 	{ "NOTIFY", cmd_notify, IMAP_CMD_AUTH },
+	{ "GENURLAUTH", cmd_genurlauth, IMAP_CMD_AUTH },
+	{ "URLFETCH", cmd_urlfetch, IMAP_CMD_AUTH },
+	{ "RESETKEY", cmd_resetkey, IMAP_CMD_AUTH },
 };
 
 const struct imap_command_def *imap_command_find(const char *name)
@@ -71,7 +74,7 @@ const struct imap_command_def *imap_command_find(const char *name)
 	"ESEARCH SEARCHRES WITHIN SORT SORT=DISPLAY ESORT " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS OBJECTID BINARY PREVIEW " \
 	"COMPRESS=DEFLATE UTF8=ACCEPT SAVEDATE METADATA METADATA-SERVER CATENATE " \
-	"NOTIFY"
+	"NOTIFY LIST-METADATA"
 
 void imap_capability_string(struct imap_client *client, struct buf *out)
 {
@@ -104,6 +107,8 @@ void imap_capability_string(struct imap_client *client, struct buf *out)
 	buf_printf(out, " APPENDLIMIT=%llu",
 		   (unsigned long long)set->max_append);
 	imap_quota_capability(client, out);
+	if (set->urlauth_host[0] != '\0')
+		buf_append_str(out, " URLAUTH");
 	if (set->capability[0] == '+')
 		buf_printf(out, " %s", set->capability + 1);
 }

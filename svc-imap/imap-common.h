@@ -271,6 +271,9 @@ bool cmd_sort(struct imap_cmd *cmd);
 bool cmd_thread(struct imap_cmd *cmd);
 bool cmd_compress(struct imap_cmd *cmd);
 bool cmd_getmetadata(struct imap_cmd *cmd);
+bool cmd_genurlauth(struct imap_cmd *cmd);	/* cmd-urlauth.c */
+bool cmd_urlfetch(struct imap_cmd *cmd);
+bool cmd_resetkey(struct imap_cmd *cmd);
 bool cmd_setmetadata(struct imap_cmd *cmd);
 /* The shared bodies of X and UID X: args are the command's arguments
  * after the UID sub-command name. */

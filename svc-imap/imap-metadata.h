@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "buf.h"
 
 #define IMAP_METADATA_KEY "imap-metadata"
@@ -64,5 +66,22 @@ void imap_md_usage(const struct imap_md *md, size_t *entries_r,
 /* Whether name is under parent at most depth levels down (depth < 0 is
  * infinity; 0 never matches: the entry itself is not its child). */
 bool imap_md_is_child(const char *name, const char *parent, int depth);
+
+struct imap_client;
+struct imap_arg;
+/* The "* METADATA mailbox (entry value ...)" response of GETMETADATA for
+ * names (with depth and maxsize as its options) appended to out (nothing
+ * when no entry is to be shown; mailbox NULL is the server). Returns the
+ * size of the longest value left out for MAXSIZE (LONGENTRIES), or 0.
+ * cmd-metadata.c; LIST RETURN (METADATA) uses it too (RFC 9590). */
+size_t imap_md_format_response(struct imap_client *client, struct buf *out,
+			       const char *mailbox, struct imap_md *md,
+			       const char *scope,
+			       const char (*names)[IMAP_METADATA_MAX_NAME + 1],
+			       size_t n_names, int depth, uint64_t maxsize);
+/* One GETMETADATA option, key k with value v (NULL when missing): MAXSIZE
+ * or DEPTH. NULL when taken, else the BAD text. */
+const char *imap_md_option(const struct imap_arg *k, const struct imap_arg *v,
+			   uint64_t *maxsize, int *depth);
 
 #endif

@@ -223,6 +223,10 @@ int imap_settings_read(const struct config *cfg, struct imap_settings *set,
 	set->id_log = xstrdup(v != NULL ? v : "");
 	v = config_get(cfg, "imap", "login_greeting");
 	set->login_greeting = xstrdup(v != NULL ? v : "Dovecot ready.");
+	v = config_get(cfg, "imap", "imap_urlauth_host");
+	set->urlauth_host = xstrdup(v != NULL ? v : "");
+	v = config_get(cfg, "imap", "imap_urlauth_submit_user");
+	set->urlauth_submit_user = xstrdup(v != NULL ? v : "");
 	v = config_get(cfg, "imap", "auth_mechanisms");
 	for (const char *s = v != NULL ? v : "plain"; *s != '\0';) {
 		size_t n = strcspn(s, " \t,");
@@ -265,6 +269,8 @@ void imap_settings_free(struct imap_settings *set)
 	free(set->id_send);
 	free(set->id_log);
 	free(set->login_greeting);
+	free(set->urlauth_host);
+	free(set->urlauth_submit_user);
 	memset(set, 0, sizeof(*set));
 }
 

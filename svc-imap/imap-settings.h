@@ -53,6 +53,9 @@ struct imap_settings {
 	bool auth_plain, auth_login;
 	bool quota;		/* mail_plugins has quota: Check before saving */
 	bool imap_quota;	/* mail_plugins has imap_quota: GETQUOTA* */
+	/* URLAUTH (cmd-urlauth.c): "" = off, "*" = any host */
+	char *urlauth_host;
+	char *urlauth_submit_user;	/* who may fetch submit+ URLs */
 	struct imap_namespace *namespaces;
 	size_t n_namespaces;
 };

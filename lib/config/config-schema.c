@@ -146,7 +146,8 @@ const struct config_setting_def config_main_schema[] = {
 	  "imap" },
 	{ "imap_metadata", BOOL, "no", TODO, "imap" },
 	{ "imap_hibernate_timeout", TIME, "0", TODO, "imap" },
-	{ "imap_urlauth_host", STR, "", TODO, "imap" },
+	{ "imap_urlauth_host", STR, "", IMPL, "imap" },
+	{ "imap_urlauth_submit_user", STR, "", IMPL, "imap" },
 
 	/* POP3 */
 	{ "pop3_no_flag_updates", BOOL, "no", TODO, "pop3" },
