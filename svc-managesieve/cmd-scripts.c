@@ -116,13 +116,38 @@ void cmd_havespace(struct ms_client *client)
 
 static void put_done(struct ms_client *client, int status)
 {
+	char *warnings = client->warnings;
+
+	client->warnings = NULL;
 	if (status != MS_OK) {
+		free(warnings);
 		ms_reply_internal(client);
 		return;
 	}
-	log_info(&client->log, "sieve: stored script '%s' (%zu bytes)",
-		 client->name, client->script_len);
-	ms_reply(client, "OK", NULL, "PUTSCRIPT completed.");
+	log_info(&client->log, "sieve: stored script '%s' (%zu bytes)%s",
+		 client->name, client->script_len,
+		 warnings != NULL ? " with warnings" : "");
+	if (warnings != NULL)
+		ms_reply(client, "OK", "WARNINGS", "%s", warnings);
+	else
+		ms_reply(client, "OK", NULL, "PUTSCRIPT completed.");
+	free(warnings);
+}
+
+/* The warnings of an upload whose includes name missing scripts (see
+ * managesieve-include.c), malloc'd; NULL when there are none. */
+static char *upload_warnings(struct ms_client *client, const char *self,
+			     const struct sieve_storage_entry *e, size_t n)
+{
+	struct buf text = BUF_INIT;
+
+	if (ms_includes_missing(client->ctx, client->script,
+				client->script_len, self, e, n, false,
+				&text) == 0) {
+		buf_free(&text);
+		return NULL;
+	}
+	return buf_steal(&text);
 }
 
 static void put_source_done(struct ms_client *client, int status)
@@ -161,6 +186,8 @@ static void put_listed(struct ms_client *client, int status,
 		ms_reply(client, "NO", code, "%s", text);
 		return;
 	}
+	free(client->warnings);
+	client->warnings = upload_warnings(client, client->name, e, n);
 	key = script_key(client->name, false);
 	ms_storage_put(client, key, client->script, client->script_len,
 		       put_source_done);
@@ -196,12 +223,30 @@ void cmd_putscript(struct ms_client *client)
 	ms_storage_list(client, put_listed);
 }
 
+static void check_listed(struct ms_client *client, int status,
+			 struct sieve_storage_entry *e, size_t n)
+{
+	char *warnings;
+
+	if (status != MS_OK) {
+		ms_reply_internal(client);
+		return;
+	}
+	warnings = upload_warnings(client, NULL, e, n);
+	if (warnings != NULL)
+		ms_reply(client, "OK", "WARNINGS", "%s", warnings);
+	else
+		ms_reply(client, "OK", NULL, "Script is valid.");
+	free(warnings);
+}
+
+/* As Pigeonhole, CHECKSCRIPT checks the includes as an upload would. */
 void cmd_checkscript(struct ms_client *client)
 {
 	if (!take_script(client, 0))
 		return;
 	if (compile(client, client->script, client->script_len, NULL, NULL))
-		ms_reply(client, "OK", NULL, "Script is valid.");
+		ms_storage_list(client, check_listed);
 }
 
 /* ---- LISTSCRIPTS ---- */
@@ -280,6 +325,55 @@ static void setactive_done(struct ms_client *client, int status)
 		 "Setactive completed." : "Script deactivated.");
 }
 
+static void setactive_put(struct ms_client *client)
+{
+	ms_storage_put(client, ACTIVE_KEY, client->name, strlen(client->name),
+		       setactive_done);
+}
+
+/* The script is active already: Pigeonhole does not check it again. */
+static void setactive_active_got(struct ms_client *client, int status,
+				 const char *data, size_t len)
+{
+	char *errors = client->warnings;
+
+	client->warnings = NULL;
+	if (status == MS_FAIL) {
+		free(errors);
+		ms_reply_internal(client);
+		return;
+	}
+	if (status == MS_OK && strlen(client->name) == len &&
+	    memcmp(client->name, data, len) == 0)
+		setactive_put(client);
+	else
+		ms_reply(client, "NO", NULL, "%s", errors);
+	free(errors);
+}
+
+/* An include of a missing script makes the script fail at every
+ * delivery, so it is not made active (as in Pigeonhole). */
+static void setactive_listed(struct ms_client *client, int status,
+			     struct sieve_storage_entry *e, size_t n)
+{
+	struct buf text = BUF_INIT;
+
+	if (status != MS_OK) {
+		ms_reply_internal(client);
+		return;
+	}
+	if (ms_includes_missing(client->ctx, client->script,
+				client->script_len, NULL, e, n, true,
+				&text) == 0) {
+		buf_free(&text);
+		setactive_put(client);
+		return;
+	}
+	free(client->warnings);
+	client->warnings = buf_steal(&text);
+	ms_storage_get(client, ACTIVE_KEY, setactive_active_got);
+}
+
 static void setactive_got(struct ms_client *client, int status,
 			  const char *data, size_t len)
 {
@@ -295,8 +389,12 @@ static void setactive_got(struct ms_client *client, int status,
 	/* A script that no longer compiles is not activated. */
 	if (!compile(client, data, len, NULL, NULL))
 		return;
-	ms_storage_put(client, ACTIVE_KEY, client->name, strlen(client->name),
-		       setactive_done);
+	free(client->script);
+	client->script = xmalloc(len + 1);
+	memcpy(client->script, data, len);
+	client->script[len] = '\0';
+	client->script_len = len;
+	ms_storage_list(client, setactive_listed);
 }
 
 void cmd_setactive(struct ms_client *client)

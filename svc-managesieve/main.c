@@ -27,6 +27,9 @@ static const char *const implemented[] = {
 	"plugin/sieve_quota_max_storage",
 	"plugin/sieve_max_script_size",
 	"plugin/sieve_max_redirects",
+	/* where PUTSCRIPT looks for a script that include :global names */
+	"plugin/sieve_global",
+	"plugin/sieve_global_dir",
 	/* through svc-auth's Connect (protocol sieve) and Trust */
 	"mail_max_userip_connections",
 	"login_trusted_networks",
@@ -42,6 +45,26 @@ static uint64_t plugin_size(const struct config *cfg, const char *key,
 	if (v == NULL || config_parse_size(v, &n) < 0)
 		return def;
 	return n;
+}
+
+/* sieve_global, else sieve_global_dir ("file:/path;..." or "/path"), as
+ * svc-lmtp reads it for include :global; NULL when unset or relative. */
+static char *global_dir(const struct config *cfg)
+{
+	const char *v = config_plugin_get(cfg, "sieve", "sieve_global");
+
+	if (v == NULL || *v == '\0')
+		v = config_plugin_get(cfg, "sieve", "sieve_global_dir");
+	if (v == NULL || *v == '\0')
+		return NULL;
+	if (strncmp(v, "file:", 5) == 0)
+		v += 5;
+	if (v[0] != '/') {
+		log_warning(NULL, "sieve_global %s is not an absolute path; "
+			    "every include :global counts as missing", v);
+		return NULL;
+	}
+	return xstrndup(v, strcspn(v, ";"));
 }
 
 static void settings_read(const struct config *cfg, struct ms_settings *set)
@@ -75,6 +98,7 @@ static void settings_read(const struct config *cfg, struct ms_settings *set)
 					     0);
 	set->max_redirects = (unsigned int)plugin_size(cfg,
 		"sieve_max_redirects", 4);
+	set->global_dir = global_dir(cfg);
 }
 
 static void ms_accept(struct loop_io *io, uint32_t events, void *ctx)
@@ -162,6 +186,7 @@ static void managesieve_deinit(struct service *svc)
 	ms_storage_deinit(ctx);
 	ms_auth_deinit(ctx);
 	tls_service_deinit(&ctx->tls);
+	free(ctx->set.global_dir);
 	free(ctx);
 	svc->ctx = NULL;
 }

@@ -162,6 +162,7 @@ static void client_free(struct ms_client *client)
 	free(client->name);
 	free(client->name2);
 	free(client->script);
+	free(client->warnings);
 	sieve_storage_entries_free(client->entries, client->n_entries);
 	free(client);
 	ctx->svc->clients--;

@@ -38,6 +38,7 @@ struct ms_settings {
 	uint64_t quota_max_storage;	/* sieve_quota_max_storage, 0 = no */
 	unsigned int max_compile_errors;
 	unsigned int max_redirects;	/* sieve_max_redirects */
+	char *global_dir;	/* sieve_global (or _dir) folder, or NULL */
 };
 
 struct ms_ctx {
@@ -89,6 +90,7 @@ struct ms_client {
 	/* scratch for multi-step commands */
 	char *name, *name2, *script;
 	size_t script_len;
+	char *warnings;		/* PUTSCRIPT's, for its final OK */
 	struct sieve_storage_entry *entries;	/* LISTSCRIPTS between steps */
 	size_t n_entries;
 	uint64_t scratch_num;
@@ -161,6 +163,19 @@ void ms_storage_list(struct ms_client *client, ms_list_cb *cb);
 #define MS_OK 0
 #define MS_NOT_FOUND 1
 #define MS_FAIL 2
+
+/* managesieve-include.c */
+/* Appends to out a line per `include` of the script (src, len; one that
+ * compiles) that is not :optional and whose script does not exist: a
+ * :personal one not in entries (nor self, the name being stored), a
+ * :global one not in set.global_dir; at most max_compile_errors lines,
+ * a lone line without its newline. Warnings for an upload, errors for an
+ * activation. Returns how many includes are missing. */
+unsigned int ms_includes_missing(const struct ms_ctx *ctx, const char *src,
+				 size_t len, const char *self,
+				 const struct sieve_storage_entry *entries,
+				 size_t n_entries, bool activating,
+				 struct buf *out);
 
 /* cmd-scripts.c */
 void cmd_havespace(struct ms_client *client);

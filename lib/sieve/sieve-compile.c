@@ -73,3 +73,30 @@ void sieve_script_includes(const struct sieve_script *script,
 {
 	includes_in(script->cmds, script->n_cmds, fn, ctx);
 }
+
+static void include_refs_in(const struct sieve_node *nodes, uint32_t n,
+			    sieve_include_ref_full_fn *fn, void *ctx)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct sieve_node *node = &nodes[i];
+
+		if (node->op == OP_INCLUDE && node->n_pos > 0) {
+			const struct sieve_include_ref ref = {
+				.name = node->pos[0]->strs[0],
+				.line = node->line,
+				.global = (node->tagmask &
+					   (1ULL << TAG_GLOBAL)) != 0,
+				.optional = (node->tagmask &
+					     (1ULL << TAG_OPTIONAL)) != 0,
+			};
+			fn(ctx, &ref);
+		}
+		include_refs_in(node->block, node->n_block, fn, ctx);
+	}
+}
+
+void sieve_script_include_refs(const struct sieve_script *script,
+			       sieve_include_ref_full_fn *fn, void *ctx)
+{
+	include_refs_in(script->cmds, script->n_cmds, fn, ctx);
+}

@@ -98,6 +98,17 @@ int sieve_binary_load(const void *data, size_t len,
 typedef void sieve_include_ref_fn(void *ctx, bool global, const char *name);
 void sieve_script_includes(const struct sieve_script *script,
 			   sieve_include_ref_fn *fn, void *ctx);
+/* The same with what ManageSieve reports of an include whose script is
+ * missing at upload: where it is, and whether it is :optional. */
+struct sieve_include_ref {
+	const char *name;	/* lives as long as the script */
+	unsigned int line;
+	bool global, optional;
+};
+typedef void sieve_include_ref_full_fn(void *ctx,
+				       const struct sieve_include_ref *ref);
+void sieve_script_include_refs(const struct sieve_script *script,
+			       sieve_include_ref_full_fn *fn, void *ctx);
 
 /* Space-separated list of the extensions the compiler knows, for
  * ManageSieve's "SIEVE" capability. Static string. */
