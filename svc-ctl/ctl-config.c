@@ -17,7 +17,7 @@ int ctl_cmd_config(struct ctl_args *args)
 			return CTL_EXIT_USAGE;
 		}
 	}
-	struct config *cfg = ctl_config_load(args->config_path);
+	struct config *cfg = ctl_config_load_whole(args->config_path);
 	if (cfg == NULL)
 		return CTL_EXIT_FAILURE;
 	printf("# stratus %s: %s\n", STRATUS_VERSION, args->config_path);

@@ -509,6 +509,11 @@ int ctl_cmd_run(struct ctl_args *args)
 	loop_signal_add(run.loop, SIGCHLD, run_on_signal, &run);
 	loop_signal_add(run.loop, SIGTERM, run_on_signal, &run);
 	loop_signal_add(run.loop, SIGINT, run_on_signal, &run);
+	/* Everything the supervisor needs from the configuration is in its
+	 * plans, sockets and paths now; the services read the file
+	 * themselves. Freeing it (config_free wipes every value) leaves no
+	 * setting in this long-lived process. */
+	config_free(&run.cfg);
 	for (size_t i = 0; i < run.n_services; i++)
 		run_spawn(&run.services[i]);
 	loop_run(run.loop);

@@ -19,8 +19,14 @@ struct ctl_args {
 	char **argv;
 };
 
-/* Loads the configuration or prints the error; NULL on failure. */
+/* Loads the configuration or prints the error; NULL on failure. Every
+ * secret is withheld (config_scrub_secrets as service "ctl", which uses
+ * none), wiped from memory. */
 struct config *ctl_config_load(const char *path);
+#define CTL_SECRETS_NAME "ctl"
+/* The same with the secrets kept: `stratusctl config` only, which prints
+ * the configuration as written and exits. */
+struct config *ctl_config_load_whole(const char *path);
 
 int ctl_cmd_run(struct ctl_args *args);
 int ctl_cmd_status(struct ctl_args *args);

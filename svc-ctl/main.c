@@ -42,7 +42,7 @@ static void ctl_usage(void)
 		fprintf(stderr, "  stratusctl %s\n", ctl_commands[i].usage);
 }
 
-struct config *ctl_config_load(const char *path)
+struct config *ctl_config_load_whole(const char *path)
 {
 	struct config *cfg;
 	char *error;
@@ -51,6 +51,16 @@ struct config *ctl_config_load(const char *path)
 		free(error);
 		return NULL;
 	}
+	return cfg;
+}
+
+struct config *ctl_config_load(const char *path)
+{
+	struct config *cfg = ctl_config_load_whole(path);
+	/* No verb uses a secret: they reach the services over RPC. `run`
+	 * and `metrics serve` live as long as the services do. */
+	if (cfg != NULL)
+		config_scrub_secrets(cfg, CTL_SECRETS_NAME);
 	return cfg;
 }
 

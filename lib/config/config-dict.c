@@ -26,8 +26,7 @@ const char *config_dict_uri(const struct config *cfg, const char *name)
 	return uri;
 }
 
-/* The dict name of the first proxy:[SOCKET]:NAME in value, or NULL. */
-static const char *dict_proxy_name(const char *value, size_t *len_r)
+const char *config_dict_proxy_name(const char *value, size_t *len_r)
 {
 	const char *p = strstr(value, "proxy:");
 	if (p == NULL)
@@ -44,7 +43,7 @@ static const char *dict_proxy_name(const char *value, size_t *len_r)
 char *config_dict_resolve(const struct config *cfg, const char *value)
 {
 	size_t len;
-	const char *name = dict_proxy_name(value, &len);
+	const char *name = config_dict_proxy_name(value, &len);
 	if (name == NULL || strncmp(value, "proxy:", 6) != 0)
 		return xstrdup(value);
 	char *key = xstrndup(name, len);
@@ -61,7 +60,7 @@ static bool dict_used_in(const struct config_section *sec, const char *name)
 	for (size_t i = 0; i < sec->n_entries; i++) {
 		size_t len;
 		for (const char *v = sec->entries[i].value;
-		     (v = dict_proxy_name(v, &len)) != NULL; v += len) {
+		     (v = config_dict_proxy_name(v, &len)) != NULL; v += len) {
 			if (len == nlen && strncmp(v, name, len) == 0)
 				return true;
 		}

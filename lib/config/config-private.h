@@ -55,6 +55,9 @@ int config_value_check(const struct config_setting_def *schema,
 const char *const *config_enum_values(const struct config_setting_def *schema,
 				      const char *key);
 
+/* The dict name of the first proxy:[SOCKET]:NAME in value (*len_r
+ * bytes, not terminated), or NULL. */
+const char *config_dict_proxy_name(const char *value, size_t *len_r);
 /* Whether a setting outside dict { } refers to dict NAME (proxy::NAME). */
 bool config_dict_is_used(const struct config *cfg, const char *name);
 

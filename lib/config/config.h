@@ -143,7 +143,12 @@ void config_foreach_not_yet(const struct config *cfg, const char *owner,
  * not use with CONFIG_SECRET_WITHHELD, the old text wiped before it is
  * freed: plugin/obox_fs and obox_index_fs (S3 keys) outside svc-blob,
  * passdb/userdb args outside svc-auth, ssl_key and ssl_key_password
- * outside the four TLS services, doveadm_password everywhere. An empty
+ * outside the four TLS services, doveadm_password everywhere, and dict
+ * URIs with a password= (in dict { }, in *_dict settings, or any value
+ * that starts with a dict driver or holds connect=) outside the services
+ * that use that dict (svc-quota for quota_clone_dict and the dict it
+ * names as proxy::NAME; none for the dict settings not implemented).
+ * stratusctl passes "ctl", which keeps none. An empty
  * value stays empty, so "is it set" reads the same. The parser wipes
  * its own transient copies of the file, and config_free() every value. */
 void config_scrub_secrets(struct config *cfg, const char *service);

@@ -1445,6 +1445,73 @@ static void test_scrub_secrets(void **state)
 	config_free(&cfg);
 }
 
+/* Issue 19: a dict URI's password stays in the services that use the
+ * dict: quota_clone_dict's (and the dict { } it names) in svc-quota only,
+ * one named by a setting nobody implements nowhere. */
+static void test_scrub_dict_secrets(void **state)
+{
+	(void)state;
+	const char *text =
+		"mail_attribute_dict = proxy::attrs\n"
+		"dict {\n  clone = redis:host=h:port=1:password=CLONEPW\n"
+		"  attrs = redis:host=h:Password=ATTRPW\n"
+		"  nopw = redis:host=h\n"
+		"  sqlx = pgsql:connect=host=h password=SQLPW\n}\n"
+		"plugin {\n  quota_clone_dict = proxy::clone\n"
+		"  last_login_dict = redis:host=h:password=LASTPW\n}\n";
+	const char *inline_text =
+		"plugin {\n  quota_clone_dict = redis:host=h:password=INLPW\n"
+		"}\n";
+	static const char *const services[] = { "imap", "index", "auth",
+						"ctl" };
+	for (size_t i = 0; i < sizeof(services) / sizeof(*services); i++) {
+		struct config *cfg = load_ok(text);
+		config_scrub_secrets(cfg, services[i]);
+		assert_string_equal(config_dict_uri(cfg, "clone"),
+				    CONFIG_SECRET_WITHHELD);
+		assert_string_equal(config_dict_uri(cfg, "attrs"),
+				    CONFIG_SECRET_WITHHELD);
+		assert_string_equal(config_dict_uri(cfg, "sqlx"),
+				    CONFIG_SECRET_WITHHELD);
+		assert_string_equal(config_dict_uri(cfg, "nopw"),
+				    "redis:host=h");
+		assert_string_equal(config_plugin_get(cfg, NULL,
+						      "last_login_dict"),
+				    CONFIG_SECRET_WITHHELD);
+		assert_string_equal(config_plugin_get(cfg, NULL,
+						      "quota_clone_dict"),
+				    "proxy::clone");
+		config_free(&cfg);
+		cfg = load_ok(inline_text);
+		config_scrub_secrets(cfg, services[i]);
+		assert_string_equal(config_plugin_get(cfg, NULL,
+						      "quota_clone_dict"),
+				    CONFIG_SECRET_WITHHELD);
+		config_free(&cfg);
+	}
+	struct config *cfg = load_ok(text);
+	config_scrub_secrets(cfg, "quota");
+	assert_string_equal(config_dict_uri(cfg, "clone"),
+			    "redis:host=h:port=1:password=CLONEPW");
+	assert_string_equal(config_dict_uri(cfg, "attrs"),
+			    CONFIG_SECRET_WITHHELD);
+	assert_string_equal(config_dict_uri(cfg, "sqlx"),
+			    CONFIG_SECRET_WITHHELD);
+	assert_string_equal(config_plugin_get(cfg, NULL,
+						      "last_login_dict"),
+			    CONFIG_SECRET_WITHHELD);
+	char *v = config_dict_resolve(cfg, config_plugin_get(cfg, NULL,
+							  "quota_clone_dict"));
+	assert_string_equal(v, "redis:host=h:port=1:password=CLONEPW");
+	free(v);
+	config_free(&cfg);
+	cfg = load_ok(inline_text);
+	config_scrub_secrets(cfg, "quota");
+	assert_string_equal(config_plugin_get(cfg, NULL, "quota_clone_dict"),
+			    "redis:host=h:password=INLPW");
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1481,6 +1548,7 @@ int main(void)
 		cmocka_unit_test(test_dict_section),
 		cmocka_unit_test(test_fuzz_regressions),
 		cmocka_unit_test(test_scrub_secrets),
+		cmocka_unit_test(test_scrub_dict_secrets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
