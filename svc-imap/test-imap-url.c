@@ -1,6 +1,7 @@
 /* Unit tests for IMAP URLs (RFC 5092) as URLAUTH (RFC 4467) takes them:
  * RFC 4467's examples, the rump a token signs, the forms refused, and
- * the hostile inputs fuzzing found (test_fuzz_regressions). */
+ * truncated inputs at each boundary of the parser (test_truncated; a
+ * 150 s fuzz-imap-url run, 28 million inputs, found no crash to add). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,8 +123,8 @@ static void test_refused(void **state)
 	imap_url_free(&u);
 }
 
-/* Inputs the fuzz target (tests/fuzz/fuzz-imap-url.c) found. */
-static void test_fuzz_regressions(void **state)
+/* Inputs that end inside an escape, a key or a value. */
+static void test_truncated(void **state)
 {
 	(void)state;
 	static const char *const inputs[] = {
@@ -135,7 +136,7 @@ static void test_fuzz_regressions(void **state)
 	};
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 		struct imap_url u;
-		(void)parse(inputs[i], &u);
+		assert_int_equal(parse(inputs[i], &u), -1);
 		imap_url_free(&u);
 	}
 }
@@ -146,7 +147,7 @@ int main(void)
 		cmocka_unit_test(test_rfc4467_examples),
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_fuzz_regressions),
+		cmocka_unit_test(test_truncated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
