@@ -197,12 +197,39 @@ static bool setting_is_implemented(const struct service_def *def,
 	return false;
 }
 
+/* Settings without effect for a reason other than "not yet": the
+ * generic warning would send an operator looking for the wrong thing. */
+static const struct {
+	const char *key;
+	const char *why;
+} not_yet_reasons[] = {
+	{ "ssl_client_ca_file", "it lists the CAs Dovecot trusts when it "
+	  "connects out over TLS; Stratus's only such connections are "
+	  "svc-blob's HTTPS to object storage, which trusts the system's CA "
+	  "store (libcurl's default) instead, and LDAP over TLS, which "
+	  "follows libldap's own configuration" },
+	{ "ssl_client_ca_dir", "it names the CA folder Dovecot trusts when it "
+	  "connects out over TLS; Stratus's only such connections are "
+	  "svc-blob's HTTPS to object storage, which trusts the system's CA "
+	  "store (libcurl's default) instead, and LDAP over TLS, which "
+	  "follows libldap's own configuration" },
+};
+
 static void warn_not_yet(const char *key, const char *file, unsigned int line,
 			 void *ctx)
 {
 	const struct service_def *def = ctx;
 	if (setting_is_implemented(def, key))
 		return;
+	for (size_t i = 0; i < sizeof(not_yet_reasons) /
+				sizeof(not_yet_reasons[0]); i++) {
+		if (strcmp(not_yet_reasons[i].key, key) == 0) {
+			log_warning(NULL, "%s:%u: setting %s has no effect: "
+				    "%s", file, line, key,
+				    not_yet_reasons[i].why);
+			return;
+		}
+	}
 	log_warning(NULL, "%s:%u: setting %s is accepted but not implemented "
 		    "yet; it has no effect", file, line, key);
 }

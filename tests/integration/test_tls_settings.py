@@ -104,7 +104,9 @@ class TlsSettingsTest(unittest.TestCase):
                  "ssl_verify_client_cert = yes\n"
                  f"ssl_dh = <{d}/dh.pem\n"
                  "verbose_ssl = yes\n"
-                 "auth_ssl_require_client_cert = yes\n")
+                 "auth_ssl_require_client_cert = yes\n"
+                 f"ssl_client_ca_file = {d}/ca.pem\n"
+                 f"ssl_client_ca_dir = {d}\n")
         cls.stratus = TlsStratus(extra, cert_dir=d)
         cls.stratus.start()
         cls.imaps = cls.stratus.ports_tls["imaps"]
@@ -149,6 +151,17 @@ class TlsSettingsTest(unittest.TestCase):
             return True
         finally:
             t.close()
+
+    def test_ssl_client_ca_warning_says_why(self):
+        # outgoing TLS only: the warning says which connections Stratus
+        # makes and what they trust, not "not implemented yet"
+        log = self.stratus.read_log()
+        for key in ("ssl_client_ca_file", "ssl_client_ca_dir"):
+            self.assertRegex(log, r"imap: Warning: [^\n]*: setting %s has no effect: "
+                             r"[^\n]*connects out over TLS; Stratus's only such "
+                             r"connections are svc-blob's HTTPS to object storage, "
+                             r"which trusts the system's CA store" % key)
+            self.assertNotRegex(log, r"setting %s is accepted but not implemented" % key)
 
     def test_client_certificate_of_our_ca_logs_in(self):
         mark = len(self.stratus.read_log())
