@@ -121,16 +121,18 @@ if [ "${PROFILE_PERF:-1}" = 1 ] && command -v perf >/dev/null; then
 	done
 fi
 if [ "${PROFILE_STRACE:-1}" = 1 ] && command -v strace >/dev/null; then
-	echo "== strace -c (stratus-imap, stratus-index)"
+	echo "== strace -c (stratus-imap, stratus-index, stratus-blob)"
 	strace -c -f -o "$OUT/imap.strace" -p "$IMAP_PID" &
 	S1=$!
 	strace -c -f -o "$OUT/index.strace" -p "$INDEX_PID" &
 	S2=$!
+	strace -c -f -o "$OUT/blob.strace" -p "$BLOB_PID" &
+	S3=$!
 	sleep 0.5
 	run_lg >"$OUT/strace-run.txt"
-	kill -INT $S1 $S2; wait $S1 $S2 2>/dev/null || true
+	kill -INT $S1 $S2 $S3; wait $S1 $S2 $S3 2>/dev/null || true
 	sleep 0.2
-	for p in imap index; do echo "-- stratus-$p"; head -15 "$OUT/$p.strace"; done
+	for p in imap index blob; do echo "-- stratus-$p"; head -22 "$OUT/$p.strace"; done
 	grep -E '^summary' "$OUT/strace-run.txt" | sed 's/label=[^ ]* //'
 fi
 echo "output kept in $OUT"

@@ -5,10 +5,14 @@
  * from the cache too.
  *
  * Cache files live at PATH/<key>, written as hidden temp files and
- * renamed into place; the metadata rides along as an xattr. Eviction is
- * least-recently-used (a hit touches the file's mtime, so the order
- * survives restarts: start-up rescans the folder, drops temp files and
- * rebuilds the accounting). Readers hold open file descriptors, so
+ * renamed into place; the metadata rides along as an xattr. In front of
+ * a driver that keeps each object as a local file with the same xattr
+ * (posix) on the same filesystem, the cache file is a hard link to it
+ * instead of a copy: the same bytes for a link() instead of a create,
+ * copy, fsetxattr and rename per put. Eviction is least-recently-used (a
+ * hit touches the file's atime, not its mtime, which is part of a posix
+ * object's etag; the order survives restarts: start-up rescans the
+ * folder, drops temp files and rebuilds the accounting). Readers hold open file descriptors, so
  * evicting a file under a reader is safe: unlink only drops the name.
  * When the cache cannot write (disk full, permissions) the request is
  * still served from object storage and the failure is logged and counted
@@ -49,6 +53,8 @@ struct fs_fscache {
 	size_t n_buckets, n_entries;
 	struct cache_entry *head, *tail;
 	unsigned int tmp_counter;
+	int pid;		/* in temp names: getpid() is a syscall */
+	bool no_link;		/* a link() failed with EXDEV etc.: copy */
 };
 
 static size_t key_hash(const char *key)
@@ -190,6 +196,51 @@ static int mkdir_parents(const char *path)
 	return ret;
 }
 
+/* The folders usually exist: they are created only when they do not. */
+static int cache_create_tmp(const char *tmp)
+{
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0 && errno == ENOENT && mkdir_parents(tmp) == 0)
+		out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	return out;
+}
+
+/* Links the parent's local file of key as the cache file. 1: done; 0:
+ * the parent has no local file or linking is not possible here (the
+ * caller copies); -1: failed (logged). */
+static int cache_link(struct fs *fs, const char *key, const char *path)
+{
+	struct fs_fscache *c = fs->priv;
+	if (c->no_link || fs->parent->v->local_path == NULL)
+		return 0;
+	char *src = fs->parent->v->local_path(fs->parent, key);
+	int ret = link(src, path);
+	if (ret < 0 && errno == ENOENT && mkdir_parents(path) == 0)
+		ret = link(src, path);
+	if (ret < 0 && errno == EEXIST && unlink(path) == 0)
+		ret = link(src, path);
+	struct stat st;
+	if (ret == 0 && stat(path, &st) == 0) {
+		cache_add(c, key, (uint64_t)st.st_size, 0);
+		cache_evict(fs);
+		free(src);
+		return 1;
+	}
+	if (ret == 0)
+		(void)unlink(path);
+	if (ret < 0 && (errno == EXDEV || errno == EPERM || errno == EMLINK)) {
+		log_info(NULL, "fscache %s: cannot link objects of %s (%m): "
+			 "caching copies instead", c->path, src);
+		c->no_link = true;
+		free(src);
+		return 0;
+	}
+	log_error(NULL, "fscache: cannot link %s as %s (serving from "
+		  "storage): %m", src, path);
+	free(src);
+	return -1;
+}
+
 /* Stores the body of fd (from offset 0) as key. Failures are logged and
  * counted, never returned: the caller is served from storage anyway. */
 static void cache_store(struct fs *fs, const char *key, int fd,
@@ -197,15 +248,21 @@ static void cache_store(struct fs *fs, const char *key, int fd,
 {
 	struct fs_fscache *c = fs->priv;
 	char *path = cache_path(c, key);
+	int linked = cache_link(fs, key, path);
+	if (linked != 0) {
+		if (linked < 0 && fs->stats != NULL)
+			fs->stats->cache_errors++;
+		free(path);
+		return;
+	}
 	char *slash = strrchr(path, '/');
 	char *tmp = xasprintf("%.*s/.tmp.%d.%u", (int)(slash - path), path,
-			      (int)getpid(), ++c->tmp_counter);
+			      c->pid, ++c->tmp_counter);
 	uint8_t *mdata = NULL;
 	int out = -1;
 	int64_t n = -1;
 
-	if (mkdir_parents(path) < 0 ||
-	    (out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	if ((out = cache_create_tmp(tmp)) < 0) {
 		log_error(NULL, "fscache: cannot write %s (serving from storage): %m", tmp);
 		goto fail;
 	}
@@ -238,11 +295,12 @@ static void cache_drop(struct fs *fs, const char *key)
 {
 	struct fs_fscache *c = fs->priv;
 	struct cache_entry *e = cache_find(c, key);
+	if (e == NULL)
+		return;		/* the start-up scan put every file in */
 	char *path = cache_path(c, key);
 	(void)unlink(path);
 	free(path);
-	if (e != NULL)
-		cache_remove_entry(c, e);
+	cache_remove_entry(c, e);
 	cache_update_stats(fs);
 }
 
@@ -267,7 +325,10 @@ static int cache_open(struct fs *fs, const char *key, struct fs_result *r)
 		(void)fs_meta_unpack(data, (size_t)n, &r->meta);
 	r->size = e->size;
 	r->from_cache = true;
-	(void)futimens(fd, NULL);	/* LRU order that survives restarts */
+	/* LRU order that survives restarts; the mtime stays (etag) */
+	const struct timespec touch[2] = { { .tv_nsec = UTIME_NOW },
+					   { .tv_nsec = UTIME_OMIT } };
+	(void)futimens(fd, touch);
 	lru_unlink(c, e);
 	lru_push_head(c, e);
 	return fd;
@@ -472,8 +533,8 @@ static void scan_dir(struct scan *s, int dirfd, const char *rel)
 			s->items = xreallocarray(s->items, s->n + 1, sizeof(*s->items));
 			s->items[s->n].key = key;
 			s->items[s->n].size = (uint64_t)st.st_size;
-			s->items[s->n].stamp = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL +
-				(uint64_t)st.st_mtim.tv_nsec;
+			s->items[s->n].stamp = (uint64_t)st.st_atim.tv_sec * 1000000000ULL +
+				(uint64_t)st.st_atim.tv_nsec;
 			s->n++;
 		} else {
 			free(key);
@@ -496,6 +557,7 @@ int fs_fscache_init(struct fs *fs, const struct fs_layer *layer, char **error_r)
 			    len > 0 && layer->cache_path[len - 1] == '/' ? "" : "/");
 	c->max_size = layer->cache_size;
 	c->n_buckets = 1024;
+	c->pid = (int)getpid();
 	c->buckets = xcalloc(c->n_buckets, sizeof(*c->buckets));
 	fs->v = &fs_fscache_vfuncs;
 	fs->priv = c;

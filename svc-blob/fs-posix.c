@@ -32,6 +32,7 @@ struct fs_posix {
 	char *prefix;		/* ends with '/' */
 	unsigned int mode;
 	unsigned int tmp_counter;
+	int pid;		/* in temp names: getpid() is a syscall */
 	bool fsync;		/* mail_fsync != never and no no-fsync */
 };
 
@@ -184,7 +185,7 @@ static void posix_put(struct fs *fs, const char *key, int fd,
 	char *path = posix_path(fs, key);
 	char *slash = strrchr(path, '/');
 	char *tmp = xasprintf("%.*s/.tmp.%s.%d.%u", (int)(slash - path), path,
-			      slash + 1, (int)getpid(), ++p->tmp_counter);
+			      slash + 1, p->pid, ++p->tmp_counter);
 	int out = -1;
 	uint8_t *mdata = NULL;
 
@@ -304,7 +305,7 @@ static void posix_copy(struct fs *fs, const char *src, const char *dst,
 	char *spath = posix_path(fs, src), *dpath = posix_path(fs, dst);
 	char *slash = strrchr(dpath, '/');
 	char *tmp = xasprintf("%.*s/.tmp.%s.%d.%u", (int)(slash - dpath), dpath,
-			      slash + 1, (int)getpid(), ++p->tmp_counter);
+			      slash + 1, p->pid, ++p->tmp_counter);
 	/* objects are immutable, so a hard link is a copy (metadata too) */
 	if (posix_mkdir_parents(dpath) < 0)
 		fs_pending_fail(pend, errno_status(errno), "mkdir for %s: %m", dst);
@@ -450,6 +451,7 @@ static const struct fs_vfuncs fs_posix_vfuncs = {
 	.copy = posix_copy,
 	.list = posix_list,
 	.free = posix_free,
+	.local_path = posix_path,
 };
 
 int fs_posix_init(struct fs *fs, const struct fs_layer *layer,
@@ -460,6 +462,7 @@ int fs_posix_init(struct fs *fs, const struct fs_layer *layer,
 	p->prefix = xasprintf("%s%s", layer->prefix,
 			      len > 0 && layer->prefix[len - 1] == '/' ? "" : "/");
 	p->mode = layer->mode;
+	p->pid = (int)getpid();
 	p->fsync = !layer->no_fsync && !set->no_fsync;
 	if (posix_mkdir_parents(p->prefix) < 0) {
 		*error_r = xasprintf("posix: cannot create %s: %m", p->prefix);

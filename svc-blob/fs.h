@@ -89,6 +89,10 @@ struct fs_vfuncs {
 	void (*list)(struct fs *fs, const char *prefix, const char *after,
 		     unsigned int max_keys, fs_cb *cb, void *ctx);
 	void (*free)(struct fs *fs);
+	/* Drivers that keep an object as one local file with its metadata
+	 * (posix): that file's path (owned by the caller), so a cache in
+	 * front can link it instead of copying it. NULL elsewhere. */
+	char *(*local_path)(struct fs *fs, const char *key);
 };
 
 struct blob_stats;

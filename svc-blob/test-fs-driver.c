@@ -341,6 +341,71 @@ static void test_fscache_hit_miss_evict_restart(void **state)
 	fs_deinit(&fs);
 }
 
+static void stat_at(const char *fmt, const char *key, struct stat *st)
+{
+	char *path = xasprintf(fmt, tmpdir, key);
+	assert_int_equal(stat(path, st), 0);
+	free(path);
+}
+
+/* In front of posix on the same filesystem the cache file is the
+ * object's own inode (no copy); a hit leaves the object's mtime (its
+ * etag) alone; a new put replaces the link; behind a compress layer
+ * (no local file of the plain bytes) the cache keeps a copy. */
+static void test_fscache_links_local_objects(void **state)
+{
+	(void)state;
+	struct stat obj, cached_st, after;
+	bool cached;
+	memset(&stats, 0, sizeof(stats));
+	struct fs *fs = chain("fscache:1M:%s/cache5:posix:prefix=%s/posix5/");
+	put(fs, "a/b/o1", "first body");
+	stat_at("%s/posix5/%s", "a/b/o1", &obj);
+	stat_at("%s/cache5/%s", "a/b/o1", &cached_st);
+	assert_int_equal(obj.st_ino, cached_st.st_ino);
+	assert_int_equal(obj.st_nlink, 2);
+	struct timespec old[2] = { { .tv_sec = 1000000 }, { .tv_sec = 2000000 } };
+	char *opath = xasprintf("%s/posix5/a/b/o1", tmpdir);
+	assert_int_equal(utimensat(AT_FDCWD, opath, old, 0), 0);
+	char *d = get(fs, "a/b/o1", &cached);
+	assert_true(cached);
+	assert_string_equal(d, "first body");
+	free(d);
+	assert_int_equal(stat(opath, &after), 0);
+	assert_int_equal(after.st_mtim.tv_sec, 2000000);
+	assert_true(after.st_atim.tv_sec > 1000000);
+	put(fs, "a/b/o1", "second body");
+	stat_at("%s/posix5/%s", "a/b/o1", &obj);
+	stat_at("%s/cache5/%s", "a/b/o1", &cached_st);
+	assert_int_equal(obj.st_ino, cached_st.st_ino);
+	d = get(fs, "a/b/o1", &cached);
+	assert_true(cached);
+	assert_string_equal(d, "second body");
+	free(d);
+	/* deleted from storage: the cache name goes too */
+	const char *keys[] = { "a/b/o1" };
+	struct waiter w = { .fd = -1 };
+	fs_delete(fs, keys, 1, on_result, &w);
+	wait_for(&w);
+	waiter_clear(&w);
+	char *cpath = xasprintf("%s/cache5/a/b/o1", tmpdir);
+	assert_int_equal(access(cpath, F_OK), -1);
+	assert_int_equal(access(opath, F_OK), -1);
+	free(cpath);
+	free(opath);
+	assert_int_equal(stats.cache_errors, 0);
+	fs_deinit(&fs);
+
+	fs = chain("fscache:1M:%s/cache6:compress:gz:6:posix:prefix=%s/posix6/");
+	put(fs, "o2", "compressed below");
+	stat_at("%s/posix6/%s", "o2", &obj);
+	stat_at("%s/cache6/%s", "o2", &cached_st);
+	assert_int_not_equal(obj.st_ino, cached_st.st_ino);
+	assert_int_equal(cached_st.st_size, strlen("compressed below"));
+	assert_get(fs, "o2", "compressed below");
+	fs_deinit(&fs);
+}
+
 static void test_fscache_write_failure_serves_storage(void **state)
 {
 	(void)state;
@@ -425,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_fscache_suite),
 		cmocka_unit_test(test_compress_suite),
 		cmocka_unit_test(test_fscache_hit_miss_evict_restart),
+		cmocka_unit_test(test_fscache_links_local_objects),
 		cmocka_unit_test(test_fscache_write_failure_serves_storage),
 		cmocka_unit_test(test_mixed_compressed_and_plain),
 		cmocka_unit_test(test_corrupt_gzip_is_an_error),

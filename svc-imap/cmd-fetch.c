@@ -574,11 +574,9 @@ static void fetch_pump(struct imap_cmd *cmd)
 		imap_cmd_reply(cmd, "NO", "[UNKNOWN-CTE] Unknown "
 			       "Content-Transfer-Encoding.");
 		imap_cmd_done(cmd);
-	} else if (f->uid_cmd)
+	} else {
+		cmd->sync_holds_expunges = !f->uid_cmd;
 		imap_sync_reply(cmd, "OK", "Fetch completed.");
-	else {
-		imap_cmd_reply(cmd, "OK", "Fetch completed.");
-		imap_cmd_done(cmd);
 	}
 }
 

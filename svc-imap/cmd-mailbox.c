@@ -473,6 +473,7 @@ void imap_client_unselect(struct imap_client *client)
 	free(client->uids);
 	client->uids = NULL;
 	client->n_uids = 0;
+	imap_client_held_expunges_clear(client);
 	free(client->own);
 	client->own = NULL;
 	client->n_own = 0;

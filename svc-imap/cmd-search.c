@@ -169,12 +169,8 @@ static void search_finish(struct imap_cmd *cmd)
 		imap_client_send(client, "%s", out.data);
 		buf_free(&out);
 	}
-	if (s->uid_cmd) {
-		imap_sync_reply(cmd, "OK", "Search completed.");
-		return;
-	}
-	imap_cmd_reply(cmd, "OK", "Search completed.");
-	imap_cmd_done(cmd);
+	cmd->sync_holds_expunges = !s->uid_cmd;
+	imap_sync_reply(cmd, "OK", "Search completed.");
 }
 
 static void search_fail(struct imap_cmd *cmd, const char *what,

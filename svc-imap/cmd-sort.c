@@ -150,12 +150,8 @@ static void sort_ready(struct imap_cmd *cmd, struct imap_sort_job *job)
 	free(v);
 	imap_client_send(cmd->client, "%s", out.data);
 	buf_free(&out);
-	if (job->uid_cmd) {
-		imap_sync_reply(cmd, "OK", "Sort completed.");
-		return;
-	}
-	imap_cmd_reply(cmd, "OK", "Sort completed.");
-	imap_cmd_done(cmd);
+	cmd->sync_holds_expunges = !job->uid_cmd;
+	imap_sync_reply(cmd, "OK", "Sort completed.");
 }
 
 static int parse_esort_return(struct sort_ctx *sc, const struct imap_arg *l)

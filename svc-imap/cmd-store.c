@@ -75,12 +75,8 @@ static void store_reply(struct imap_cmd *cmd, const struct rpc_reply *reply)
 	buf_free(&out);
 	const char *text = r->n_modified > 0 ? store_modified(cmd, r) :
 		"Store completed.";
-	if (s->uid_cmd) {
-		imap_sync_reply(cmd, "OK", "%s", text);
-		return;
-	}
-	imap_cmd_reply(cmd, "OK", "%s", text);
-	imap_cmd_done(cmd);
+	cmd->sync_holds_expunges = !s->uid_cmd;
+	imap_sync_reply(cmd, "OK", "%s", text);
 }
 
 bool imap_store_start(struct imap_cmd *cmd, bool uid_cmd,

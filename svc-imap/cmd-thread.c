@@ -446,12 +446,8 @@ static void thread_ready(struct imap_cmd *cmd, struct imap_sort_job *job)
 		emit_list(&out, c, job->uid_cmd);
 	imap_client_send(cmd->client, "%s", out.data);
 	buf_free(&out);
-	if (job->uid_cmd) {
-		imap_sync_reply(cmd, "OK", "Thread completed.");
-		return;
-	}
-	imap_cmd_reply(cmd, "OK", "Thread completed.");
-	imap_cmd_done(cmd);
+	cmd->sync_holds_expunges = !job->uid_cmd;
+	imap_sync_reply(cmd, "OK", "Thread completed.");
 }
 
 bool imap_thread_start(struct imap_cmd *cmd, bool uid_cmd,

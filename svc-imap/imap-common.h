@@ -128,6 +128,13 @@ struct imap_client {
 	/* imap_client_workarounds delay-newmail: this sync leaves new
 	 * messages for a later NOOP/CHECK (or IDLE). */
 	bool hold_new_mail;
+	/* The sync being applied may not send EXPUNGE: expunges it brings
+	 * wait in held_expunges, their messages keeping their sequence
+	 * numbers, until a sync that may send them (or the mailbox is
+	 * closed). */
+	bool hold_expunges;
+	uint32_t *held_expunges;
+	size_t n_held_expunges;
 	uint32_t uidnext;		/* UIDs from here are new to it */
 	/* \Recent for this session (RFC 3501 2.3.2): the UIDs it claimed
 	 * at SELECT or saw first while selected, ascending. */
@@ -188,6 +195,9 @@ struct imap_cmd {
 	 * it instead of making a Wait call. */
 	void *sync_ahead;
 	void *mail_log;			/* imap-mail-log.c's (in pool) */
+	/* A non-UID FETCH, STORE or SEARCH: its sync may not send EXPUNGE
+	 * (RFC 3501 7.4.1, RFC 7162 3.2.10 for VANISHED). */
+	bool sync_holds_expunges;
 	void (*ctx_free)(void *ctx);
 };
 

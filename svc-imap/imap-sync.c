@@ -116,7 +116,48 @@ static int uid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void held_expunges_add(struct imap_client *client,
+			      const uint32_t *uids, size_t n)
+{
+	if (n == 0)
+		return;
+	client->held_expunges = xreallocarray(client->held_expunges,
+					      client->n_held_expunges + n,
+					      sizeof(uint32_t));
+	memcpy(&client->held_expunges[client->n_held_expunges], uids,
+	       n * sizeof(uint32_t));
+	client->n_held_expunges += n;
+}
+
+static void expunged_send(struct imap_client *client, const uint32_t *uids,
+			  size_t n);
+
 void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
+			  size_t n)
+{
+	if (client->hold_expunges) {
+		held_expunges_add(client, uids, n);
+		return;
+	}
+	if (client->n_held_expunges > 0) {
+		uint32_t *held = client->held_expunges;
+		size_t n_held = client->n_held_expunges;
+		client->held_expunges = NULL;
+		client->n_held_expunges = 0;
+		expunged_send(client, held, n_held);
+		free(held);
+	}
+	expunged_send(client, uids, n);
+}
+
+void imap_client_held_expunges_clear(struct imap_client *client)
+{
+	free(client->held_expunges);
+	client->held_expunges = NULL;
+	client->n_held_expunges = 0;
+}
+
+static void expunged_send(struct imap_client *client, const uint32_t *uids,
 			  size_t n)
 {
 	if (!client->qresync) {
@@ -311,11 +352,13 @@ static void sync_finish_with(struct imap_cmd *cmd,
 		/* The BYE may have destroyed the client and cmd with it
 		 * (the pending call's reference keeps client itself). */
 		client->hold_new_mail = false;
+		client->hold_expunges = false;
 		if (!client->destroyed)
 			imap_cmd_done(cmd);
 		return;
 	}
 	cmd->client->hold_new_mail = false;
+	cmd->client->hold_expunges = false;
 	sync_finish(cmd, s);
 }
 
@@ -352,6 +395,7 @@ void imap_sync_reply(struct imap_cmd *cmd, const char *resp,
 	}
 	cmd->sync = s;
 	client->hold_new_mail = imap_sync_holds_new_mail(cmd);
+	client->hold_expunges = cmd->sync_holds_expunges;
 	if (cmd->sync_ahead != NULL) {
 		/* The command's index call answered the Wait already. */
 		Stratus__IndexWaitReply *ahead = cmd->sync_ahead;

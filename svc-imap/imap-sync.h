@@ -26,9 +26,12 @@ void imap_sync_ahead_request(struct imap_cmd *cmd,
 /* Keeps the sync a reply brought for imap_sync_reply() (takes it). */
 void imap_sync_ahead_keep(struct imap_cmd *cmd, Stratus__IndexWaitReply *r);
 void imap_sync_ahead_clear(struct imap_cmd *cmd);
-/* Removes expunged UIDs from the view with "* n EXPUNGE" each. */
+/* Removes expunged UIDs from the view with "* n EXPUNGE" each (or one
+ * VANISHED), the held ones first; while client->hold_expunges they are
+ * held instead. */
 void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
 			  size_t n);
+void imap_client_held_expunges_clear(struct imap_client *client);
 /* A Wait claimed uid as \Recent for this session before it is in the
  * view (a NOTIFY watcher's answer that came too late to apply): it is
  * \Recent once a sync brings it in. */

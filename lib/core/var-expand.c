@@ -6,6 +6,8 @@
 #endif
 #include "var-expand.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -431,6 +433,27 @@ int var_expand(struct buf *out, const char *tmpl,
 	return ret;
 }
 
+static long var_expand_cached_pid;
+
+static void var_expand_pid_forget(void)
+{
+	var_expand_cached_pid = 0;
+}
+
+/* %p is expanded per request (svc-blob's object keys): getpid() once,
+ * not a syscall each time; a forked child asks again. */
+static long var_expand_pid(void)
+{
+	static bool atfork_set;
+	if (!atfork_set) {
+		(void)pthread_atfork(NULL, NULL, var_expand_pid_forget);
+		atfork_set = true;
+	}
+	if (var_expand_cached_pid == 0)
+		var_expand_cached_pid = (long)getpid();
+	return var_expand_cached_pid;
+}
+
 void var_expand_user_init(struct var_expand_user *vu, const char *user,
 			  const char *service, const char *session)
 {
@@ -440,7 +463,7 @@ void var_expand_user_init(struct var_expand_user *vu, const char *user,
 	memset(vu, 0, sizeof(*vu));
 	vu->username = at != NULL ? xstrndup(user, (size_t)(at - user)) :
 				    xstrdup(user);
-	(void)snprintf(vu->pid, sizeof(vu->pid), "%ld", (long)getpid());
+	(void)snprintf(vu->pid, sizeof(vu->pid), "%ld", var_expand_pid());
 
 	vu->table[i++] = (struct var_expand_entry){ 'u', "user", user };
 	vu->table[i++] = (struct var_expand_entry){ 'n', "username",

@@ -131,9 +131,6 @@ class ImapSessionCacheTest(StratusTestCase):
         cmd(b"s", b"SELECT Ride")
 
         a.append("Ride", None, None, body(4))
-        # Non-UID FETCH, STORE and SEARCH report nothing (RFC 3501 7.4.1
-        # forbids their EXPUNGEs; Stratus holds every update back).
-        self.assertNotIn(b"EXISTS", cmd(b"f0", b"FETCH 1 (FLAGS)"))
         out = cmd(b"f1", b"UID FETCH 1 (FLAGS)")
         self.assertIn(b"* 4 EXISTS", out)
         self.assertNotIn(b"EXISTS", cmd(b"f2", b"UID FETCH 1 (FLAGS)"))
@@ -152,6 +149,67 @@ class ImapSessionCacheTest(StratusTestCase):
         self.assertNotIn(b"UID 1 ", out)
         self.assertEqual(len(re.findall(rb"\* \d+ FETCH", out)), 3, out)
         self.assertNotIn(b"EXPUNGE", cmd(b"n2", b"NOOP"))
+        b.sendall(b"z LOGOUT\r\n")
+        b.close()
+        a.logout()
+
+    def test_non_uid_commands_hold_expunges_back(self):
+        """A non-UID FETCH, STORE, SEARCH or SORT reports another
+        session's new messages and flag changes, but not its expunges
+        (RFC 3501 7.4.1): those wait, the messages keeping their
+        sequence numbers, until a command that may send them (NOOP),
+        and then come once each."""
+        a = self.login()
+        a.create("Hold")
+        for n in range(1, 5):
+            a.append("Hold", None, None, body(n))
+        b, bf = self.raw_session()
+
+        def cmd(tag, line):
+            b.sendall(b"%s %s\r\n" % (tag, line))
+            out = b""
+            while True:
+                got = bf.readline()
+                self.assertTrue(got, "connection closed")
+                out += got
+                if got.startswith(tag + b" "):
+                    self.assertTrue(got.startswith(tag + b" OK"), out)
+                    return out
+
+        cmd(b"s", b"SELECT Hold")
+        a.select("Hold")
+        a.append("Hold", None, None, body(5))
+        self.assertIn(b"* 5 EXISTS", cmd(b"f1", b"FETCH 1 (FLAGS)"))
+        a.store("1", "+FLAGS", r"(\Deleted)")
+        a.expunge()
+        a.store("3", "+FLAGS", r"(\Flagged)")  # UID 4 now
+        out = cmd(b"f2", b"FETCH 4 (UID)")
+        self.assertNotIn(b"EXPUNGE", out)
+        # UID 4 is still sequence 4 here: UID 1's expunge is held.
+        self.assertRegex(out, rb"\* 4 FETCH \(UID 4 FLAGS \([^)]*\\Flagged")
+        self.assertIn(b"* 4 FETCH (UID 4)", out)
+        out = cmd(b"s2", b"SEARCH ALL")
+        self.assertNotIn(b"EXPUNGE", out)
+        self.assertIn(b"* SEARCH 2 3 4 5", out)
+        a.append("Hold", None, None, body(6))
+        out = cmd(b"t2", b"STORE 2 +FLAGS (\\Seen)")
+        self.assertNotIn(b"EXPUNGE", out)
+        self.assertIn(b"* 6 EXISTS", out)
+        self.assertIn(b"* 2 FETCH", out)
+        out = cmd(b"n1", b"NOOP")
+        self.assertEqual(out.count(b"EXPUNGE"), 1, out)
+        self.assertIn(b"* 1 EXPUNGE", out)
+        self.assertNotIn(b"EXPUNGE", cmd(b"n2", b"NOOP"))
+        out = cmd(b"f3", b"FETCH 3 (UID)")
+        self.assertIn(b"* 3 FETCH (UID 4)", out)
+        # Held expunges do not outlive the mailbox they belong to.
+        a.store("1", "+FLAGS", r"(\Deleted)")
+        a.expunge()
+        self.assertNotIn(b"EXPUNGE", cmd(b"f4", b"FETCH 1 (UID)"))
+        out = cmd(b"s3", b"SELECT Hold")
+        self.assertIn(b"* 4 EXISTS", out)
+        self.assertNotIn(b"EXPUNGE", out)
+        self.assertNotIn(b"EXPUNGE", cmd(b"n3", b"NOOP"))
         b.sendall(b"z LOGOUT\r\n")
         b.close()
         a.logout()
