@@ -7,10 +7,12 @@ prints msg/s or RETR time, svc-blob's object request counters per
 delivery, and the top functions per process.
 
   bench/profile-lmtp.sh BUILD [size rcpts conns seconds]
-  bench/profile-pop3.sh BUILD [messages size]
+  bench/profile-pop3.sh BUILD [messages size]  (size "corpus": bench/run.sh's
+                                                 POP3 corpus of that many)
 
 PROFILE_STRACE=1 counts system calls per process instead (strace -c -f),
 PROFILE_NONE=1 only times the load (no profiler slowing it down),
+PROFILE_SESSIONS=N runs N POP3 sessions one after the other (default 1),
 PROFILE_CONFIG="..." adds configuration (e.g. "mail_fsync = never", as
 bench/run.sh runs Stratus).
 """
@@ -112,10 +114,36 @@ def strace_run(cmd, procs, want):
         print("\n".join(lines[:12] + lines[-2:]))
 
 
+def pop_corpus(n):
+    """The bench's POP3 corpus (bench/run.sh gen_corpus corpus-pop), kept
+    in /tmp by count."""
+    out = "/tmp/stratus-profile-pop3-corpus-%d" % n
+    if not os.path.isdir(out):
+        tmp = out + ".new.%d" % os.getpid()
+        subprocess.run(["python3", os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "corpus", "gen-corpus.py"),
+            "--out", tmp, "--count", str(n), "--seed", "43",
+            "--max-size", "131072"], check=True, capture_output=True)
+        os.rename(tmp, out)
+    return out
+
+
 def main():
     # the bench's index upload policy (bench/run.sh), not the harness's
     st = Stratus(users=USERS, extra="plugin {\n  metacache_delay_uploads = yes\n}\n"
                  + os.environ.get("PROFILE_CONFIG", ""))
+    if MODE == "pop3":
+        # bench/run.sh's storage: bodies through a local fscache, indexes
+        # compressed (what its POP3 row measures)
+        with open(st.config) as f:
+            conf = f.read()
+        objs = "posix:prefix=%s/objects/" % st.dir
+        conf = conf.replace("obox_fs = " + objs, "obox_fs = fscache:512M:%s/fscache:%s"
+                            % (st.dir, objs))
+        conf = conf.replace("obox_index_fs = " + objs,
+                            "obox_index_fs = compress:gz:6:" + objs)
+        with open(st.config, "w") as f:
+            f.write(conf)
     st.start()
     try:
         if MODE == "lmtp":
@@ -132,14 +160,22 @@ def main():
                   {k: after.get(k, 0) - before.get(k, 0) for k in after})
         else:
             n, size = (ARGS + ["1000", "4096"][len(ARGS):])[:2]
+            if size == "corpus":
+                # bench/run.sh's POP3 maildrop: its corpus (sizes up to
+                # 128 KB, p50 13 KB, half of them with lines starting
+                # with '.'), same generator, seed and count
+                files = pop_corpus(int(n))
+                what = ["--files", files, "--any-order"]
+            else:
+                what = ["--msg-size", size, "--max-messages", n]
             subprocess.run([LG, "lmtp", "--port", str(st.ports["lmtp"]),
                             "--clients", "2", "--rcpts", "1",
-                            "--msg-size", size, "--users", "1",
-                            "--user-fmt", "pop%u@example.com",
-                            "--max-messages", n, "--duration", "0"],
+                            "--users", "1", "--user-fmt", "pop%u@example.com",
+                            "--duration", "0"] + what,
                            check=True, capture_output=True)
             perf_run(st, [LG, "pop3", "--port", str(st.ports["pop3"]),
-                          "--clients", "1", "--max-sessions", "1",
+                          "--clients", "1", "--max-sessions",
+                          os.environ.get("PROFILE_SESSIONS", "1"),
                           "--duration", "0", "--users", "1",
                           "--user-fmt", "pop%u@example.com",
                           "--expect-messages", n], "pop3")

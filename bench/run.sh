@@ -9,6 +9,11 @@
 #   --quick  under 3 minutes (default).
 #   --full   under 20 minutes; the issue's sizes (100,000-message
 #            mailbox, 10,000 idle connections). Writes results/full.md.
+#   --only pop3 (after the profile): only the POP3 row against Dovecot
+#            mdbox, with its maildrop and one user of each other kind;
+#            no S3, maildir, matrix, object counts, idle rows, nor the
+#            kept preloaded state. For A/B runs of POP3 changes; use
+#            BENCH_OUT (the report's other rows read n/a).
 #
 # Everything runs in a mktemp folder on 127.0.0.1, every server started
 # here is stopped by PID on exit (trap), every wait is bounded. Stratus
@@ -27,7 +32,14 @@ case "${1:-}" in
 	--smoke) PROFILE=smoke ;;
 	--quick|"") PROFILE=quick ;;
 	--full) PROFILE=full ;;
-	*) echo "usage: $0 [--smoke|--quick|--full]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--smoke|--quick|--full] [--only pop3]" >&2; exit 2 ;;
+esac
+ONLY=""
+case "${2:-}" in
+	"") ;;
+	--only) [ "${3:-}" = pop3 ] || { echo "--only: pop3 only" >&2; exit 2; }
+		ONLY=pop3 ;;
+	*) echo "usage: $0 [--smoke|--quick|--full] [--only pop3]" >&2; exit 2 ;;
 esac
 
 # bash reads a script as it runs: run from a private copy so that an edit
@@ -71,6 +83,8 @@ for kv in ${BENCH_SIZES:-}; do
 		*) echo "BENCH_SIZES: unknown $kv" >&2; exit 2 ;;
 	esac
 done
+# --only pop3: the other rows' mailboxes shrink to one user
+[ "$ONLY" = pop3 ] && USERS=1 MATRIX_RUNS=0
 # 100 clients' sessions need a few seconds before any of them ends
 DUR_SESS_HI=$(( DUR > 3 ? DUR : 3 ))
 [ $PROFILE = smoke ] && DUR_SESS_HI=$DUR
@@ -536,6 +550,13 @@ idle_row() {
 	record "$s" idle 1 errors "$(awk '/^summary/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "errors") print kv[2] } }' "$out.txt")"
 }
 
+# --only pop3: no large mailbox, no S3 variant, no maildir peer
+if [ "$ONLY" = pop3 ]; then
+	preload_big() { return 0; }
+	start_s3rver() { return 1; }
+	S3_WORKLOADS="" MAILDIR_WORKLOADS=""
+fi
+
 # -- Dovecot: started first and preloaded in the background ------------------
 # (preloads are most of a run's time: the servers fill at the same time)
 DOVECOT_SERVERS=""
@@ -559,7 +580,7 @@ wait_bg() {
 	BG_PIDS=""
 }
 if [ $PROFILE != smoke ]; then
-	for v in dovecot-mdbox dovecot-maildir; do
+	for v in dovecot-mdbox ${MAILDIR_WORKLOADS:+dovecot-maildir}; do
 		start_variant "$v"
 		# the LMTP workloads write to their own users; the others need mailboxes
 		if [ "$v" = dovecot-maildir ] && [ "$MAILDIR_WORKLOADS" = lmtp ]; then
@@ -597,7 +618,7 @@ state_key() {
 }
 STATE_CACHE=$SNAP/state-cache
 STATE_KEY=""
-[ $PROFILE = smoke ] || STATE_KEY=$(state_key 2>/dev/null || true)
+[ $PROFILE = smoke ] || [ -n "$ONLY" ] || STATE_KEY=$(state_key 2>/dev/null || true)
 STATE_REUSED=""
 if [ -n "$STATE_KEY" ] && [ -f "$STATE_CACHE/$STATE_KEY/done" ]; then
 	mkdir -p "$W/stratus"
@@ -743,6 +764,7 @@ serves() {	# serves SERVER WORKLOAD: may this server run this workload?
 
 # -- alternating runs --------------------------------------------------------
 WORKLOADS="sess_lo sess_hi cmd_lo cmd_hi big lmtp pop3"
+[ "$ONLY" = pop3 ] && WORKLOADS=pop3
 for run in $(seq 1 "$RUNS"); do
 	phase "run-$run"
 	log "run $run/$RUNS"
@@ -778,7 +800,8 @@ for run in $(seq 1 "$MATRIX_RUNS"); do
 done
 
 # -- object-storage requests per operation (Stratus only) --------------------
-if [ $PROFILE != smoke ] && { [ "${STRATUS_LMTP:-0}" = 1 ] || [ "${STRATUS_IMAP:-0}" = 1 ]; }; then
+if [ $PROFILE != smoke ] && [ -z "$ONLY" ] &&
+	{ [ "${STRATUS_LMTP:-0}" = 1 ] || [ "${STRATUS_IMAP:-0}" = 1 ]; }; then
 	phase objreq
 	log "object-storage requests per operation"
 	delta() {	# delta NAME COUNT CMD...: blob counters around CMD, per op
@@ -821,10 +844,11 @@ fi
 phase idle
 log "idle connections: $IDLE_K per server"
 for s in $SERVERS; do
+	[ -z "$ONLY" ] || break
 	serves "$s" idle || continue
 	idle_row "$s"
 done
-if [ $PROFILE != smoke ]; then
+if [ $PROFILE != smoke ] && [ -z "$ONLY" ]; then
 	# IDLE needs only a login and an (auto-created) INBOX: no preload
 	start_dovecot dovecot-hibernate 'mdbox:~/mdbox' "$HIB"
 	idle_row dovecot-hibernate $((HIB + 2))

@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void pop3_server_init(struct pop3_server *server, struct loop *loop,
@@ -25,6 +27,12 @@ void pop3_server_init(struct pop3_server *server, struct loop *loop,
 	server->cfg = cfg;
 	server->backend = backend;
 	server->backend_ctx = backend_ctx;
+	/* the read-ahead leaves three quarters of the fds to connections */
+	struct rlimit rl;
+	rlim_t nofile = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+			rl.rlim_cur != RLIM_INFINITY ? rl.rlim_cur : 1024;
+	server->ahead_fds_max = nofile / 4 > UINT32_MAX / 2 ?
+				UINT32_MAX / 2 : (unsigned int)(nofile / 4);
 	if (pop3_settings_read(&server->set, cfg, &error) < 0) {
 		log_warning(NULL, "%s", error);
 		free(error);
@@ -66,8 +74,12 @@ void pop3_client_unref(struct pop3_client **_client)
 		return;
 	if (client->xfer_fd >= 0)
 		close(client->xfer_fd);
-	if (client->ahead_fd >= 0)
-		close(client->ahead_fd);
+	for (unsigned int i = 0; i < client->n_ahead; i++) {
+		if (client->ahead[i].fd >= 0) {
+			close(client->ahead[i].fd);
+			client->server->ahead_fds--;
+		}
+	}
 	pop3_messages_free(client->msgs, client->n_msgs);
 	free(client->user_cmd);
 	free(client->sasl_mech);
@@ -91,9 +103,17 @@ void pop3_client_continue(struct pop3_client *client)
 		text_conn_resume(client->conn);
 }
 
+static void pop3_close_deferred(void *ctx)
+{
+	close((int)(intptr_t)ctx);
+}
+
 static void pop3_xfer_end(struct pop3_client *client)
 {
-	close(client->xfer_fd);
+	/* closed once this loop turn wrote the reply: a syscall less
+	 * between the client's RETR and its answer */
+	loop_defer(client->server->loop, pop3_close_deferred,
+		   (void *)(intptr_t)client->xfer_fd);
 	client->xfer_fd = -1;
 	client->xfer_msg = NULL;
 	pop3_client_continue(client);
@@ -106,7 +126,7 @@ static void pop3_xfer_pump(struct pop3_client *client)
 	if (client->xfer_fd < 0 || client->conn == NULL)
 		return;
 	struct buf *out = text_conn_out(client->conn);
-	char tmp[POP3_XFER_CHUNK];
+	static char tmp[POP3_XFER_CHUNK];
 	bool eof = false;
 	while (out->len < TEXT_CONN_OUT_HIGH && !client->xfer.done && !eof) {
 		ssize_t n = pread(client->xfer_fd, tmp, sizeof(tmp),
@@ -278,7 +298,7 @@ static struct pop3_client *pop3_client_new(struct pop3_server *server, int fd,
 	client->server = server;
 	client->refcount = 1;
 	client->xfer_fd = -1;
-	client->ahead_fd = -1;
+	client->ahead_next = -1;
 	client->client_ip = xstrdup(client_ip);
 	client->client_port = client_port;
 	text_session_id(client->session, sizeof(client->session));

@@ -19,7 +19,15 @@
 #define POP3_IDLE_MSECS_AUTH (60 * 1000)	/* before login */
 #define POP3_IDLE_MSECS (10 * 60 * 1000)	/* RFC 1939: at least 10 min */
 #define POP3_MAX_BAD_COMMANDS 20
-#define POP3_XFER_CHUNK 16384
+/* One pread of a body: most messages in one call (a short read ends the
+ * body); a static buffer of the process, svc-pop3 is single-threaded. */
+#define POP3_XFER_CHUNK (128 * 1024)
+/* The RPC backend's read-ahead of bodies (pop3-maildrop.c): at most this
+ * many messages per session are asked for or held as open fds; the
+ * window starts at one message and doubles with every RETR/TOP that asks
+ * for the next one (any other drops it back to one), so a client that
+ * reads one message costs one extra Get, not sixteen. */
+#define POP3_AHEAD_MAX 16
 
 struct pop3_settings {
 	char *login_greeting;
@@ -110,6 +118,9 @@ struct pop3_server {
 	void *svc;
 	unsigned int n_clients;
 	struct pop3_client *clients;
+	/* fds the read-ahead holds or has asked for, all sessions; it asks
+	 * for no more than ahead_fds_max (a quarter of RLIMIT_NOFILE) */
+	unsigned int ahead_fds, ahead_fds_max;
 	uint64_t n_logins, n_login_failures, n_retr, n_expunged;
 };
 
@@ -152,13 +163,19 @@ struct pop3_client {
 	uint64_t xfer_offset;
 	struct pop3_xfer xfer;
 	struct pop3_message *xfer_msg;
-	/* The backend's read-ahead of the next message's body while one
-	 * streams (clients RETR in order): its uid, the fd once answered,
-	 * and a RETR waiting for it. */
-	uint32_t ahead_uid;
-	int ahead_fd;
-	bool ahead_busy;
-	pop3_body_cb *ahead_cb;
+	/* The backend's read-ahead (pop3-maildrop.c): the messages after the
+	 * one read last, in message order, each a Get in flight or its fd. */
+	struct pop3_ahead {
+		unsigned int idx;	/* in msgs */
+		uint32_t seq;		/* names its Get's answer */
+		int fd;			/* -1: in flight, or its Get failed */
+		bool busy;		/* Get in flight */
+		pop3_body_cb *cb;	/* a RETR/TOP waiting for it */
+	} ahead[POP3_AHEAD_MAX];
+	unsigned int n_ahead;
+	unsigned int ahead_depth;	/* window size now, 1..POP3_AHEAD_MAX */
+	uint32_t ahead_seq;
+	int ahead_next;		/* msgs index a sequential reader reads next */
 };
 
 /* pop3-client.c */

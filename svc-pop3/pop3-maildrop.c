@@ -260,19 +260,117 @@ static void pop3_rpc_logout(struct pop3_server *server,
 /* ---- bodies ---- */
 
 /* Each body is one svc-blob Get round trip before its first byte can go
- * out; POP3 clients RETR in order, so while message n streams the Get of
- * n+1 is already in flight (one read-ahead per client, kept as an fd). A
- * RETR of another message or the end of the session just drops it. */
+ * out. POP3 clients read in order (a download-everything client RETRs
+ * 1..n, a leave-on-server one the new messages, in order), so the Gets of
+ * the messages after the one asked for are sent ahead and their fds kept
+ * in client->ahead, in message order: the next RETR finds its fd and is
+ * answered in the loop iteration that read it, without waiting for
+ * svc-blob. The window (POP3_AHEAD_MAX) grows from one message as the
+ * client keeps reading the next ones and is refilled once half of it was
+ * used, so its Gets leave in one frame batch and svc-blob answers them
+ * together (a few sendmsg/recvmsg per 8 messages instead of one pair
+ * each). A RETR of anything else closes the window's fds and starts over
+ * with one. Bounds: POP3_AHEAD_MAX fds and Gets per session, at most
+ * server->ahead_fds_max for the process; no body bytes are held. */
 struct pop3_body_req {
 	struct pop3_client *client;
-	pop3_body_cb *cb;	/* NULL: a read-ahead */
+	pop3_body_cb *cb;	/* NULL: a read-ahead, named by seq */
 	uint32_t uid;
-	size_t idx;		/* in client->msgs */
+	uint32_t seq;
 };
 
-static void pop3_body_ahead(struct pop3_server *server,
-			    struct pop3_client *client,
-			    const struct pop3_message *msg);
+static void pop3_body_get(struct pop3_server *server,
+			  struct pop3_client *client,
+			  const struct pop3_message *msg, pop3_body_cb *cb,
+			  uint32_t seq);
+
+static void pop3_ahead_remove(struct pop3_client *client, unsigned int i)
+{
+	memmove(&client->ahead[i], &client->ahead[i + 1],
+		(client->n_ahead - i - 1) * sizeof(client->ahead[0]));
+	client->n_ahead--;
+}
+
+/* Drops the first n entries: open fds are closed, a Get in flight is
+ * forgotten (its answer closes the fd). */
+static void pop3_ahead_drop(struct pop3_client *client, unsigned int n)
+{
+	struct pop3_server *server = client->server;
+	for (unsigned int i = 0; i < n; i++) {
+		struct pop3_ahead *a = &client->ahead[i];
+		if (a->fd >= 0) {
+			close(a->fd);
+			server->ahead_fds--;
+		}
+	}
+	memmove(&client->ahead[0], &client->ahead[n],
+		(client->n_ahead - n) * sizeof(client->ahead[0]));
+	client->n_ahead -= n;
+}
+
+/* Tops the window up to ahead_depth once it is at most half full. */
+static void pop3_ahead_fill(struct pop3_server *server,
+			    struct pop3_client *client)
+{
+	if (client->disconnected || client->ahead_next < 0 ||
+	    client->n_ahead > client->ahead_depth / 2)
+		return;
+	unsigned int j = client->n_ahead > 0 ?
+		client->ahead[client->n_ahead - 1].idx + 1 :
+		(unsigned int)client->ahead_next;
+	for (; j < client->n_msgs && client->n_ahead < client->ahead_depth &&
+	       server->ahead_fds < server->ahead_fds_max; j++) {
+		if (client->msgs[j].deleted)
+			continue;
+		struct pop3_ahead *a = &client->ahead[client->n_ahead++];
+		a->idx = j;
+		a->seq = ++client->ahead_seq;
+		a->fd = -1;
+		a->busy = true;
+		a->cb = NULL;
+		server->ahead_fds++;
+		pop3_client_ref(client);	/* the Get's */
+		pop3_body_get(server, client, &client->msgs[j], NULL, a->seq);
+	}
+}
+
+static void pop3_ahead_reply(struct pop3_client *client,
+			     struct pop3_body_req *req, int fd)
+{
+	struct pop3_server *server = client->server;
+	unsigned int i = 0;
+	while (i < client->n_ahead && client->ahead[i].seq != req->seq)
+		i++;
+	struct pop3_ahead *a = i < client->n_ahead ? &client->ahead[i] : NULL;
+	if (a == NULL || (a->cb == NULL && client->disconnected)) {
+		/* dropped meanwhile, or nobody will read it */
+		if (a != NULL)
+			pop3_ahead_remove(client, i);
+		if (fd >= 0)
+			close(fd);
+		server->ahead_fds--;
+		return;
+	}
+	a->busy = false;
+	a->fd = fd;
+	if (fd < 0)
+		server->ahead_fds--;	/* a RETR of it asks again */
+	if (a->cb == NULL)
+		return;
+	/* a RETR/TOP waits for it (it is the window's first entry) */
+	pop3_body_cb *cb = a->cb;
+	unsigned int idx = a->idx;
+	pop3_ahead_remove(client, i);
+	if (fd < 0 && !client->disconnected) {
+		pop3_body_get(server, client, &client->msgs[idx], cb, 0);
+		pop3_ahead_fill(server, client);
+		return;
+	}
+	if (fd >= 0)
+		server->ahead_fds--;	/* the transfer's now */
+	cb(client, fd);
+	pop3_ahead_fill(server, client);
+}
 
 static void pop3_get_reply(const struct rpc_reply *reply, void *ctx)
 {
@@ -282,48 +380,33 @@ static void pop3_get_reply(const struct rpc_reply *reply, void *ctx)
 	if (reply->status == STRATUS__STATUS__STATUS_OK && reply->n_fds > 0) {
 		fd = reply->fds[0];
 		reply->fds[0] = -1;	/* ours now */
-	} else if (req->cb != NULL || client->ahead_cb != NULL) {
-		log_error(&client->log, "svc-blob Get of uid %u failed: %s",
-			  req->uid, reply->error != NULL ? reply->error :
+	} else if (!client->disconnected) {
+		log_error(&client->log, "svc-blob Get of uid %u%s failed: %s",
+			  req->uid, req->cb == NULL ? " (read-ahead)" : "",
+			  reply->error != NULL ? reply->error :
 			  rpc_status_name(reply->status));
 	}
 	if (req->cb != NULL) {
-		req->cb(client, fd);
+		req->cb(client, fd);	/* the engine's reference ends there */
 		free(req);
 		return;
 	}
-	/* the read-ahead: hand it to the RETR waiting for it, or keep it */
-	client->ahead_busy = false;
-	pop3_body_cb *waiting = client->ahead_cb;
-	client->ahead_cb = NULL;
-	if (waiting != NULL) {
-		client->ahead_uid = 0;
-		waiting(client, fd);
-		/* and the one after it, while this one streams */
-		if (!client->disconnected && req->idx < client->n_msgs)
-			pop3_body_ahead(client->server, client,
-					&client->msgs[req->idx]);
-	} else if (client->disconnected || fd < 0) {
-		client->ahead_uid = 0;
-		if (fd >= 0)
-			close(fd);
-	} else {
-		client->ahead_fd = fd;
-	}
+	pop3_ahead_reply(client, req, fd);
 	free(req);
-	pop3_client_unref(&client);	/* the read-ahead's */
+	pop3_client_unref(&client);	/* the read-ahead Get's */
 }
 
 static void pop3_body_get(struct pop3_server *server,
 			  struct pop3_client *client,
-			  const struct pop3_message *msg, pop3_body_cb *cb)
+			  const struct pop3_message *msg, pop3_body_cb *cb,
+			  uint32_t seq)
 {
 	struct pop3_rpc_backend *be = server->backend_ctx;
 	struct pop3_body_req *req = xcalloc(1, sizeof(*req));
 	req->client = client;
 	req->cb = cb;
 	req->uid = msg->uid;
-	req->idx = (size_t)(msg - client->msgs);
+	req->seq = seq;
 	Stratus__BlobGetRequest greq = STRATUS__BLOB_GET_REQUEST__INIT;
 	Stratus__Context ctx;
 	pop3_rpc_context(client, &ctx);
@@ -336,53 +419,50 @@ static void pop3_body_get(struct pop3_server *server,
 			0, RPC_DEFAULT_TIMEOUT_MS, pop3_get_reply, req);
 }
 
-/* Starts the Get of the message after msg, when there is one to read. */
-static void pop3_body_ahead(struct pop3_server *server,
-			    struct pop3_client *client,
-			    const struct pop3_message *msg)
-{
-	if (client->ahead_busy || client->ahead_fd >= 0 ||
-	    client->disconnected || msg < client->msgs ||
-	    msg >= client->msgs + client->n_msgs)
-		return;
-	const struct pop3_message *next = msg + 1;
-	while (next < client->msgs + client->n_msgs && next->deleted)
-		next++;
-	if (next >= client->msgs + client->n_msgs)
-		return;
-	client->ahead_uid = next->uid;
-	client->ahead_busy = true;
-	pop3_client_ref(client);
-	pop3_body_get(server, client, next, NULL);
-}
-
 static void pop3_rpc_body(struct pop3_server *server,
 			  struct pop3_client *client,
 			  const struct pop3_message *msg, pop3_body_cb *cb)
 {
-	bool ahead = client->ahead_uid == msg->uid && msg->uid != 0;
-	if (ahead && client->ahead_fd >= 0) {
-		/* answered already: the body goes out in this very loop
-		 * iteration (the engine takes an answer before body()
-		 * returns), and the next read-ahead starts first */
-		int fd = client->ahead_fd;
-		client->ahead_fd = -1;
-		client->ahead_uid = 0;
-		pop3_body_ahead(server, client, msg);
-		cb(client, fd);
+	unsigned int idx = (unsigned int)(msg - client->msgs);
+	unsigned int i = 0;
+	while (i < client->n_ahead && client->ahead[i].idx != idx)
+		i++;
+	bool in_window = i < client->n_ahead;
+	/* the window grows while the client reads on, else starts over */
+	if ((in_window || (int)idx == client->ahead_next) &&
+	    client->ahead_depth > 0) {
+		client->ahead_depth = client->ahead_depth * 2;
+		if (client->ahead_depth > POP3_AHEAD_MAX)
+			client->ahead_depth = POP3_AHEAD_MAX;
+	} else {
+		client->ahead_depth = 1;
+	}
+	client->ahead_next = (int)idx + 1;
+	if (!in_window) {
+		pop3_ahead_drop(client, client->n_ahead);
+		pop3_body_get(server, client, msg, cb, 0);
+		pop3_ahead_fill(server, client);
 		return;
 	}
-	if (ahead && client->ahead_busy && client->ahead_cb == NULL) {
-		client->ahead_cb = cb;	/* its answer goes to this RETR */
-	} else {
-		if (client->ahead_fd >= 0) {	/* not what the client wanted */
-			close(client->ahead_fd);
-			client->ahead_fd = -1;
-			client->ahead_uid = 0;
-		}
-		pop3_body_get(server, client, msg, cb);
+	pop3_ahead_drop(client, i);	/* the ones it skipped */
+	struct pop3_ahead *a = &client->ahead[0];
+	if (a->busy) {
+		a->cb = cb;	/* its answer goes to this RETR */
+		pop3_ahead_fill(server, client);
+		return;
 	}
-	pop3_body_ahead(server, client, msg);
+	int fd = a->fd;
+	pop3_ahead_remove(client, 0);
+	if (fd < 0) {		/* its read-ahead failed: ask again */
+		pop3_body_get(server, client, msg, cb, 0);
+		pop3_ahead_fill(server, client);
+		return;
+	}
+	server->ahead_fds--;	/* the transfer's now */
+	/* the next Gets are sent first: they leave at the end of this loop
+	 * turn, the body (cb) in it */
+	pop3_ahead_fill(server, client);
+	cb(client, fd);
 }
 
 static const struct pop3_backend pop3_rpc_backend_ops = {

@@ -38,6 +38,11 @@ struct text_conn {
 	bool closed_reported;
 	bool free_pending;
 	bool read_kick;		/* the stream holds bytes: read on kick */
+	/* The last write stopped on EAGAIN: only then is EPOLLOUT watched.
+	 * Output that was just queued is written by the callback we are in
+	 * or by the kick, in the same loop iteration, without arming
+	 * EPOLLOUT for it (that was an epoll_ctl pair per POP3 RETR). */
+	bool write_blocked;
 	const char *close_reason;
 	/* text_conn_upgrade: swap the stream once the output is written */
 	text_conn_upgrade_fn *upgrade;
@@ -95,14 +100,18 @@ static void text_conn_run_upgrade(struct text_conn *conn)
 
 static void text_conn_do_write(struct text_conn *conn)
 {
+again:
+	conn->write_blocked = false;
 	while (conn->out.len > 0) {
 		ssize_t n = stream_write(conn->stream, conn->out.data,
 					 conn->out.len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				conn->write_blocked = true;
 				break;
+			}
 			text_conn_report_closed(conn, errno == EPROTO ?
 						"TLS error" : "write failed");
 			return;
@@ -128,6 +137,11 @@ static void text_conn_do_write(struct text_conn *conn)
 					conn->close_reason : "closed");
 		return;
 	}
+	/* output_drained queued more and the socket took all before it:
+	 * write that now (EPOLLOUT is not watched for it) */
+	if (conn->out.len > 0 && !conn->write_blocked &&
+	    !conn->closed_reported)
+		goto again;
 	text_conn_update_events(conn);
 }
 
@@ -146,11 +160,15 @@ static void text_conn_update_events(struct text_conn *conn)
 		conn->in_stalled = false;
 	uint32_t ev = stream_events(conn->stream,
 				    want_input || !conn->in_stalled,
-				    conn->out.len > 0);
+				    conn->out.len > 0 && conn->write_blocked);
 	if (want_input && stream_pending(conn->stream) > 0) {
 		conn->read_kick = true;
 		text_conn_schedule_kick(conn);
 	}
+	/* queued output not written yet: the kick writes it (inside a
+	 * callback, its way out does) */
+	if (conn->out.len > 0 && !conn->write_blocked && conn->depth == 0)
+		text_conn_schedule_kick(conn);
 	if (ev != conn->events) {
 		conn->events = ev;
 		loop_io_set_events(conn->io, ev);
@@ -314,12 +332,14 @@ void text_conn_flush(struct text_conn *conn)
 {
 	if (conn->closed_reported || conn->free_pending)
 		return;
-	if (conn->depth > 0) {
-		/* The callback we are in writes on its way out. */
-		if (conn->out.len >= TEXT_CONN_OUT_HIGH)
-			conn->out_paused = true;
-		return;
-	}
+	/* Over the high mark output_drained asks for more once it drains,
+	 * also when it was queued outside our callbacks (a POP3 body sent
+	 * from an RPC answer; without this a message over the mark stalled
+	 * once the socket took the first part whole). */
+	if (conn->out.len >= TEXT_CONN_OUT_HIGH)
+		conn->out_paused = true;
+	if (conn->depth > 0)
+		return;		/* the callback we are in writes on its way out */
 	text_conn_schedule_kick(conn);
 }
 
