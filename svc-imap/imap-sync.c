@@ -130,34 +130,6 @@ static void held_expunges_add(struct imap_client *client,
 }
 
 static void expunged_send(struct imap_client *client, const uint32_t *uids,
-			  size_t n);
-
-void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
-			  size_t n)
-{
-	if (client->hold_expunges) {
-		held_expunges_add(client, uids, n);
-		return;
-	}
-	if (client->n_held_expunges > 0) {
-		uint32_t *held = client->held_expunges;
-		size_t n_held = client->n_held_expunges;
-		client->held_expunges = NULL;
-		client->n_held_expunges = 0;
-		expunged_send(client, held, n_held);
-		free(held);
-	}
-	expunged_send(client, uids, n);
-}
-
-void imap_client_held_expunges_clear(struct imap_client *client)
-{
-	free(client->held_expunges);
-	client->held_expunges = NULL;
-	client->n_held_expunges = 0;
-}
-
-static void expunged_send(struct imap_client *client, const uint32_t *uids,
 			  size_t n)
 {
 	if (!client->qresync) {
@@ -184,6 +156,31 @@ static void expunged_send(struct imap_client *client, const uint32_t *uids,
 		buf_free(&out);
 	}
 	free(gone);
+}
+
+void imap_client_expunged(struct imap_client *client, const uint32_t *uids,
+			  size_t n)
+{
+	if (client->hold_expunges) {
+		held_expunges_add(client, uids, n);
+		return;
+	}
+	if (client->n_held_expunges > 0) {
+		uint32_t *held = client->held_expunges;
+		size_t n_held = client->n_held_expunges;
+		client->held_expunges = NULL;
+		client->n_held_expunges = 0;
+		expunged_send(client, held, n_held);
+		free(held);
+	}
+	expunged_send(client, uids, n);
+}
+
+void imap_client_held_expunges_clear(struct imap_client *client)
+{
+	free(client->held_expunges);
+	client->held_expunges = NULL;
+	client->n_held_expunges = 0;
 }
 
 bool imap_sync_apply(struct imap_client *client,

@@ -93,6 +93,18 @@ class ImapSessionCacheTest(StratusTestCase):
             pass
         return s, f
 
+    def raw_ok(self, s, f, tag, line):
+        """Sends one command; returns every line up to its tagged OK."""
+        s.sendall(b"%s %s\r\n" % (tag, line))
+        out = b""
+        while True:
+            got = f.readline()
+            self.assertTrue(got, "connection closed")
+            out += got
+            if got.startswith(tag + b" "):
+                self.assertTrue(got.startswith(tag + b" OK"), out)
+                return out
+
     def read_tagged(self, f, tag):
         lits = []
         while True:
@@ -118,15 +130,7 @@ class ImapSessionCacheTest(StratusTestCase):
         b, bf = self.raw_session()
 
         def cmd(tag, line):
-            b.sendall(b"%s %s\r\n" % (tag, line))
-            out = b""
-            while True:
-                got = bf.readline()
-                self.assertTrue(got, "connection closed")
-                out += got
-                if got.startswith(tag + b" "):
-                    self.assertTrue(got.startswith(tag + b" OK"), out)
-                    return out
+            return self.raw_ok(b, bf, tag, line)
 
         cmd(b"s", b"SELECT Ride")
 
@@ -166,15 +170,7 @@ class ImapSessionCacheTest(StratusTestCase):
         b, bf = self.raw_session()
 
         def cmd(tag, line):
-            b.sendall(b"%s %s\r\n" % (tag, line))
-            out = b""
-            while True:
-                got = bf.readline()
-                self.assertTrue(got, "connection closed")
-                out += got
-                if got.startswith(tag + b" "):
-                    self.assertTrue(got.startswith(tag + b" OK"), out)
-                    return out
+            return self.raw_ok(b, bf, tag, line)
 
         cmd(b"s", b"SELECT Hold")
         a.select("Hold")
