@@ -167,7 +167,7 @@ while read -r line; do
 		row "cold_$phase" "$run" "$(echo "$line" |
 			sed -n "s/.*[ (]$phase \([0-9.]*\).*/\1/p")"
 	done
-done < <(grep -o 'index loaded from bundle generation .*' "$W/stratus.log" |
+done < <(grep -o 'index loaded from bundle generation .*ms: fetch.*' "$W/stratus.log" |
 	tail -n "$RUNS")
 BUNDLE=$(find "$W/objects" -name index.bundle | head -1)
 BUNDLE_BYTES=$(stat -c %s "$BUNDLE")
